@@ -1,0 +1,3 @@
+module github.com/muster-sh/muster
+
+go 1.26
