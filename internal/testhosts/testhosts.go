@@ -1,0 +1,408 @@
+// Package testhosts starts real OpenSSH sshd daemons on loopback addresses,
+// so that tests of muster's ssh paths talk to the real thing.
+//
+// Each host gets its own 127.0.0.x address and a free port, its own host key,
+// and one sshd process started with its own sshd_config and pid file. The
+// cluster shares one user key (authorized on every host), an ssh_config that
+// names the hosts ("node1" ... "nodeN") with their address, port and key, and
+// a known_hosts file holding every host key. Nothing is ever killed by name:
+// Stop signals the process ids this package started.
+//
+// Tests call StartT, which skips the test when sshd is missing unless the
+// CI environment variable is set, in which case the test fails instead.
+package testhosts
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ErrNoSSHD reports that no OpenSSH server binary was found.
+var ErrNoSSHD = errors.New("testhosts: sshd not found (install Debian's openssh-server)")
+
+// Options configure a cluster of test hosts. The zero value is usable.
+type Options struct {
+	// Prefix is the host name prefix in ssh_config; hosts are Prefix1..PrefixN.
+	// Default "node".
+	Prefix string
+	// FirstAddr is the last octet of the first host's 127.0.0.x address;
+	// host i (from 0) listens on 127.0.0.(FirstAddr+i). Default 11.
+	FirstAddr int
+	// Dir holds every generated file; default a new temporary directory that
+	// Stop removes.
+	Dir string
+	// ExtraConfig is appended to every sshd_config (for example "MaxStartups 200").
+	ExtraConfig string
+}
+
+// Host is one running sshd.
+type Host struct {
+	Name    string // name in the cluster's ssh_config, e.g. "node3"
+	Addr    string // loopback IP address, e.g. "127.0.0.13"
+	Port    int
+	HostKey string // path of the private host key; HostKey+".pub" is the public one
+	PIDFile string
+	Config  string // path of this host's sshd_config
+	Log     string // sshd's log file
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Cluster is a set of running test hosts and the client files to reach them.
+type Cluster struct {
+	Dir        string
+	User       string // login name that every host accepts
+	UserKey    string // private key authorized on every host
+	SSHConfig  string // ssh_config naming every host
+	KnownHosts string // known_hosts with every host key
+	Hosts      []*Host
+
+	ownDir bool
+}
+
+// SSHD returns the path of the sshd binary, or ErrNoSSHD.
+func SSHD() (string, error) {
+	if p, err := exec.LookPath("sshd"); err == nil {
+		return p, nil
+	}
+	for _, p := range []string{"/usr/sbin/sshd", "/usr/local/sbin/sshd"} {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	return "", ErrNoSSHD
+}
+
+// TB is the part of testing.TB that StartT uses.
+type TB interface {
+	Helper()
+	Skip(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
+// StartT starts n hosts for a test and stops them when the test ends. When
+// sshd is missing it skips the test, or fails it when the CI environment
+// variable is set (tests must not silently skip in CI).
+func StartT(t TB, n int, opts Options) *Cluster {
+	t.Helper()
+	if _, err := SSHD(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v; CI must provide it", err)
+		}
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := Start(ctx, n, opts)
+	if err != nil {
+		t.Fatalf("testhosts: %v", err)
+	}
+	t.Cleanup(func() { c.Stop() })
+	return c
+}
+
+// Start generates keys and configuration and starts n sshd daemons. It
+// returns once every host answers with an SSH banner, or an error (having
+// stopped whatever it started) when ctx ends first or a daemon fails.
+func Start(ctx context.Context, n int, opts Options) (c *Cluster, err error) {
+	if n < 1 || n > 240 {
+		return nil, fmt.Errorf("testhosts: %d hosts requested, expected 1 to 240", n)
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = "node"
+	}
+	if opts.FirstAddr == 0 {
+		opts.FirstAddr = 11
+	}
+	if opts.FirstAddr < 2 || opts.FirstAddr+n-1 > 254 {
+		return nil, fmt.Errorf("testhosts: addresses 127.0.0.%d to 127.0.0.%d out of range, expected within 127.0.0.2-254", opts.FirstAddr, opts.FirstAddr+n-1)
+	}
+	sshd, err := SSHD()
+	if err != nil {
+		return nil, err
+	}
+	c = &Cluster{Dir: opts.Dir}
+	if c.Dir == "" {
+		if c.Dir, err = os.MkdirTemp("", "muster-testhosts-"); err != nil {
+			return nil, err
+		}
+		c.ownDir = true
+	}
+	defer func() {
+		if err != nil {
+			c.Stop()
+		}
+	}()
+	u, err := user.Current()
+	if err != nil {
+		return nil, fmt.Errorf("testhosts: current user: %w", err)
+	}
+	c.User = u.Username
+	if os.Geteuid() == 0 {
+		// sshd refuses to start as root without its privilege separation directory.
+		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+			return nil, fmt.Errorf("testhosts: %w", err)
+		}
+	}
+	c.UserKey = filepath.Join(c.Dir, "id_ed25519")
+	if err := keygen(ctx, c.UserKey, "muster-test-user"); err != nil {
+		return nil, err
+	}
+	authorized := filepath.Join(c.Dir, "authorized_keys")
+	if err := copyFile(c.UserKey+".pub", authorized, 0o600); err != nil {
+		return nil, err
+	}
+	c.KnownHosts = filepath.Join(c.Dir, "known_hosts")
+	c.SSHConfig = filepath.Join(c.Dir, "ssh_config")
+	var known, cfg strings.Builder
+	for i := range n {
+		h := &Host{
+			Name: fmt.Sprintf("%s%d", opts.Prefix, i+1),
+			Addr: fmt.Sprintf("127.0.0.%d", opts.FirstAddr+i),
+		}
+		hdir := filepath.Join(c.Dir, h.Name)
+		if err := os.MkdirAll(hdir, 0o700); err != nil {
+			return nil, err
+		}
+		h.HostKey = filepath.Join(hdir, "ssh_host_ed25519_key")
+		if err := keygen(ctx, h.HostKey, h.Name); err != nil {
+			return nil, err
+		}
+		if h.Port, err = freePort(h.Addr); err != nil {
+			return nil, err
+		}
+		h.PIDFile = filepath.Join(hdir, "sshd.pid")
+		h.Log = filepath.Join(hdir, "sshd.log")
+		h.Config = filepath.Join(hdir, "sshd_config")
+		if err := os.WriteFile(h.Config, []byte(sshdConfig(h, authorized, opts.ExtraConfig)), 0o600); err != nil {
+			return nil, err
+		}
+		pub, err := os.ReadFile(h.HostKey + ".pub")
+		if err != nil {
+			return nil, err
+		}
+		fields := strings.Fields(string(pub))
+		if len(fields) < 2 {
+			return nil, fmt.Errorf("testhosts: malformed public key %s", h.HostKey+".pub")
+		}
+		fmt.Fprintf(&known, "[%s]:%d %s %s\n", h.Addr, h.Port, fields[0], fields[1])
+		fmt.Fprintf(&cfg, "Host %s\n  HostName %s\n  Port %d\n", h.Name, h.Addr, h.Port)
+		c.Hosts = append(c.Hosts, h)
+	}
+	fmt.Fprintf(&cfg, "Host *\n  User %s\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n"+
+		"  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  BatchMode yes\n  ConnectTimeout 10\n  LogLevel ERROR\n",
+		c.User, c.UserKey, c.KnownHosts)
+	if err := os.WriteFile(c.KnownHosts, []byte(known.String()), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(c.SSHConfig, []byte(cfg.String()), 0o600); err != nil {
+		return nil, err
+	}
+	for _, h := range c.Hosts {
+		if err := h.start(ctx, sshd); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range c.Hosts {
+		if err := h.waitReady(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func sshdConfig(h *Host, authorized, extra string) string {
+	return fmt.Sprintf(`ListenAddress %s:%d
+HostKey %s
+PidFile %s
+AuthorizedKeysFile %s
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+AcceptEnv LANG LC_*
+Subsystem sftp internal-sftp
+MaxStartups 100:30:200
+MaxSessions 100
+LogLevel INFO
+%s
+`, h.Addr, h.Port, h.HostKey, h.PIDFile, authorized, extra)
+}
+
+// HostPort returns "ip:port" of the host, for clients that dial directly.
+func (h *Host) HostPort() string { return net.JoinHostPort(h.Addr, strconv.Itoa(h.Port)) }
+
+func (h *Host) start(ctx context.Context, sshd string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	// -D: stay in the foreground so that the process we wait on is the daemon.
+	cmd := exec.Command(sshd, "-D", "-f", h.Config, "-E", h.Log)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("testhosts: start sshd for %s: %w", h.Name, err)
+	}
+	h.cmd = cmd
+	h.done = make(chan struct{})
+	go func(done chan struct{}) { _ = cmd.Wait(); close(done) }(h.done)
+	return nil
+}
+
+func (h *Host) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for attempt := 0; ; attempt++ {
+		select {
+		case <-h.done:
+			return fmt.Errorf("testhosts: sshd for %s (%s) exited: %s", h.Name, h.HostPort(), tail(h.Log))
+		default:
+		}
+		if bannerOK(h.HostPort()) {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("testhosts: sshd for %s (%s) did not answer in time: %s", h.Name, h.HostPort(), tail(h.Log))
+		}
+		time.Sleep(time.Duration(min(attempt+1, 20)) * 5 * time.Millisecond)
+	}
+}
+
+func bannerOK(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "SSH-2.0-")
+}
+
+// Running reports whether the host's sshd process is alive.
+func (h *Host) Running() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done == nil {
+		return false
+	}
+	select {
+	case <-h.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// PID returns the process id of the host's sshd, or 0 when not started.
+func (h *Host) PID() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cmd == nil || h.cmd.Process == nil {
+		return 0
+	}
+	return h.cmd.Process.Pid
+}
+
+// Stop terminates the host's sshd (the process this package started and its
+// process group: the per-connection children) and waits for it to exit.
+// A stopped host refuses connections; Stop is idempotent.
+func (h *Host) Stop() {
+	h.mu.Lock()
+	cmd, done := h.cmd, h.done
+	h.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	pgid := cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// Stop stops every host and removes the cluster's directory if Start made it.
+func (c *Cluster) Stop() {
+	var wg sync.WaitGroup
+	for _, h := range c.Hosts {
+		wg.Add(1)
+		go func() { defer wg.Done(); h.Stop() }()
+	}
+	wg.Wait()
+	if c.ownDir && c.Dir != "" {
+		_ = os.RemoveAll(c.Dir)
+	}
+}
+
+// SSHArgs returns the arguments that make the ssh client use the cluster's
+// configuration, to be followed by a host name and a command.
+func (c *Cluster) SSHArgs() []string { return []string{"-F", c.SSHConfig} }
+
+// Names returns the host names in order.
+func (c *Cluster) Names() []string {
+	out := make([]string, len(c.Hosts))
+	for i, h := range c.Hosts {
+		out[i] = h.Name
+	}
+	return out
+}
+
+func keygen(ctx context.Context, path, comment string) error {
+	out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("testhosts: ssh-keygen %s: %w: %s", path, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+func freePort(addr string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("testhosts: no free port on %s: %w", addr, err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, mode)
+}
+
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no log)"
+	}
+	s := strings.TrimSpace(string(b))
+	if len(s) > 600 {
+		s = "..." + s[len(s)-600:]
+	}
+	if s == "" {
+		return "(empty log)"
+	}
+	return s
+}

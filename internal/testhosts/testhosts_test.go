@@ -1,0 +1,151 @@
+package testhosts
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestSSHToEightHosts runs the real ssh client against eight hosts at once
+// and checks that each command ran on the daemon at the address it names.
+func TestSSHToEightHosts(t *testing.T) {
+	c := StartT(t, 8, Options{})
+	if len(c.Hosts) != 8 {
+		t.Fatalf("got %d hosts, want 8", len(c.Hosts))
+	}
+	seen := map[string]bool{}
+	for _, h := range c.Hosts {
+		if seen[h.Addr] {
+			t.Fatalf("address %s used twice", h.Addr)
+		}
+		seen[h.Addr] = true
+	}
+	type result struct {
+		out string
+		err error
+	}
+	results := make([]result, len(c.Hosts))
+	var wg sync.WaitGroup
+	for i, h := range c.Hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			args := append(c.SSHArgs(), h.Name, `echo "$SSH_CONNECTION"; echo out-`+h.Name+`; echo err-`+h.Name+` >&2; exit 7`)
+			cmd := exec.CommandContext(ctx, "ssh", args...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			var ee *exec.ExitError
+			if errors.As(err, &ee) && ee.ExitCode() == 7 && strings.TrimSpace(stderr.String()) == "err-"+h.Name {
+				err = nil
+			} else if err == nil {
+				err = errors.New("exit status 0, want 7")
+			} else {
+				err = errors.New(err.Error() + ": " + stderr.String())
+			}
+			results[i] = result{string(out), err}
+		}()
+	}
+	wg.Wait()
+	for i, h := range c.Hosts {
+		r := results[i]
+		if r.err != nil {
+			t.Errorf("%s: %v", h.Name, r.err)
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(r.out), "\n")
+		if len(lines) != 2 {
+			t.Errorf("%s: output %q, want 2 lines", h.Name, r.out)
+			continue
+		}
+		// SSH_CONNECTION is "client_ip client_port server_ip server_port".
+		f := strings.Fields(lines[0])
+		if len(f) != 4 || f[2] != h.Addr || f[3] != strconv.Itoa(h.Port) {
+			t.Errorf("%s: SSH_CONNECTION %q, want server %s %d", h.Name, lines[0], h.Addr, h.Port)
+		}
+		if lines[1] != "out-"+h.Name {
+			t.Errorf("%s: second line %q", h.Name, lines[1])
+		}
+	}
+}
+
+// TestHostKeysChecked shows the known_hosts file is what lets the client in:
+// with an empty one and strict checking, ssh refuses the host.
+func TestHostKeysChecked(t *testing.T) {
+	c := StartT(t, 1, Options{FirstAddr: 40})
+	empty := c.Dir + "/empty_known_hosts"
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append(c.SSHArgs(), "-o", "UserKnownHostsFile="+empty, c.Hosts[0].Name, "true")
+	out, err := exec.Command("ssh", args...).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 255 {
+		t.Fatalf("ssh with an empty known_hosts: err %v, output %q; want exit 255", err, out)
+	}
+	if !strings.Contains(string(out), "Host key verification failed") {
+		t.Fatalf("ssh output %q does not name the host key failure", out)
+	}
+}
+
+// TestStopRefusesAndCleansUp checks that a stopped host refuses connections,
+// its process is gone, and the cluster directory is removed.
+func TestStopRefusesAndCleansUp(t *testing.T) {
+	if _, err := SSHD(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := Start(ctx, 2, Options{FirstAddr: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c.Hosts[0]
+	pid := h.PID()
+	if pid == 0 || !h.Running() {
+		t.Fatal("host not running after Start")
+	}
+	h.Stop()
+	if h.Running() {
+		t.Fatal("host still running after Stop")
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("process %d still exists after Stop (kill 0: %v)", pid, err)
+	}
+	if conn, err := net.DialTimeout("tcp", h.HostPort(), 2*time.Second); err == nil {
+		conn.Close()
+		t.Fatalf("stopped host %s still accepts connections", h.HostPort())
+	}
+	if !c.Hosts[1].Running() {
+		t.Fatal("stopping one host stopped another")
+	}
+	c.Stop()
+	if _, err := os.Stat(c.Dir); !os.IsNotExist(err) {
+		t.Fatalf("cluster dir %s not removed: %v", c.Dir, err)
+	}
+}
+
+func TestStartRejectsBadCounts(t *testing.T) {
+	for _, n := range []int{0, -1, 241} {
+		if _, err := Start(context.Background(), n, Options{}); err == nil {
+			t.Errorf("Start(%d) succeeded, want an error", n)
+		}
+	}
+	if _, err := Start(context.Background(), 10, Options{FirstAddr: 250}); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("Start past 127.0.0.254: err %v, want out of range", err)
+	}
+}
+
