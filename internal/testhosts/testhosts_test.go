@@ -148,4 +148,3 @@ func TestStartRejectsBadCounts(t *testing.T) {
 		t.Errorf("Start past 127.0.0.254: err %v, want out of range", err)
 	}
 }
-
