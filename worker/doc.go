@@ -1,0 +1,30 @@
+// Package worker defines the contract between muster's task engine and the
+// transports that run commands on nodes: the local exec worker
+// (worker/exec), and the distant workers (ssh, openssh, pdsh, mesh).
+//
+// A transport implements [Transport]. For each Shell or Copy call the task
+// engine asks the transport for a [Driver]; it then calls [Driver.Run] once
+// per node, in node-set order, each in its own goroutine, never more at once
+// than the task's fanout allows. Run reports what happens through the
+// [Session] it is given (the node started, its output, bytes written to its
+// input) and returns the node's exit status. The engine turns these reports
+// into handler events, delivered in order on the task's own goroutine, and
+// into results (buffers, exit codes, timeouts).
+//
+// Cancellation is the context passed to Run: it is cancelled when the node's
+// command timeout expires, when the task times out or is aborted. Run must
+// then stop everything it started for that node (for local processes: kill
+// the whole process group, so that no child survives), release its
+// resources and return promptly. The engine knows why the context ended and
+// records a timeout or an abort itself; Run only returns ctx.Err() or the
+// status it observed.
+//
+// Output goes through Session.Stdout and Session.Stderr, which are ordinary
+// io.Writers: the engine splits lines, so a transport never parses output.
+// Standard input, when the caller enabled it, is a broadcast stream the
+// engine keeps once for all nodes; a transport pulls it with
+// Session.Stdin().Next and reports what it wrote with Session.Written.
+//
+// A transport that cannot copy files returns an error wrapping
+// [ErrUnsupported] from Copy.
+package worker
