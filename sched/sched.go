@@ -185,6 +185,7 @@ type Scheduler struct {
 	workers   int       // live worker goroutines
 	starting  int       // workers started or woken that have not yet taken the lock
 	running   int
+	seq       uint64 // jobs queued so far
 	closed    bool
 	doneShut  bool
 	completed uint64
@@ -273,7 +274,6 @@ func (s *Scheduler) SubmitTask(ctx context.Context, prio int, t Task) error {
 	if t == nil {
 		return ErrNilJob
 	}
-	now := s.now()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -282,7 +282,7 @@ func (s *Scheduler) SubmitTask(ctx context.Context, prio int, t Task) error {
 	if s.cap >= 0 && (s.queued >= s.cap || len(s.waiters) > 0) {
 		return s.submitSlow(ctx, prio, t) // unlocks
 	}
-	s.pushLocked(prio, t, now)
+	s.pushLocked(prio, t)
 	s.kickLocked()
 	s.mu.Unlock()
 	return nil
@@ -303,7 +303,6 @@ func (s *Scheduler) TrySubmitTask(prio int, t Task) error {
 	if t == nil {
 		return ErrNilJob
 	}
-	now := s.now()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -313,7 +312,7 @@ func (s *Scheduler) TrySubmitTask(prio int, t Task) error {
 		s.mu.Unlock()
 		return ErrQueueFull
 	}
-	s.pushLocked(prio, t, now)
+	s.pushLocked(prio, t)
 	s.kickLocked()
 	s.mu.Unlock()
 	return nil
@@ -368,7 +367,6 @@ func (s *Scheduler) admitLocked() {
 	if len(s.waiters) == 0 || s.cap-s.queued < s.batch {
 		return
 	}
-	now := s.now()
 	for len(s.waiters) > 0 && s.queued < s.cap {
 		best := 0
 		for i, w := range s.waiters {
@@ -380,13 +378,17 @@ func (s *Scheduler) admitLocked() {
 		copy(s.waiters[best:], s.waiters[best+1:])
 		s.waiters[len(s.waiters)-1] = nil
 		s.waiters = s.waiters[:len(s.waiters)-1]
-		s.pushLocked(w.prio, w.t, now)
+		s.pushLocked(w.prio, w.t)
 		w.ch <- nil
 	}
 	s.kickLocked()
 }
 
-func (s *Scheduler) pushLocked(prio int, t Task, now int64) {
+// waitSample: one job in waitSample has its queue wait measured (reading
+// the clock costs as much as the rest of a submission on some machines).
+const waitSample = 16
+
+func (s *Scheduler) pushLocked(prio int, t Task) {
 	var l *level
 	switch prio {
 	case High:
@@ -398,7 +400,12 @@ func (s *Scheduler) pushLocked(prio int, t Task, now int64) {
 	default:
 		l = s.levels.get(prio)
 	}
-	l.q.push(item{t: t, enq: now})
+	var enq int64
+	if s.cfg.Aging > 0 || s.seq%waitSample == 0 {
+		enq = s.now() | 1 // never 0: 0 means "not timed"
+	}
+	s.seq++
+	l.q.push(item{t: t, enq: enq})
 	s.queued++
 }
 
@@ -430,12 +437,14 @@ func (s *Scheduler) spawnLocked() {
 
 // popLocked takes the next job: the oldest of the highest priority, or with
 // aging the one with the highest aged priority (the oldest on ties).
-func (s *Scheduler) popLocked(now int64) (Task, bool) {
+func (s *Scheduler) popLocked() (Task, bool) {
 	if s.queued == 0 {
 		return nil, false
 	}
 	var l *level
+	var now int64
 	if s.cfg.Aging > 0 {
+		now = s.now()
 		l = s.agedLocked(now)
 	} else {
 		for _, x := range s.levels {
@@ -447,7 +456,12 @@ func (s *Scheduler) popLocked(now int64) (Task, bool) {
 	}
 	it := l.q.pop()
 	s.queued--
-	s.hist.add(now - it.enq)
+	if it.enq != 0 {
+		if now == 0 {
+			now = s.now()
+		}
+		s.hist.add(now - it.enq)
+	}
 	if len(s.waiters) > 0 {
 		s.admitLocked()
 	}
@@ -482,15 +496,13 @@ func (s *Scheduler) agedLocked(now int64) *level {
 // work is a worker goroutine's loop.
 func (s *Scheduler) work(w *worker) {
 	defer s.workerGone(w)
-	now := s.now()
 	s.mu.Lock()
 	s.starting--
 	for {
-		if t, ok := s.popLocked(now); ok {
+		if t, ok := s.popLocked(); ok {
 			s.running++
 			s.mu.Unlock()
 			ok := s.runTask(t)
-			now = s.now()
 			s.mu.Lock()
 			s.running--
 			if ok {
@@ -510,7 +522,6 @@ func (s *Scheduler) work(w *worker) {
 		s.mu.Unlock()
 		if !timed {
 			<-w.wake
-			now = s.now()
 			s.mu.Lock()
 			s.starting--
 			continue
@@ -523,13 +534,11 @@ func (s *Scheduler) work(w *worker) {
 		select {
 		case <-w.wake:
 			w.timer.Stop()
-			now = s.now()
 			s.mu.Lock()
 			s.starting--
 			continue
 		case <-w.timer.C:
 		}
-		now = s.now()
 		s.mu.Lock()
 		if !w.idle {
 			// Woken just as the timer fired; the token is buffered.

@@ -12,10 +12,11 @@ type PriorityCount struct {
 }
 
 // WaitStats summarises how long jobs waited in the queue before a worker
-// took them, since the Scheduler was created. Percentiles come from a
-// logarithmic histogram and are accurate to about 6 %.
+// took them, since the Scheduler was created. One job in 16 is timed (every
+// job when Config.Aging is set); percentiles come from a logarithmic
+// histogram of those samples and are accurate to about 6 %.
 type WaitStats struct {
-	Count         uint64        // jobs dispatched
+	Count         uint64        // jobs timed
 	P50, P90, P99 time.Duration // queue-wait percentiles
 	Max           time.Duration // longest wait seen
 }
