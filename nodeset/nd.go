@@ -1,0 +1,374 @@
+package nodeset
+
+import (
+	"bytes"
+	"slices"
+)
+
+// This file holds the n-dimensional part: a pattern with several digit
+// runs ("da%sc%s") stores a list of boxes (vec). After every operation the
+// list is folded exactly as ClusterShell's RangeSetND folds it, so that
+// String prints the same boxes in the same order:
+//   - one box is kept as is;
+//   - boxes that differ in one axis only are merged along it;
+//   - otherwise the boxes are expanded into points, then merged greedily
+//     (sort by size and bounds, merge neighbours that differ in one axis,
+//     repeat; then the same with all pairs).
+
+func vecEqual(a, b vec) bool {
+	for k := range a {
+		if !a[k].Equal(b[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// ndFold folds vecs (which may overlap) into ClusterShell's canonical boxes.
+func ndFold(vecs []vec) []vec {
+	out := vecs[:0:0]
+	for _, v := range vecs {
+		empty := false
+		for _, r := range v {
+			if r.IsEmpty() {
+				empty = true
+				break
+			}
+		}
+		if !empty {
+			out = append(out, v)
+		}
+	}
+	vecs = out
+	if len(vecs) <= 1 {
+		return vecs
+	}
+	if u, ok := univariate(vecs); ok {
+		return u
+	}
+	return ndMultivariate(vecs)
+}
+
+// univariate merges boxes that are all equal but in one axis, as
+// ClusterShell's _fold_univariate.
+func univariate(vecs []vec) ([]vec, bool) {
+	d := len(vecs[0])
+	diff, vardim := 0, -1
+	for k := 0; k < d && diff <= 1; k++ {
+		for _, v := range vecs[1:] {
+			if !v[k].Equal(vecs[0][k]) {
+				diff++
+				vardim = k
+				break
+			}
+		}
+	}
+	if diff == 1 {
+		r := vecs[0][vardim]
+		for _, v := range vecs[1:] {
+			r = r.Union(v[vardim])
+		}
+		nv := slices.Clone(vecs[0])
+		nv[vardim] = r
+		return []vec{nv}, true
+	}
+	return nil, false
+}
+
+// ndMultivariate expands vecs into points and merges them back.
+func ndMultivariate(vecs []vec) []vec {
+	d := len(vecs[0])
+	// expand points (deduplicated); each point is a vec of singletons
+	type el struct {
+		w int32
+		v int64
+	}
+	seen := make(map[string]struct{})
+	var pts []vec
+	var key []byte
+	cur := make([]el, d)
+	var rec func(v vec, k int)
+	rec = func(v vec, k int) {
+		if k == d {
+			key = key[:0]
+			for _, e := range cur {
+				key = append(key, byte(e.w), byte(e.w>>8))
+				key = appendElem(key, 1, e.v)
+				key = append(key, ',')
+			}
+			if _, ok := seen[string(key)]; ok {
+				return
+			}
+			seen[string(key)] = struct{}{}
+			p := make(vec, d)
+			sps := make([]span, d)
+			for i, e := range cur {
+				sps[i] = span{e.w, e.v, e.v}
+				p[i] = RangeSet{sps[i : i+1 : i+1]}
+			}
+			pts = append(pts, p)
+			return
+		}
+		for _, s := range v[k].sp {
+			for x := s.lo; ; x++ {
+				cur[k] = el{s.w, x}
+				rec(v, k+1)
+				if x == s.hi {
+					break
+				}
+			}
+		}
+	}
+	for _, v := range vecs {
+		rec(v, 0)
+	}
+	return ndMerge(pts)
+}
+
+// vkey is the sort key of a box: ClusterShell sorts by decreasing size,
+// then per axis by decreasing length, first and last index text.
+type vkey struct {
+	card  int
+	lens  []int
+	texts [][]byte // first, last per axis
+}
+
+func makeKey(v vec) vkey {
+	k := vkey{card: v.card(), lens: make([]int, len(v)), texts: make([][]byte, 2*len(v))}
+	for i, r := range v {
+		k.lens[i] = r.Len()
+		f, l := r.sp[0], r.sp[len(r.sp)-1]
+		k.texts[2*i] = appendElem(nil, f.w, f.lo)
+		k.texts[2*i+1] = appendElem(nil, l.w, l.hi)
+	}
+	return k
+}
+
+func cmpKey(a, b *vkey) int {
+	if a.card != b.card {
+		if a.card > b.card {
+			return -1
+		}
+		return 1
+	}
+	for i := range a.lens {
+		if a.lens[i] != b.lens[i] {
+			if a.lens[i] > b.lens[i] {
+				return -1
+			}
+			return 1
+		}
+		if c := bytes.Compare(a.texts[2*i], b.texts[2*i]); c != 0 {
+			return c
+		}
+		if c := bytes.Compare(a.texts[2*i+1], b.texts[2*i+1]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// tryMerge merges two boxes when their union is one box.
+func tryMerge(a, b vec) (vec, bool) {
+	var nv vec
+	diff := 0
+	for k := range a {
+		r1, r2 := a[k], b[k]
+		if r1.Equal(r2) {
+			continue
+		}
+		diff++
+		if diff > 1 {
+			return nil, false
+		}
+		var m RangeSet
+		switch {
+		case !r1.Intersects(r2):
+			m = r1.Union(r2)
+		case r2.IsSubset(r1):
+			m = r1
+		case r1.IsSubset(r2):
+			m = r2
+		default:
+			return nil, false
+		}
+		nv = slices.Clone(a)
+		nv[k] = m
+	}
+	if nv == nil {
+		return a, true
+	}
+	return nv, true
+}
+
+// ndMerge is ClusterShell's _fold_multivariate_merge.
+func ndMerge(vl []vec) []vec {
+	full := false
+	chg := true
+	type item struct {
+		v vec
+		k vkey
+	}
+	for chg {
+		chg = false
+		items := make([]item, len(vl))
+		for i, v := range vl {
+			items[i] = item{v, makeKey(v)}
+		}
+		slices.SortStableFunc(items, func(a, b item) int { return cmpKey(&a.k, &b.k) })
+		for i := range items {
+			vl[i] = items[i].v
+		}
+		dead := make([]bool, len(vl))
+		for i := 0; i < len(vl); i++ {
+			if dead[i] {
+				continue
+			}
+			item1 := vl[i]
+			for j := i + 1; j < len(vl); j++ {
+				if dead[j] {
+					continue
+				}
+				if m, ok := tryMerge(item1, vl[j]); ok {
+					chg = true
+					item1 = m
+					vl[i] = m
+					dead[j] = true
+				} else if !full {
+					break
+				}
+			}
+		}
+		out := vl[:0]
+		for i, v := range vl {
+			if !dead[i] {
+				out = append(out, v)
+			}
+		}
+		vl = out
+		if !chg && !full {
+			chg, full = true, true
+		}
+	}
+	return vl
+}
+
+func ndUnion(a, b []vec) []vec {
+	all := make([]vec, 0, len(a)+len(b))
+	all = append(all, a...)
+	all = append(all, b...)
+	return ndFold(all)
+}
+
+func ndIntersection(a, b []vec) []vec {
+	var out []vec
+	for _, x := range a {
+		for _, y := range b {
+			nv := make(vec, len(x))
+			ok := true
+			for k := range x {
+				nv[k] = x[k].Intersection(y[k])
+				if nv[k].IsEmpty() {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				out = append(out, nv)
+			}
+		}
+	}
+	return ndFold(out)
+}
+
+// ndDifference is ClusterShell's RangeSetND.difference_update followed by
+// a fold.
+func ndDifference(a, b []vec) []vec {
+	var res []vec
+	for _, v1 := range a {
+		proc := []vec{v1}
+		for _, v2 := range b {
+			var next []vec
+			for _, p := range proc {
+				var tmp []vec
+				for k := range p {
+					r1, r2 := p[k], v2[k]
+					if r1.IsSubset(r2) {
+						continue
+					}
+					if r1.Intersects(r2) {
+						nv := slices.Clone(p)
+						nv[k] = r1.Difference(r2)
+						tmp = append(tmp, nv)
+					} else {
+						tmp = []vec{p}
+						break
+					}
+				}
+				next = append(next, tmp...)
+			}
+			proc = next
+		}
+		res = append(res, proc...)
+	}
+	return ndFold(res)
+}
+
+// ndSlicePos returns the boxes of positions lo, lo+step, ... < hi in the
+// iteration order of p.
+func ndSlicePos(p *pat, lo, hi, step int) []vec {
+	var out []vec
+	pos := 0
+	next := lo
+	for _, v := range p.nd {
+		c := v.card()
+		if next >= hi {
+			break
+		}
+		if next >= pos+c {
+			pos += c
+			continue
+		}
+		// enumerate points of v at positions next.. within it
+		for next < min(hi, pos+c) {
+			out = append(out, pointAt(v, next-pos))
+			next += step
+		}
+		pos += c
+	}
+	return ndFold(out)
+}
+
+// pointAt returns the i-th point of box v (last axis fastest) as a box.
+func pointAt(v vec, i int) vec {
+	d := len(v)
+	p := make(vec, d)
+	for k := d - 1; k >= 0; k-- {
+		n := v[k].Len()
+		w, x, _ := v[k].elemAt(i % n)
+		i /= n
+		p[k] = RangeSet{[]span{{w, x, x}}}
+	}
+	return p
+}
+
+// ndContiguous cuts boxes into boxes whose axes are each contiguous,
+// as RangeSetND.contiguous.
+func ndContiguous(vl []vec) []vec {
+	if len(vl) == 0 {
+		return nil
+	}
+	d := len(vl[0])
+	for k := 0; k < d; k++ {
+		var nl []vec
+		for _, v := range vl {
+			for _, c := range v[k].Contiguous() {
+				nv := slices.Clone(v)
+				nv[k] = c
+				nl = append(nl, nv)
+			}
+		}
+		vl = nl
+	}
+	return vl
+}

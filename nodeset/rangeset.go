@@ -1,0 +1,510 @@
+package nodeset
+
+import (
+	"iter"
+	"math"
+	"slices"
+	"strconv"
+)
+
+// An index is identified, as in ClusterShell 1.9, by its text: "7", "07"
+// and "007" are three different indexes. The text of a non-negative index
+// is its value written with at least w digits, so the pair (w, v) names it
+// exactly; negative indexes are never padded and use w == 0. ClusterShell
+// orders indexes by (text length, text) for non-negative ones, after all
+// negative ones in numeric order, which is exactly the order of (w, v).
+
+// maxIndex is the largest index value accepted (values are int64 and
+// intervals use hi+1 internally).
+const maxIndex = math.MaxInt64 - 1
+
+// span is an inclusive interval of indexes of the same width w.
+type span struct {
+	w      int32
+	lo, hi int64
+}
+
+// RangeSet is an immutable set of indexes, ClusterShell's RangeSet: each
+// index keeps the zero padding it was written with. The zero value is the
+// empty set. RangeSet values are safe for concurrent use.
+type RangeSet struct {
+	sp []span // sorted by (w, lo), disjoint, non-adjacent within a width
+}
+
+// pow10 returns 10^n, saturated at MaxInt64.
+func pow10(n int) int64 {
+	p := int64(1)
+	for i := 0; i < n; i++ {
+		if p > math.MaxInt64/10 {
+			return math.MaxInt64
+		}
+		p *= 10
+	}
+	return p
+}
+
+// ndigits is the number of decimal digits of v >= 0.
+func ndigits(v int64) int {
+	n := 1
+	for v >= 10 {
+		v /= 10
+		n++
+	}
+	return n
+}
+
+// widthMax is the largest value whose text fits in w digits.
+func widthMax(w int32) int64 {
+	p := pow10(int(w))
+	if p == math.MaxInt64 {
+		return maxIndex
+	}
+	return p - 1
+}
+
+// appendSpansRange appends to dst the spans of the indexes lo..hi written
+// with zero padding pad (pad 0 or 1: no padding), as "%0*d" would.
+func appendSpansRange(dst []span, lo, hi int64, pad int) []span {
+	if lo > hi {
+		return dst
+	}
+	if lo < 0 {
+		h := hi
+		if h > -1 {
+			h = -1
+		}
+		dst = append(dst, span{0, lo, h})
+		if hi < 0 {
+			return dst
+		}
+		lo = 0
+	}
+	if pad > 1 {
+		m := widthMax(int32(pad))
+		if lo <= m {
+			h := hi
+			if h > m {
+				h = m
+			}
+			dst = append(dst, span{int32(pad), lo, h})
+			if hi <= m {
+				return dst
+			}
+			lo = m + 1
+		}
+	}
+	for d := ndigits(lo); lo <= hi; d++ {
+		m := widthMax(int32(d))
+		h := hi
+		if h > m {
+			h = m
+		}
+		dst = append(dst, span{int32(d), lo, h})
+		if h == maxIndex {
+			break
+		}
+		lo = h + 1
+	}
+	return dst
+}
+
+// normalize sorts and merges spans into canonical form (in place).
+func normalize(sp []span) []span {
+	if len(sp) <= 1 {
+		return sp
+	}
+	sorted := true
+	for i := 1; i < len(sp); i++ {
+		if cmpSpanStart(sp[i-1], sp[i]) > 0 {
+			sorted = false
+			break
+		}
+	}
+	if !sorted {
+		slices.SortFunc(sp, cmpSpanStart)
+	}
+	out := sp[:1]
+	for _, s := range sp[1:] {
+		last := &out[len(out)-1]
+		if s.w == last.w && s.lo <= last.hi+1 {
+			if s.hi > last.hi {
+				last.hi = s.hi
+			}
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func cmpSpanStart(a, b span) int {
+	if a.w != b.w {
+		if a.w < b.w {
+			return -1
+		}
+		return 1
+	}
+	if a.lo != b.lo {
+		if a.lo < b.lo {
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+// RangeSetOf returns the set of the indexes lo..hi written with zero padding
+// pad (0 for none). It returns the empty set when lo > hi.
+func RangeSetOf(lo, hi int64, pad int) RangeSet {
+	return RangeSet{sp: appendSpansRange(nil, lo, hi, pad)}
+}
+
+// Len returns the number of indexes in r.
+func (r RangeSet) Len() int {
+	n := 0
+	for _, s := range r.sp {
+		n += int(s.hi - s.lo + 1)
+	}
+	return n
+}
+
+// IsEmpty reports whether r has no index.
+func (r RangeSet) IsEmpty() bool { return len(r.sp) == 0 }
+
+// Equal reports whether r and o hold the same indexes (padding included).
+func (r RangeSet) Equal(o RangeSet) bool { return slices.Equal(r.sp, o.sp) }
+
+// Contains reports whether index (as written, e.g. "07") is in r.
+func (r RangeSet) Contains(index string) bool {
+	w, v, ok := parseIndexText(index)
+	if !ok {
+		return false
+	}
+	return r.containsElem(w, v)
+}
+
+func (r RangeSet) containsElem(w int32, v int64) bool {
+	i, found := slices.BinarySearchFunc(r.sp, span{w, v, v}, cmpSpanStart)
+	if found {
+		return true
+	}
+	if i == 0 {
+		return false
+	}
+	s := r.sp[i-1]
+	return s.w == w && v <= s.hi
+}
+
+// parseIndexText parses the text of one index ("12", "007", "-3").
+func parseIndexText(s string) (int32, int64, bool) {
+	if s == "" {
+		return 0, 0, false
+	}
+	if s[0] == '-' {
+		if len(s) == 1 || s[1] == '0' {
+			return 0, 0, false
+		}
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		return 0, v, true
+	}
+	var v int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, 0, false
+		}
+		if v > (maxIndex-int64(c-'0'))/10 {
+			return 0, 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return int32(len(s)), v, true
+}
+
+// appendElem appends the text of index (w, v).
+func appendElem(dst []byte, w int32, v int64) []byte {
+	if w == 0 {
+		return strconv.AppendInt(dst, v, 10)
+	}
+	for n := ndigits(v); n < int(w); n++ {
+		dst = append(dst, '0')
+	}
+	return strconv.AppendInt(dst, v, 10)
+}
+
+// appendPadded appends v formatted as "%0*d" % (pad, v).
+func appendPadded(dst []byte, v int64, pad int) []byte {
+	if v < 0 {
+		dst = append(dst, '-')
+		v = -v
+		pad--
+	}
+	for n := ndigits(v); n < pad; n++ {
+		dst = append(dst, '0')
+	}
+	return strconv.AppendInt(dst, v, 10)
+}
+
+// All returns the indexes of r as text, in ClusterShell's order.
+func (r RangeSet) All() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		var buf [64]byte
+		for _, s := range r.sp {
+			for v := s.lo; ; v++ {
+				if !yield(string(appendElem(buf[:0], s.w, v))) {
+					return
+				}
+				if v == s.hi {
+					break
+				}
+			}
+		}
+	}
+}
+
+// Ints returns the index values of r in ClusterShell's order (padding is
+// dropped, so "7" and "07" both yield 7).
+func (r RangeSet) Ints() iter.Seq[int64] {
+	return func(yield func(int64) bool) {
+		for _, s := range r.sp {
+			for v := s.lo; ; v++ {
+				if !yield(v) {
+					return
+				}
+				if v == s.hi {
+					break
+				}
+			}
+		}
+	}
+}
+
+// elemAt returns the i-th index (0-based) of r.
+func (r RangeSet) elemAt(i int) (int32, int64, bool) {
+	if i < 0 {
+		return 0, 0, false
+	}
+	for _, s := range r.sp {
+		n := int(s.hi - s.lo + 1)
+		if i < n {
+			return s.w, s.lo + int64(i), true
+		}
+		i -= n
+	}
+	return 0, 0, false
+}
+
+// Index returns the text of the i-th index of r (negative i counts from
+// the end, as in Python).
+func (r RangeSet) Index(i int) (string, bool) {
+	if i < 0 {
+		i += r.Len()
+	}
+	w, v, ok := r.elemAt(i)
+	if !ok {
+		return "", false
+	}
+	return string(appendElem(nil, w, v)), true
+}
+
+// setOp computes a boolean combination of two span lists in one sweep.
+func setOp(a, b []span, keep func(inA, inB bool) bool) []span {
+	var out []span
+	ai, bi := 0, 0
+	inA, inB, cur := false, false, false
+	var start span
+	bound := func(sp []span, k int) (int32, int64, bool) {
+		if k >= 2*len(sp) {
+			return math.MaxInt32, math.MaxInt64, false
+		}
+		s := sp[k/2]
+		if k%2 == 0 {
+			return s.w, s.lo, true
+		}
+		return s.w, s.hi + 1, true
+	}
+	for ai < 2*len(a) || bi < 2*len(b) {
+		wa, pa, okA := bound(a, ai)
+		wb, pb, okB := bound(b, bi)
+		var w int32
+		var p int64
+		switch {
+		case !okB || (okA && (wa < wb || (wa == wb && pa <= pb))):
+			w, p = wa, pa
+		default:
+			w, p = wb, pb
+		}
+		if okA && wa == w && pa == p {
+			inA = ai%2 == 0
+			ai++
+		}
+		if okB && wb == w && pb == p {
+			inB = bi%2 == 0
+			bi++
+		}
+		k := keep(inA, inB)
+		if k && !cur {
+			start = span{w: w, lo: p}
+			cur = true
+		} else if !k && cur {
+			start.hi = p - 1
+			out = append(out, start)
+			cur = false
+		}
+	}
+	return out
+}
+
+// Union returns the indexes in r or o.
+func (r RangeSet) Union(o RangeSet) RangeSet {
+	if len(o.sp) == 0 {
+		return r
+	}
+	if len(r.sp) == 0 {
+		return o
+	}
+	return RangeSet{setOp(r.sp, o.sp, func(a, b bool) bool { return a || b })}
+}
+
+// Intersection returns the indexes in both r and o.
+func (r RangeSet) Intersection(o RangeSet) RangeSet {
+	if len(o.sp) == 0 || len(r.sp) == 0 {
+		return RangeSet{}
+	}
+	return RangeSet{setOp(r.sp, o.sp, func(a, b bool) bool { return a && b })}
+}
+
+// Difference returns the indexes in r and not in o.
+func (r RangeSet) Difference(o RangeSet) RangeSet {
+	if len(o.sp) == 0 || len(r.sp) == 0 {
+		return r
+	}
+	return RangeSet{setOp(r.sp, o.sp, func(a, b bool) bool { return a && !b })}
+}
+
+// SymmetricDifference returns the indexes in exactly one of r and o.
+func (r RangeSet) SymmetricDifference(o RangeSet) RangeSet {
+	if len(o.sp) == 0 {
+		return r
+	}
+	if len(r.sp) == 0 {
+		return o
+	}
+	return RangeSet{setOp(r.sp, o.sp, func(a, b bool) bool { return a != b })}
+}
+
+// Intersects reports whether r and o share an index (no allocation).
+func (r RangeSet) Intersects(o RangeSet) bool {
+	i, j := 0, 0
+	for i < len(r.sp) && j < len(o.sp) {
+		a, b := r.sp[i], o.sp[j]
+		switch {
+		case a.w < b.w || (a.w == b.w && a.hi < b.lo):
+			i++
+		case b.w < a.w || (a.w == b.w && b.hi < a.lo):
+			j++
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// IsSubset reports whether every index of r is in o (no allocation).
+func (r RangeSet) IsSubset(o RangeSet) bool {
+	j := 0
+	for _, a := range r.sp {
+		for j < len(o.sp) && (o.sp[j].w < a.w || (o.sp[j].w == a.w && o.sp[j].hi < a.lo)) {
+			j++
+		}
+		if j == len(o.sp) {
+			return false
+		}
+		b := o.sp[j]
+		if b.w != a.w || b.lo > a.lo || b.hi < a.hi {
+			return false
+		}
+	}
+	return true
+}
+
+// Slice returns the indexes at positions start, start+step, ... < stop
+// (positions already resolved: 0 <= start, step > 0).
+func (r RangeSet) slicePos(start, stop, step int) RangeSet {
+	if step <= 0 || start >= stop {
+		return RangeSet{}
+	}
+	var out []span
+	pos := 0 // position of the first element of the current span
+	next := start
+	for _, s := range r.sp {
+		n := int(s.hi - s.lo + 1)
+		if next >= stop {
+			break
+		}
+		if next >= pos+n {
+			pos += n
+			continue
+		}
+		end := min(pos+n, stop) // exclusive
+		if step == 1 {
+			out = append(out, span{s.w, s.lo + int64(next-pos), s.lo + int64(end-1-pos)})
+			next = end
+		} else {
+			for ; next < end; next += step {
+				v := s.lo + int64(next-pos)
+				out = append(out, span{s.w, v, v})
+			}
+		}
+		pos += n
+	}
+	return RangeSet{normalize(out)}
+}
+
+// resolveSlice turns Python slice arguments into start/stop/step over n
+// elements, as sequence slicing does (negative step is not supported).
+func resolveSlice(n, start, stop, step int) (int, int, int) {
+	if start < 0 {
+		start = max(0, n+start)
+	}
+	if stop < 0 {
+		stop = max(0, n+stop)
+	}
+	stop = min(stop, n)
+	return start, stop, step
+}
+
+// Slice returns the elements at positions start:stop:step with Python's
+// slice semantics (negative start/stop count from the end; step must be
+// positive). Use math.MaxInt for an open stop.
+func (r RangeSet) Slice(start, stop, step int) RangeSet {
+	if step <= 0 {
+		return RangeSet{}
+	}
+	start, stop, step = resolveSlice(r.Len(), start, stop, step)
+	return r.slicePos(start, stop, step)
+}
+
+// Split splits r into at most n parts of equal size (the first ones one
+// larger), as ClusterShell's split.
+func (r RangeSet) Split(n int) []RangeSet {
+	if n <= 0 {
+		return nil
+	}
+	l := r.Len()
+	size, left := l/n, l%n
+	var out []RangeSet
+	begin := 0
+	for i := 0; i < min(n, l); i++ {
+		ln := size
+		if i < left {
+			ln++
+		}
+		out = append(out, r.slicePos(begin, begin+ln, 1))
+		begin += ln
+	}
+	return out
+}
