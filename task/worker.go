@@ -1,0 +1,419 @@
+package task
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/muster-sh/muster/gather"
+	"github.com/muster-sh/muster/worker"
+)
+
+// LocalKey is the key of a local command's results when no Key is given.
+const LocalKey = "local"
+
+type config struct {
+	nodes      []string
+	key        string
+	handler    Handler
+	timeout    time.Duration
+	timeoutSet bool
+	stdin      bool
+	merge      bool
+	via        worker.Transport
+	shell      bool
+	remote     bool
+}
+
+// WorkerOption configures a worker made by Shell, Copy, Rcopy or NewWorker.
+type WorkerOption func(*config)
+
+// OnNodes runs the work on the given nodes, in this order (use a node
+// set's All() to get node-set order). Without it a command runs locally,
+// once, under its Key.
+func OnNodes(names ...string) WorkerOption {
+	return func(c *config) { c.nodes = names }
+}
+
+// OnNodeSeq is OnNodes for an iterator, such as nodeset.NodeSet.All().
+func OnNodeSeq(names iter.Seq[string]) WorkerOption {
+	return func(c *config) { c.nodes = slices.Collect(names) }
+}
+
+// Key names the results of a local command (default LocalKey).
+func Key(k string) WorkerOption { return func(c *config) { c.key = k } }
+
+// WithHandler sets the worker's event handler.
+func WithHandler(h Handler) WorkerOption { return func(c *config) { c.handler = h } }
+
+// Timeout sets the per-node command timeout (0: none), overriding the
+// task's CommandTimeout.
+func Timeout(d time.Duration) WorkerOption {
+	return func(c *config) { c.timeout = d; c.timeoutSet = true }
+}
+
+// Stdin turns the worker's standard input on: the nodes read what
+// Worker.Write sends until Worker.CloseWrite. Off by default: commands
+// read end of file at once.
+func Stdin(on bool) WorkerOption { return func(c *config) { c.stdin = on } }
+
+// MergeStderr sends standard error into standard output (one stream, one
+// set of OnRead events and buffers). Off by default.
+func MergeStderr(on bool) WorkerOption { return func(c *config) { c.merge = on } }
+
+// Via chooses the transport of this call, instead of the task's default
+// distant transport.
+func Via(tr worker.Transport) WorkerOption { return func(c *config) { c.via = tr } }
+
+// UseShell runs the command through a shell (/bin/sh -c locally). Off by
+// default: the command line is split into words and run directly.
+func UseShell(on bool) WorkerOption { return func(c *config) { c.shell = on } }
+
+// Remote(false) runs a command given OnNodes locally, once per node, with
+// the local transport (%h and %n substituted), like ClusterShell's
+// remote=False. Default true: the distant transport is used.
+func Remote(on bool) WorkerOption { return func(c *config) { c.remote = on } }
+
+func newConfig(opts []WorkerOption) *config {
+	c := &config{remote: true}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Worker is one command (or copy) over a set of nodes, run by a driver.
+// Its result getters may be used in handlers and after the run.
+type Worker struct {
+	task    *Task
+	driver  worker.Driver
+	desc    string
+	nodes   []string
+	local   bool
+	handler Handler
+	timeout time.Duration
+	tset    bool
+	merge   bool
+	input   *broadcast
+
+	// loop state
+	next, active, finished int
+	started, closed        bool
+	rank                   map[string]int
+	rc                     map[string]worker.Status
+	timedOut               []string
+	out, errs              *gather.Tree
+}
+
+// NewWorker makes a worker running driver d with opts, for Task.Schedule.
+// Without OnNodes it runs once under its Key.
+func NewWorker(d worker.Driver, opts ...WorkerOption) *Worker {
+	return newWorker(d, fmt.Sprintf("worker %T", d), newConfig(opts))
+}
+
+func newWorker(d worker.Driver, desc string, c *config) *Worker {
+	w := &Worker{
+		driver:  d,
+		desc:    desc,
+		nodes:   c.nodes,
+		handler: c.handler,
+		timeout: c.timeout,
+		tset:    c.timeoutSet,
+		merge:   c.merge,
+	}
+	if w.nodes == nil {
+		key := c.key
+		if key == "" {
+			key = LocalKey
+		}
+		w.nodes = []string{key}
+		w.local = true
+	}
+	if w.handler == nil {
+		w.handler = BaseHandler{}
+	}
+	if c.stdin {
+		w.input = newBroadcast()
+	}
+	return w
+}
+
+func (w *Worker) String() string { return w.desc }
+
+// Task returns the task the worker is scheduled in (nil before).
+func (w *Worker) Task() *Task { return w.task }
+
+// Nodes returns the worker's nodes (the key, for a local command), in
+// start order.
+func (w *Worker) Nodes() []string { return w.nodes }
+
+// Timeout returns the per-node command timeout (0: none).
+func (w *Worker) Timeout() time.Duration { return w.timeout }
+
+// Write sends p to the standard input of every node, including the ones
+// not started yet. It fails if the worker was made without Stdin(true) or
+// after CloseWrite. Safe from any goroutine.
+func (w *Worker) Write(p []byte) error {
+	if w.input == nil {
+		return fmt.Errorf("task: write to %s: standard input is off (use task.Stdin(true))", w)
+	}
+	return w.input.write(p)
+}
+
+// CloseWrite sends end of file to every node's standard input.
+func (w *Worker) CloseWrite() {
+	if w.input != nil {
+		w.input.close()
+	}
+}
+
+// Shell schedules command on the nodes given with OnNodes (through the
+// distant transport: Via, else the task's default), or, without nodes,
+// locally once. It returns the scheduled worker; when the task is running
+// its nodes start as soon as the fanout allows. Safe from handlers and
+// other goroutines.
+func (t *Task) Shell(command string, opts ...WorkerOption) (*Worker, error) {
+	c := newConfig(opts)
+	tr, err := t.transport(c)
+	if err != nil {
+		return nil, fmt.Errorf("task: shell %q: %w", command, err)
+	}
+	d, err := tr.Command(worker.Command{Line: command, Shell: c.shell})
+	if err != nil {
+		return nil, fmt.Errorf("task: shell %q: %w", command, err)
+	}
+	w := newWorker(d, fmt.Sprintf("%s %q", tr.Name(), command), c)
+	if err := t.Schedule(w); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (t *Task) transport(c *config) (worker.Transport, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case c.via != nil:
+		return c.via, nil
+	case c.nodes == nil || !c.remote:
+		return t.local, nil
+	case t.distant != nil:
+		return t.distant, nil
+	}
+	return nil, ErrNoTransport
+}
+
+// Copy schedules a copy of the local file or directory source to dest on
+// every node given with OnNodes, through the distant transport. It fails
+// (wrapping worker.ErrUnsupported or ErrNoTransport) when no configured
+// transport can copy.
+func (t *Task) Copy(source, dest string, opts ...WorkerOption) (*Worker, error) {
+	return t.copy(worker.Copy{Source: source, Dest: dest}, opts)
+}
+
+// Rcopy schedules a copy of source from every node into the local
+// directory dest, each file landing as dest/<base>.<node>.
+func (t *Task) Rcopy(source, dest string, opts ...WorkerOption) (*Worker, error) {
+	return t.copy(worker.Copy{Source: source, Dest: dest, Reverse: true}, opts)
+}
+
+func (t *Task) copy(cp worker.Copy, opts []WorkerOption) (*Worker, error) {
+	c := newConfig(opts)
+	op := "copy"
+	if cp.Reverse {
+		op = "rcopy"
+	}
+	if c.nodes == nil {
+		return nil, fmt.Errorf("task: %s %q: no nodes given (use task.OnNodes): %w", op, cp.Source, ErrNoTransport)
+	}
+	tr, err := t.transport(c)
+	if err != nil {
+		return nil, fmt.Errorf("task: %s %q: %w", op, cp.Source, err)
+	}
+	d, err := tr.Copy(cp)
+	if err != nil {
+		return nil, fmt.Errorf("task: %s %q: %w", op, cp.Source, err)
+	}
+	w := newWorker(d, fmt.Sprintf("%s %s %q", tr.Name(), op, cp.Source), c)
+	if err := t.Schedule(w); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// ---- results (valid in handlers and after the run) ----
+
+// NodeBuffer returns node's standard output exactly as read (nil if none
+// or if output is not kept).
+func (w *Worker) NodeBuffer(node string) []byte {
+	if w.out == nil {
+		return nil
+	}
+	return w.out.Bytes(node)
+}
+
+// NodeError returns node's standard error exactly as read.
+func (w *Worker) NodeError(node string) []byte {
+	if w.errs == nil {
+		return nil
+	}
+	return w.errs.Bytes(node)
+}
+
+// NodeRetcode returns node's exit code and whether it has one (timed-out
+// and unfinished nodes have none).
+func (w *Worker) NodeRetcode(node string) (int, bool) {
+	st, ok := w.rc[node]
+	return st.Code, ok
+}
+
+// NodeStatus returns how node's command ended, with the signal if any.
+func (w *Worker) NodeStatus(node string) (worker.Status, bool) {
+	st, ok := w.rc[node]
+	return st, ok
+}
+
+// MaxRetcode returns the highest exit code, and false when no node
+// finished.
+func (w *Worker) MaxRetcode() (int, bool) {
+	m, ok := 0, false
+	for _, st := range w.rc {
+		if !ok || st.Code > m {
+			m, ok = st.Code, true
+		}
+	}
+	return m, ok
+}
+
+// RetcodeGroup is an exit code and the nodes that returned it.
+type RetcodeGroup struct {
+	Code  int
+	Nodes []string
+}
+
+// Retcodes returns the exit codes, lowest first, each with its nodes in
+// the worker's node order.
+func (w *Worker) Retcodes() []RetcodeGroup {
+	by := map[int][]string{}
+	for _, n := range w.nodes {
+		if st, ok := w.rc[n]; ok {
+			by[st.Code] = append(by[st.Code], n)
+		}
+	}
+	out := make([]RetcodeGroup, 0, len(by))
+	for code, nodes := range by {
+		out = append(out, RetcodeGroup{code, nodes})
+	}
+	slices.SortFunc(out, func(a, b RetcodeGroup) int { return cmp.Compare(a.Code, b.Code) })
+	return out
+}
+
+// TimedOut returns the nodes that timed out, in the order they did.
+func (w *Worker) TimedOut() []string { return w.timedOut }
+
+// NumTimeout returns the number of nodes that timed out.
+func (w *Worker) NumTimeout() int { return len(w.timedOut) }
+
+// Buffers yields each distinct standard output with the nodes that
+// produced it, nodes in node order within a group, groups in the order of
+// their first node.
+func (w *Worker) Buffers() iter.Seq[gather.Group] { return w.groups(w.out, nil) }
+
+// BuffersOf is Buffers restricted to the nodes for which match is true.
+func (w *Worker) BuffersOf(match func(node string) bool) iter.Seq[gather.Group] {
+	return w.groups(w.out, match)
+}
+
+// Errors yields each distinct standard error with its nodes.
+func (w *Worker) Errors() iter.Seq[gather.Group] { return w.groups(w.errs, nil) }
+
+// OutputTree returns the worker's stdout message tree (nil when output is
+// not kept), for custom walks.
+func (w *Worker) OutputTree() *gather.Tree { return w.out }
+
+func (w *Worker) groups(tr *gather.Tree, match func(string) bool) iter.Seq[gather.Group] {
+	return func(yield func(gather.Group) bool) {
+		if tr == nil {
+			return
+		}
+		byRank := func(a, b string) int { return cmp.Compare(w.rank[a], w.rank[b]) }
+		gs := slices.Collect(tr.GroupsOf(match))
+		for _, g := range gs {
+			slices.SortFunc(g.Keys(), byRank)
+		}
+		slices.SortFunc(gs, func(a, b gather.Group) int { return byRank(a.Keys()[0], b.Keys()[0]) })
+		for _, g := range gs {
+			if !yield(g) {
+				return
+			}
+		}
+	}
+}
+
+// ---- broadcast input ----
+
+type broadcast struct {
+	mu     sync.Mutex
+	chunks [][]byte
+	closed bool
+	more   chan struct{} // closed when a chunk is added or the stream closes
+}
+
+func newBroadcast() *broadcast { return &broadcast{more: make(chan struct{})} }
+
+func (b *broadcast) write(p []byte) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return fmt.Errorf("task: write after CloseWrite: %w", io.ErrClosedPipe)
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	b.chunks = append(b.chunks, append([]byte(nil), p...))
+	close(b.more)
+	b.more = make(chan struct{})
+	return nil
+}
+
+func (b *broadcast) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.closed {
+		b.closed = true
+		close(b.more)
+	}
+}
+
+type inputReader struct {
+	b   *broadcast
+	pos int
+}
+
+func (r *inputReader) Next(ctx context.Context) ([]byte, error) {
+	for {
+		r.b.mu.Lock()
+		if r.pos < len(r.b.chunks) {
+			c := r.b.chunks[r.pos]
+			r.pos++
+			r.b.mu.Unlock()
+			return c, nil
+		}
+		if r.b.closed {
+			r.b.mu.Unlock()
+			return nil, io.EOF
+		}
+		more := r.b.more
+		r.b.mu.Unlock()
+		select {
+		case <-more:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
