@@ -3,6 +3,8 @@ package gather
 import (
 	"bytes"
 	"iter"
+
+	"github.com/muster-sh/muster/nodeset"
 )
 
 // elem is one line at one position: the path from the root to it is an output.
@@ -290,3 +292,6 @@ func message(at *elem, eol bool) []byte {
 	}
 	return buf
 }
+
+// NodeSet returns the group's keys as a folded node set.
+func (g Group) NodeSet() nodeset.NodeSet { return nodeset.FromNames(g.keys...) }

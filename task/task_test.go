@@ -33,8 +33,8 @@ type recorder struct {
 	log []string
 }
 
-func (r *recorder) OnStart(w *Worker)             { r.log = append(r.log, "start") }
-func (r *recorder) OnPickup(w *Worker, n string)  { r.log = append(r.log, "pickup "+n) }
+func (r *recorder) OnStart(w *Worker)            { r.log = append(r.log, "start") }
+func (r *recorder) OnPickup(w *Worker, n string) { r.log = append(r.log, "pickup "+n) }
 func (r *recorder) OnRead(w *Worker, n string, l []byte) {
 	r.log = append(r.log, "read "+n+" "+string(l))
 }
@@ -48,7 +48,9 @@ func (r *recorder) OnHup(w *Worker, n string, rc int) {
 	r.log = append(r.log, "hup "+n+" "+strconv.Itoa(rc))
 }
 func (r *recorder) OnTimeout(w *Worker, n string) { r.log = append(r.log, "timeout "+n) }
-func (r *recorder) OnClose(w *Worker, to bool)    { r.log = append(r.log, "close "+strconv.FormatBool(to)) }
+func (r *recorder) OnClose(w *Worker, to bool) {
+	r.log = append(r.log, "close "+strconv.FormatBool(to))
+}
 
 // perNode returns the events of node n, in order, without the node name.
 func (r *recorder) perNode(n string) []string {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/muster-sh/muster/gather"
+	"github.com/muster-sh/muster/nodeset"
 	"github.com/muster-sh/muster/worker"
 )
 
@@ -43,6 +44,11 @@ func OnNodes(names ...string) WorkerOption {
 // OnNodeSeq is OnNodes for an iterator, such as nodeset.NodeSet.All().
 func OnNodeSeq(names iter.Seq[string]) WorkerOption {
 	return func(c *config) { c.nodes = slices.Collect(names) }
+}
+
+// OnNodeSet runs the work on the nodes of ns, in node-set order.
+func OnNodeSet(ns nodeset.NodeSet) WorkerOption {
+	return func(c *config) { c.nodes = slices.Collect(ns.All()) }
 }
 
 // Key names the results of a local command (default LocalKey).
@@ -295,6 +301,9 @@ type RetcodeGroup struct {
 	Code  int
 	Nodes []string
 }
+
+// NodeSet returns the group's nodes as a folded node set.
+func (g RetcodeGroup) NodeSet() nodeset.NodeSet { return nodeset.FromNames(g.Nodes...) }
 
 // Retcodes returns the exit codes, lowest first, each with its nodes in
 // the worker's node order.

@@ -1,0 +1,253 @@
+package runcmd
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/muster-sh/muster/gather"
+	"github.com/muster-sh/muster/nodeset"
+	"github.com/muster-sh/muster/task"
+)
+
+// display holds what every output handler needs.
+type display struct {
+	prog      string
+	out, err  *bufio.Writer
+	label     bool
+	maxrc     bool
+	verbosity int // 0 quiet, 1 standard, 2 verbose
+	lineMode  bool
+	buf       []byte
+}
+
+const (
+	verbQuiet = 0
+	verbStd   = 1
+)
+
+func (d *display) flush() {
+	d.out.Flush()
+	d.err.Flush()
+}
+
+func (d *display) printLine(node string, line []byte) {
+	d.buf = d.buf[:0]
+	if d.label {
+		d.buf = gather.AppendLine(d.buf, node, line)
+	} else {
+		d.buf = gather.AppendLine(d.buf, "", line)
+	}
+	d.out.Write(d.buf)
+}
+
+func (d *display) printLineError(node string, line []byte) {
+	d.buf = d.buf[:0]
+	if d.label {
+		d.buf = gather.AppendLine(d.buf, node, line)
+	} else {
+		d.buf = gather.AppendLine(d.buf, "", line)
+	}
+	d.err.Write(d.buf)
+}
+
+// printGather prints one gathered output: a dshbak block, or in line mode
+// every line prefixed by the node set.
+func (d *display) printGather(ns nodeset.NodeSet, g gather.Group) {
+	d.buf = d.buf[:0]
+	s := ns.String()
+	if d.lineMode {
+		for l := range g.Lines() {
+			if d.label {
+				d.buf = gather.AppendLine(d.buf, s, l)
+			} else {
+				d.buf = gather.AppendLine(d.buf, "", l)
+			}
+		}
+	} else {
+		count := 0
+		if d.verbosity >= verbStd {
+			count = ns.Len()
+		}
+		d.buf = gather.AppendBlock(d.buf, d.label, s, count, g.Lines())
+	}
+	d.out.Write(d.buf)
+}
+
+func (d *display) errorf(level int, format string, args ...any) {
+	if d.verbosity >= level {
+		fmt.Fprintf(d.err, format+"\n", args...)
+	}
+}
+
+type nsGroup struct {
+	ns    nodeset.NodeSet
+	first string
+	g     gather.Group
+}
+
+// sortedGroups orders groups as clush does: larger node sets first, then
+// by the first node's name.
+func sortedGroups(groups []gather.Group) []nsGroup {
+	out := make([]nsGroup, len(groups))
+	for i, g := range groups {
+		ns := g.NodeSet()
+		first, _ := ns.Index(0)
+		out[i] = nsGroup{ns, first, g}
+	}
+	slices.SortStableFunc(out, func(a, b nsGroup) int {
+		if c := cmp.Compare(b.ns.Len(), a.ns.Len()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.first, b.first)
+	})
+	return out
+}
+
+// closeCommon reports non-zero exit codes and timeouts of a gathered run.
+func (d *display) closeCommon(w *task.Worker) {
+	level := verbQuiet
+	if d.maxrc {
+		level = verbStd
+	}
+	for _, rg := range w.Retcodes() {
+		if rg.Code == 0 {
+			continue
+		}
+		ns := rg.NodeSet()
+		disp := ns.String()
+		if d.verbosity > verbQuiet && ns.Len() > 1 {
+			disp += " (" + strconv.Itoa(ns.Len()) + ")"
+		}
+		d.errorf(level, "%s: %s: exited with exit code %d", d.prog, disp, rg.Code)
+	}
+	if w.NumTimeout() > 0 {
+		d.errorf(level, "%s: %s: command timeout", d.prog, nodeset.FromNames(w.TimedOut()...))
+	}
+}
+
+// directHandler prints lines as they come ("node: line").
+type directHandler struct {
+	task.BaseHandler
+	d *display
+}
+
+func (h *directHandler) OnRead(_ *task.Worker, node string, line []byte) { h.d.printLine(node, line) }
+func (h *directHandler) OnError(_ *task.Worker, node string, line []byte) {
+	h.d.printLineError(node, line)
+}
+func (h *directHandler) OnHup(_ *task.Worker, node string, rc int) {
+	if rc > 0 {
+		h.d.errorf(verbQuiet, "%s: %s: exited with exit code %d", h.d.prog, node, rc)
+	}
+}
+func (h *directHandler) OnClose(w *task.Worker, timedOut bool) {
+	if timedOut {
+		h.d.errorf(verbQuiet, "%s: %s: command timeout", h.d.prog, nodeset.FromNames(w.TimedOut()...))
+	}
+	h.d.flush()
+}
+func (h *directHandler) OnTimer(*task.Timer) { h.d.flush() }
+
+// gatherHandler prints identical outputs once, at the end (-b).
+type gatherHandler struct {
+	task.BaseHandler
+	d *display
+}
+
+func (h *gatherHandler) OnError(_ *task.Worker, node string, line []byte) {
+	h.d.printLineError(node, line)
+}
+func (h *gatherHandler) OnTimer(*task.Timer) { h.d.flush() }
+
+func (h *gatherHandler) OnClose(w *task.Worker, _ bool) {
+	for _, rg := range w.Retcodes() {
+		in := make(map[string]bool, len(rg.Nodes))
+		for _, n := range rg.Nodes {
+			in[n] = true
+		}
+		groups := slices.Collect(w.BuffersOf(func(n string) bool { return in[n] }))
+		for _, g := range sortedGroups(groups) {
+			h.d.printGather(g.ns, g.g)
+		}
+	}
+	h.d.closeCommon(w)
+	h.d.flush()
+}
+
+// sortedHandler prints each node's output at the end, by exit code then
+// node (-L).
+type sortedHandler struct{ gatherHandler }
+
+func (h *sortedHandler) OnClose(w *task.Worker, _ bool) {
+	tr := w.OutputTree()
+	for _, rg := range w.Retcodes() {
+		for node := range rg.NodeSet().All() {
+			for l := range tr.Lines(node) {
+				h.d.printLine(node, l)
+			}
+		}
+	}
+	h.d.closeCommon(w)
+	h.d.flush()
+}
+
+// liveGatherHandler prints line n of every node, gathered, as soon as all
+// nodes still running have printed it (-bL).
+type liveGatherHandler struct {
+	gatherHandler
+	nodes   map[string]bool
+	nodecnt map[string]int
+	queue   []*gather.Tree
+	offload int
+}
+
+func newLiveGather(d *display, ns nodeset.NodeSet) *liveGatherHandler {
+	h := &liveGatherHandler{gatherHandler: gatherHandler{d: d}, nodes: map[string]bool{}, nodecnt: map[string]int{}}
+	for n := range ns.All() {
+		h.nodes[n] = true
+	}
+	return h
+}
+
+func (h *liveGatherHandler) OnRead(w *task.Worker, node string, line []byte) {
+	h.nodecnt[node]++
+	cnt := h.nodecnt[node]
+	if len(h.queue) < cnt {
+		h.queue = append(h.queue, gather.New())
+	}
+	h.queue[cnt-h.offload-1].Add(node, line)
+	h.liveLine()
+}
+
+func (h *liveGatherHandler) OnHup(w *task.Worker, node string, _ int) {
+	if len(h.queue) > 0 && !h.queue[0].Has(node) {
+		delete(h.nodes, node)
+		h.liveLine()
+	}
+}
+
+func (h *liveGatherHandler) printTree(tr *gather.Tree) {
+	for _, g := range sortedGroups(slices.Collect(tr.Groups())) {
+		h.d.printGather(g.ns, g.g)
+	}
+}
+
+func (h *liveGatherHandler) liveLine() {
+	for len(h.queue) > 0 && h.queue[0].Len() == len(h.nodes) {
+		tr := h.queue[0]
+		h.queue = h.queue[1:]
+		h.offload++
+		h.printTree(tr)
+	}
+}
+
+func (h *liveGatherHandler) OnClose(w *task.Worker, _ bool) {
+	for _, tr := range h.queue {
+		h.printTree(tr)
+	}
+	h.d.closeCommon(w)
+	h.d.flush()
+}

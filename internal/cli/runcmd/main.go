@@ -1,0 +1,289 @@
+package runcmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/muster-sh/muster/internal/cli"
+	"github.com/muster-sh/muster/nodeset"
+	"github.com/muster-sh/muster/task"
+	"github.com/muster-sh/muster/worker"
+	"github.com/muster-sh/muster/worker/exec"
+)
+
+var (
+	regMu      sync.Mutex
+	transports = map[string]func() worker.Transport{
+		"exec": func() worker.Transport { return exec.Transport{} },
+	}
+)
+
+// Register makes a transport available to -R under name (the ssh,
+// openssh and pdsh workers register themselves here).
+func Register(name string, make func() worker.Transport) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	transports[name] = make
+}
+
+func lookupTransport(name string) (worker.Transport, bool) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	mk, ok := transports[name]
+	if !ok {
+		return nil, false
+	}
+	return mk(), true
+}
+
+// DefaultWorker is the -R value used when none is given, as in clush.
+const DefaultWorker = "ssh"
+
+// Main runs "muster run" (or clush, when the program is invoked under that
+// name) with args, excluding the program name.
+func Main(args []string, stdio cli.Stdio) int {
+	prog := "muster run"
+	if base := filepath.Base(os.Args[0]); base == "clush" {
+		prog = "clush"
+	}
+	return MainAs(prog, args, stdio)
+}
+
+// MainAs is Main with the name used in messages ("clush" prints exactly
+// what ClusterShell's clush prints).
+func MainAs(prog string, args []string, stdio cli.Stdio) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, prog, args, stdio)
+}
+
+func usage(prog string, w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s [options] command\n", prog)
+}
+
+func help(prog string, w io.Writer) {
+	usage(prog, w)
+	fmt.Fprint(w, `
+Options:
+  -h, --help            show this help message and exit
+  -n, --nostdin         don't watch for possible input from stdin
+  -w NODES              nodes where to run the command
+  -x NODES              exclude nodes from the node list
+  -q, --quiet           be quiet, print essential output only
+  -v, --verbose         be verbose, print informative messages
+  -L                    disable header block and order output by nodes
+  -N                    disable labeling of command line
+  -b, --dshbak          gather nodes with same output
+  -B                    like -b but including standard error
+  -S, --maxrc           return the largest of command return codes
+  -f FANOUT, --fanout=FANOUT
+                        use a specified fanout
+  -t CONNECT_TIMEOUT, --connect_timeout=CONNECT_TIMEOUT
+                        limit time to connect to a node
+  -u COMMAND_TIMEOUT, --command_timeout=COMMAND_TIMEOUT
+                        limit time for command to run on the node
+  -R WORKER, --worker=WORKER
+                        worker name to use for command execution ('exec',
+                        'ssh', ...; default is 'ssh')
+`)
+}
+
+func usageFail(prog string, stdio cli.Stdio, msg string) int {
+	usage(prog, stdio.Err)
+	fmt.Fprintf(stdio.Err, "\n%s: error: %s\n", prog, msg)
+	return 2
+}
+
+func parseNodes(list []string) (nodeset.NodeSet, error) {
+	var all nodeset.NodeSet
+	for _, s := range list {
+		ns, err := nodeset.Parse(s)
+		if err != nil {
+			return all, err
+		}
+		all = all.Union(ns)
+	}
+	return all, nil
+}
+
+func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
+	o, err := parseArgs(args)
+	if errors.Is(err, errHelp) {
+		help(prog, stdio.Out)
+		return 0
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return usageFail(prog, stdio, ue.msg)
+	}
+	verbosity := verbStd
+	if o.quiet {
+		verbosity = verbQuiet
+	}
+	if o.verbose {
+		verbosity = 2
+	}
+	wnodes, err := parseNodes(o.nodes)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
+		return 1
+	}
+	xnodes, err := parseNodes(o.exclude)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
+		return 1
+	}
+	for _, opt := range []struct {
+		name string
+		list []string
+	}{{"w", o.nodes}, {"x", o.exclude}} {
+		for _, s := range opt.list {
+			ns, err := nodeset.Parse(s)
+			if err != nil || ns.Len() != 1 {
+				continue
+			}
+			if _, err := os.Stat(ns.String()); err == nil && verbosity >= verbStd {
+				fmt.Fprintf(stdio.Err, "Warning: using '-%s %s' and local path '%s' exists, was it expanded by the shell?\n", opt.name, ns, ns)
+			}
+		}
+	}
+	targets := wnodes.Difference(xnodes)
+	if targets.IsEmpty() {
+		return usageFail(prog, stdio, "No node to run on.")
+	}
+	name := o.workerName
+	if name == "" {
+		name = DefaultWorker
+	}
+	tr, ok := lookupTransport(name)
+	if !ok {
+		fmt.Fprintf(stdio.Err, "ERROR: Could not load worker '%s'\n", name)
+		return 1
+	}
+	if len(o.args) == 0 && stdio.InIsTerminal {
+		fmt.Fprintf(stdio.Err, "%s: interactive mode is not supported; give a command\n", prog)
+		return 1
+	}
+	command := strings.Join(o.args, " ")
+	if name == "exec" {
+		if err := exec.Check(command); err != nil {
+			var pe *exec.PatternError
+			if errors.As(err, &pe) {
+				if pe.Name != "" {
+					fmt.Fprintf(stdio.Err, "%s: '%s' is not a valid pattern, use '%%%%' to escape '%%'\n", prog, pe.Name)
+				} else {
+					fmt.Fprintf(stdio.Err, "%s: Invalid placeholder in string: line %d, col %d is not a valid pattern, use '%%%%' to escape '%%'\n", prog, pe.Line, pe.Col)
+				}
+			} else {
+				fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
+			}
+			return 1
+		}
+	}
+
+	d := &display{
+		prog:      prog,
+		out:       bufio.NewWriterSize(stdio.Out, 64<<10),
+		err:       bufio.NewWriterSize(stdio.Err, 16<<10),
+		label:     !o.noLabel,
+		maxrc:     o.maxrc,
+		verbosity: verbosity,
+		lineMode:  o.lineMode,
+	}
+	defer d.flush()
+	gathering := o.gather || o.gatherAll
+	var h task.Handler
+	switch {
+	case gathering && o.lineMode:
+		h = newLiveGather(d, targets)
+	case o.lineMode:
+		h = &sortedHandler{gatherHandler{d: d}}
+	case gathering:
+		h = &gatherHandler{d: d}
+	default:
+		h = &directHandler{d: d}
+	}
+
+	tk := task.New(
+		task.WithFanout(o.fanout),
+		task.WithDistant(tr),
+		task.WithKeepOutput(gathering || o.lineMode),
+	)
+	if o.connTimeout > 0 {
+		tk.SetConnectTimeout(seconds(o.connTimeout))
+	}
+	forward := !o.nostdin && !stdio.InIsTerminal && stdio.In != nil
+	wopts := []task.WorkerOption{
+		task.OnNodeSet(targets),
+		task.WithHandler(h),
+		task.UseShell(true),
+		task.MergeStderr(o.gatherAll),
+		task.Stdin(forward),
+	}
+	if o.cmdTimeout > 0 {
+		wopts = append(wopts, task.Timeout(seconds(o.cmdTimeout)))
+	}
+	w, err := tk.Shell(command, wopts...)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
+		return 1
+	}
+	if forward {
+		go forwardStdin(stdio.In, w)
+	}
+	// Flush output regularly while commands run; the timer does not keep
+	// the task alive.
+	tk.Timer(100*time.Millisecond, h, task.Every(100*time.Millisecond), task.Autoclose())
+
+	err = tk.Run(ctx)
+	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled):
+		d.flush()
+		fmt.Fprintln(stdio.Err, "Keyboard interrupt.")
+		return 128 + int(syscall.SIGINT)
+	default:
+		d.flush()
+		fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
+		return 1
+	}
+	d.flush()
+	if o.maxrc {
+		rc, _ := tk.MaxRetcode()
+		if tk.NumTimeout() > 0 {
+			rc = 255
+		}
+		return rc
+	}
+	return 0
+}
+
+func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// forwardStdin broadcasts the command's input to every node, in 64 KiB
+// chunks, then end of file.
+func forwardStdin(in io.Reader, w *task.Worker) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := in.Read(buf)
+		if n > 0 {
+			if w.Write(buf[:n]) != nil {
+				return
+			}
+		}
+		if err != nil {
+			w.CloseWrite()
+			return
+		}
+	}
+}
