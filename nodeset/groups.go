@@ -360,10 +360,11 @@ func (gs *GroupSources) GroupContext(ctx context.Context, source, group string) 
 
 // All returns the items of every node of source (what @* and @source:*
 // mean). Without an "all" upcall (or YAML "all" group) it falls back, as
-// ClusterShell does, to the union of every group the source lists: the
-// result is then one "@source:group" reference per listed group, which the
-// caller parses like any group content. Without a list upcall either, the
-// error wraps ErrNoUpcall.
+// ClusterShell does, to the items of every group the source lists, groups
+// in sorted order (names with ranges expanded). Like ClusterShell, which
+// joins them with "," before parsing, a group whose content holds an
+// operator ("a!b") then applies it to everything before it. Without a list
+// upcall either, the error wraps ErrNoUpcall.
 func (gs *GroupSources) All(source string) ([]string, error) {
 	return gs.AllContext(context.Background(), source)
 }
@@ -385,11 +386,37 @@ func (gs *GroupSources) AllContext(ctx context.Context, source string) ([]string
 	if err != nil {
 		return nil, err
 	}
-	refs := make([]string, 0, len(groups))
-	for _, g := range groups {
-		refs = append(refs, "@"+name+":"+g)
+	names, err := expandGroupNames(groups)
+	if err != nil {
+		return nil, fmt.Errorf("group source %q: listed group names: %w", name, err)
 	}
-	return refs, nil
+	var all []string
+	for _, g := range names {
+		items, err := src.group(ctx, gs, g)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+	}
+	return all, nil
+}
+
+// expandGroupNames parses group names as node sets (so "rack[1-2]" is
+// rack1 and rack2) and returns them sorted, as ClusterShell's grouplist().
+func expandGroupNames(names []string) ([]string, error) {
+	var set NodeSet
+	for _, n := range names {
+		ns, err := Parse(n, WithResolver(nil))
+		if err != nil {
+			return nil, err
+		}
+		set = set.Union(ns)
+	}
+	out := make([]string, 0, len(names))
+	for n := range set.All() {
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // List returns the group names of source, as its list upcall prints them or

@@ -64,7 +64,7 @@ func TestStaticGroups(t *testing.T) {
 	got, err = gs.All("os")
 	wantItems(t, "All(os)", got, err, "n[1-8]")
 	got, err = gs.All("rack")
-	wantItems(t, "All(rack) fallback", got, err, "@rack:r1", "@rack:r2")
+	wantItems(t, "All(rack) fallback", got, err, "n[1-4]", "n[5-8],x1", "x2")
 	got, err = gs.List("rack")
 	wantItems(t, "List(rack)", got, err, "r1", "r2")
 	if gs.HasReverse("rack") {
@@ -87,6 +87,21 @@ func TestStaticGroups(t *testing.T) {
 	}
 	if len(empty.Sources()) != 0 || empty.DefaultSource() != "" {
 		t.Fatalf("empty resolver has sources %q default %q", empty.Sources(), empty.DefaultSource())
+	}
+}
+
+func TestAllFallbackOrder(t *testing.T) {
+	// Groups are taken in sorted order with ranges in names expanded, and
+	// their items concatenated: an operator in one group's content applies
+	// to everything before it, as in ClusterShell.
+	gs := NewStaticGroups("s", map[string]map[string][]string{"s": {
+		"rack[2-3]": {"unused"}, "rack1": {"n1"}, "rack2": {"n[2-3]"}, "rack3": {"n[4-6]!n2"},
+	}})
+	got, err := gs.All("s")
+	wantItems(t, "All(s)", got, err, "n1", "n[2-3]", "n[4-6]!n2")
+	ns, err := Parse(strings.Join(got, ","))
+	if err != nil || ns.String() != "n[1,3-6]" {
+		t.Fatalf("parsed All = %v, %v; want n[1,3-6]", ns, err)
 	}
 }
 
@@ -131,7 +146,7 @@ reverse: echo g-$NODE
 	got, err = gs.Group("part", "x")
 	wantItems(t, "part map ($CFGDIR is the confdir)", got, err, filepath.Join(dir, "groups.conf.d"))
 	got, err = gs.All("first")
-	wantItems(t, "first all via list", got, err, "@first:a", "@first:b")
+	wantItems(t, "first all via list", got, err, "first-a", "first-b")
 	got, err = gs.Group("ysrc", "g")
 	wantItems(t, "yaml group", got, err, "n[1-2]")
 	if !gs.HasReverse("second") || gs.HasReverse("first") || gs.HasReverse("ysrc") || gs.HasReverse("nosuch") {
