@@ -1,0 +1,158 @@
+package runcmd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	osexec "os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/muster-sh/muster/internal/cli"
+)
+
+// clushPath returns the real clush, skipping the test when it is missing
+// outside CI and failing in CI.
+func clushPath(t *testing.T) string {
+	t.Helper()
+	p, err := osexec.LookPath("clush")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("clush (ClusterShell) is required in CI: %v", err)
+		}
+		t.Skip("clush not installed")
+	}
+	return p
+}
+
+type result struct {
+	out, err string
+	rc       int
+}
+
+func runClush(t *testing.T, path string, args []string) result {
+	t.Helper()
+	cmd := osexec.Command(path, args...)
+	cmd.Stdin = nil // /dev/null: not a terminal, forwarded (empty)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Dir = t.TempDir()
+	err := cmd.Run()
+	rc := 0
+	if ee, ok := err.(*osexec.ExitError); ok {
+		rc = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), rc}
+}
+
+func runMuster(t *testing.T, args []string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	dir := t.TempDir()
+	old, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(old)
+	rc := run(context.Background(), "clush", args, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &errb})
+	return result{out.String(), errb.String(), rc}
+}
+
+// progress strips clush's time-dependent progress meter ("clush: 12/1000\r"
+// and its erasure), which muster does not print.
+var progress = regexp.MustCompile(`clush: *\d+/\d+\r|(?m) +\r`)
+
+func sortedLines(s string) []string {
+	l := strings.Split(s, "\n")
+	slices.Sort(l)
+	return l
+}
+
+type compatCase struct {
+	name string
+	args []string
+	// ordered: stdout order is deterministic in clush too (gathered or -L);
+	// otherwise lines are compared as sorted sets (completion order).
+	ordered bool
+}
+
+func TestCompatWithClush(t *testing.T) {
+	clush := clushPath(t)
+	differ := `case %h in n1|n5) echo A; echo B;; n2) echo A;; *) echo C; echo D >&2;; esac`
+	fail := `echo out %h; case %h in n3|n4) exit 3;; n7) exit 1;; esac`
+	cases := []compatCase{
+		{"plain", []string{"-R", "exec", "-w", "n[1-5]", "echo hello %h"}, false},
+		{"plain-1", []string{"-R", "exec", "-w", "n1", "echo", "hi"}, true},
+		{"exclude", []string{"-R", "exec", "-w", "n[1-10]", "-x", "n[3-4],n7", "echo %h %n"}, false},
+		{"nolabel", []string{"-R", "exec", "-N", "-w", "n[1-5]", "echo same"}, true},
+		{"b", []string{"-R", "exec", "-b", "-w", "n[1-9],m[01-03]", differ}, true},
+		{"b-nolabel", []string{"-R", "exec", "-b", "-N", "-w", "n[1-9]", differ}, true},
+		{"b-1node", []string{"-R", "exec", "-b", "-w", "foo", "echo one; printf two"}, true},
+		{"b-fail", []string{"-R", "exec", "-b", "-w", "n[1-8]", fail}, true},
+		{"b-fail-S", []string{"-R", "exec", "-S", "-b", "-w", "n[1-8]", fail}, true},
+		{"S-direct", []string{"-R", "exec", "-S", "-w", "n[1-8]", fail}, false},
+		{"S-zero", []string{"-R", "exec", "-S", "-w", "n[1-3]", "true"}, true},
+		{"L", []string{"-R", "exec", "-L", "-w", "n[1-9],m[01-03]", differ}, true},
+		{"L-fail", []string{"-R", "exec", "-L", "-w", "n[1-8]", fail}, true},
+		{"L-nolabel", []string{"-R", "exec", "-L", "-N", "-w", "n[1-9]", differ}, true},
+		{"bL", []string{"-R", "exec", "-bL", "-w", "n[1-9],m[01-03]", differ}, true},
+		{"bL-nolabel", []string{"-R", "exec", "-b", "-L", "-N", "-w", "n[1-9]", differ}, true},
+		{"B", []string{"-R", "exec", "-B", "-w", "n[1-6]", differ}, true},
+		{"signal", []string{"-R", "exec", "-S", "-b", "-w", "n[1-2]", "kill -9 $$"}, true},
+		{"timeout-S", []string{"-R", "exec", "-S", "-b", "-u", "0.5", "-w", "n[1-4]", "case %h in n2|n4) sleep 5;; esac; echo done"}, true},
+		{"timeout", []string{"-R", "exec", "-u", "0.5", "-w", "n[1-4]", "case %h in n3) sleep 5;; esac; echo done"}, false},
+		{"f1", []string{"-R", "exec", "-f", "1", "-b", "-w", "n[1-20]", "echo %h"}, true},
+		{"1000-b", []string{"-R", "exec", "-b", "-w", "node[1-1000]", "echo same; case %h in node1??) echo hundred;; esac"}, true},
+		{"1000-q", []string{"-R", "exec", "-q", "-b", "-w", "node[1-1000]", "echo %h | cut -c1-5"}, true},
+		{"1000-direct", []string{"-R", "exec", "-w", "node[1-1000]", "echo %h"}, false},
+		{"nonode", []string{"-R", "exec", "echo"}, true},
+		{"badopt", []string{"-R", "exec", "-Z", "-w", "n1", "echo"}, true},
+		{"badint", []string{"-R", "exec", "-f", "x", "-w", "n1", "echo"}, true},
+		{"badworker", []string{"-R", "nope", "-w", "n1", "echo"}, true},
+		{"badpattern", []string{"-R", "exec", "-w", "n1", "echo 50%"}, true},
+		{"badname", []string{"-R", "exec", "-w", "n1", "echo %hostname"}, true},
+		{"empty", []string{"-R", "exec", "-w", "n[1-2]"}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want := runClush(t, clush, c.args)
+			got := runMuster(t, c.args)
+			want.err = progress.ReplaceAllString(want.err, "")
+			if got.rc != want.rc {
+				t.Errorf("exit code %d, clush %d", got.rc, want.rc)
+			}
+			if c.ordered {
+				if got.out != want.out {
+					t.Errorf("stdout differs\nmuster:\n%s\nclush:\n%s", got.out, want.out)
+				}
+			} else if !slices.Equal(sortedLines(got.out), sortedLines(want.out)) {
+				t.Errorf("stdout lines differ\nmuster:\n%s\nclush:\n%s", got.out, want.out)
+			}
+			if !slices.Equal(sortedLines(got.err), sortedLines(want.err)) {
+				t.Errorf("stderr differs\nmuster:\n%q\nclush:\n%q", got.err, want.err)
+			}
+		})
+	}
+}
+
+func TestCompatStdinBroadcast(t *testing.T) {
+	clush := clushPath(t)
+	args := []string{"-R", "exec", "-b", "-w", "n[1-4]", "cat; echo %h"}
+	cmd := osexec.Command(clush, args...)
+	cmd.Stdin = strings.NewReader("line1\nline2\n")
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	rc := run(context.Background(), "clush", args, cli.Stdio{In: strings.NewReader("line1\nline2\n"), Out: &out, Err: &errb})
+	if rc != 0 || out.String() != string(want) {
+		t.Fatalf("rc %d stdout\n%s\nclush:\n%s\nstderr %s", rc, out.String(), want, errb.String())
+	}
+	fmt.Fprint(&errb) // keep fmt used
+}
