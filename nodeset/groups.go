@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -464,3 +465,99 @@ func (gs *GroupSources) HasReverse(source string) bool {
 }
 
 var _ Resolver = (*GroupSources)(nil)
+
+// LazyGroups is a Resolver that loads its group sources on first use, as
+// ClusterShell's resolver reads groups.conf only when a group is first
+// needed: a broken configuration then fails only the operations that use
+// groups. It is safe for concurrent use.
+type LazyGroups struct {
+	load func() (*GroupSources, error)
+	once sync.Once
+	gs   *GroupSources
+	err  error
+}
+
+// NewLazyGroups returns a LazyGroups that calls load once, on first use
+// (e.g. NewLazyGroups(LoadDefaultGroups)).
+func NewLazyGroups(load func() (*GroupSources, error)) *LazyGroups {
+	return &LazyGroups{load: load}
+}
+
+// Load loads the group sources if not done yet and returns them, or the
+// load error (the same on every call).
+func (l *LazyGroups) Load() (*GroupSources, error) {
+	l.once.Do(func() {
+		l.gs, l.err = l.load()
+		if l.err == nil && l.gs == nil {
+			l.gs = newGroupSources()
+		}
+	})
+	return l.gs, l.err
+}
+
+// DefaultSource returns the default source name, "" if loading failed.
+func (l *LazyGroups) DefaultSource() string {
+	gs, err := l.Load()
+	if err != nil {
+		return ""
+	}
+	return gs.DefaultSource()
+}
+
+// Sources returns the source names, nil if loading failed.
+func (l *LazyGroups) Sources() []string {
+	gs, err := l.Load()
+	if err != nil {
+		return nil
+	}
+	return gs.Sources()
+}
+
+// Group is GroupSources.Group after loading; it returns the load error if
+// loading failed.
+func (l *LazyGroups) Group(source, group string) ([]string, error) {
+	gs, err := l.Load()
+	if err != nil {
+		return nil, err
+	}
+	return gs.Group(source, group)
+}
+
+// All is GroupSources.All after loading; it returns the load error if
+// loading failed.
+func (l *LazyGroups) All(source string) ([]string, error) {
+	gs, err := l.Load()
+	if err != nil {
+		return nil, err
+	}
+	return gs.All(source)
+}
+
+// List is GroupSources.List after loading; it returns the load error if
+// loading failed.
+func (l *LazyGroups) List(source string) ([]string, error) {
+	gs, err := l.Load()
+	if err != nil {
+		return nil, err
+	}
+	return gs.List(source)
+}
+
+// Reverse is GroupSources.Reverse after loading; it returns the load error
+// if loading failed.
+func (l *LazyGroups) Reverse(source, node string) ([]string, error) {
+	gs, err := l.Load()
+	if err != nil {
+		return nil, err
+	}
+	return gs.Reverse(source, node)
+}
+
+// HasReverse reports whether source has a reverse upcall; false if loading
+// failed.
+func (l *LazyGroups) HasReverse(source string) bool {
+	gs, err := l.Load()
+	return err == nil && gs.HasReverse(source)
+}
+
+var _ Resolver = (*LazyGroups)(nil)

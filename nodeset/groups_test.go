@@ -157,3 +157,54 @@ reverse: echo g-$NODE
 		t.Fatalf("ConfigFiles = %q, want groups.conf, the part and the YAML file", files)
 	}
 }
+
+func TestLazyGroups(t *testing.T) {
+	calls := 0
+	lazy := NewLazyGroups(func() (*GroupSources, error) {
+		calls++
+		return NewStaticGroups("s", map[string]map[string][]string{"s": {"g": {"n1"}}}), nil
+	})
+	if calls != 0 {
+		t.Fatal("loaded before first use")
+	}
+	got, err := lazy.Group("", "g")
+	wantItems(t, "lazy Group", got, err, "n1")
+	if lazy.DefaultSource() != "s" || !slices.Equal(lazy.Sources(), []string{"s"}) || lazy.HasReverse("s") {
+		t.Fatal("lazy metadata wrong")
+	}
+	got, err = lazy.All("s")
+	wantItems(t, "lazy All", got, err, "n1")
+	got, err = lazy.List("s")
+	wantItems(t, "lazy List", got, err, "g")
+	if _, err := lazy.Reverse("s", "n1"); !errors.Is(err, ErrNoReverse) {
+		t.Fatalf("lazy Reverse error = %v", err)
+	}
+	if calls != 1 {
+		t.Fatalf("load called %d times, want 1", calls)
+	}
+
+	// A configuration error surfaces on every group operation, and only there.
+	dir := writeFiles(t, t.TempDir(), map[string]string{"groups.conf": "[Main]\ndefault: nope\n"})
+	broken := NewLazyGroups(func() (*GroupSources, error) { return LoadGroupsConfig(filepath.Join(dir, "groups.conf")) })
+	ns, err := Parse("n[1-2]", WithResolver(broken))
+	if err != nil || ns.String() != "n[1-2]" {
+		t.Fatalf("group-less parse with a broken config: %v, %v", ns, err)
+	}
+	if calls := broken.Sources(); calls != nil {
+		t.Fatalf("Sources of a broken config = %q", calls)
+	}
+	for _, f := range []func() error{
+		func() error { _, err := broken.Group("", "g"); return err },
+		func() error { _, err := broken.All(""); return err },
+		func() error { _, err := broken.List(""); return err },
+		func() error { _, err := broken.Reverse("", "n"); return err },
+		func() error { _, err := Parse("@g", WithResolver(broken)); return err },
+	} {
+		if err := f(); !errors.Is(err, ErrGroupsConfig) || !strings.Contains(err.Error(), `"nope"`) {
+			t.Errorf("error = %v, want the configuration error", err)
+		}
+	}
+	if broken.DefaultSource() != "" || broken.HasReverse("") {
+		t.Fatal("broken config reports a default source or reverse")
+	}
+}
