@@ -212,7 +212,7 @@ func NewStaticGroups(defaultSource string, groups map[string]map[string][]string
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		st := &staticSource{groups: map[string][]string{}}
+		st := &staticSource{name: name, groups: map[string][]string{}}
 		for g, nodes := range groups[name] {
 			st.names = append(st.names, g)
 			st.groups[g] = slices.Clone(nodes)
@@ -229,6 +229,7 @@ func NewStaticGroups(defaultSource string, groups map[string]map[string][]string
 
 // staticSource is an in-memory source.
 type staticSource struct {
+	name   string
 	names  []string
 	groups map[string][]string
 }
@@ -246,7 +247,7 @@ func (s *staticSource) all(context.Context, *GroupSources) ([]string, error) {
 }
 
 func (s *staticSource) list(context.Context, *GroupSources) ([]string, error) {
-	return splitGroupNames(s.names, "list")
+	return splitGroupNames(s.names, fmt.Sprintf("group source %q", s.name))
 }
 
 func (s *staticSource) reverse(context.Context, *GroupSources, string) ([]string, error) {

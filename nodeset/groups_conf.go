@@ -119,8 +119,9 @@ func (gs *GroupSources) configure(ini *iniFile, cfgDir string) error {
 	}
 	for _, dir := range dirs {
 		files, err := dirFiles(dir, ".conf")
-		if err != nil {
-			return &GroupsConfigError{File: dir, Msg: "cannot list " + confKey, Err: err}
+		if err != nil { // Python's glob ignores directories it cannot list
+			slog.Debug("nodeset: skipping unreadable confdir", "dir", dir, "err", err)
+			continue
 		}
 		for _, f := range files {
 			data, err := os.ReadFile(f)
@@ -145,8 +146,9 @@ func (gs *GroupSources) configure(ini *iniFile, cfgDir string) error {
 	}
 	for _, dir := range dirs {
 		files, err := dirFiles(dir, ".yaml")
-		if err != nil {
-			return &GroupsConfigError{File: dir, Msg: "cannot list autodir", Err: err}
+		if err != nil { // Python's glob ignores directories it cannot list
+			slog.Debug("nodeset: skipping unreadable autodir", "dir", dir, "err", err)
+			continue
 		}
 		for _, f := range files {
 			loader, err := loadYAMLGroups(f, DefaultGroupsCacheTime, gs)
