@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // fakeClock is a settable clock for cache expiry tests.
@@ -70,6 +72,8 @@ reverse: echo "r-$NODE" "$$NODE"
 }
 
 func TestUpcallFailure(t *testing.T) {
+	// Upcalls leave no goroutine behind (os/exec copiers end at Wait).
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	gs, _ := mustLoad(t, map[string]string{
 		"groups.conf": "[bad]\nmap: echo partial; echo \"no group $GROUP\" >&2; exit 3\nlist: exit 0\n",
 	})
@@ -108,6 +112,8 @@ func TestUpcallMissing(t *testing.T) {
 }
 
 func TestUpcallTimeout(t *testing.T) {
+	// Upcalls leave no goroutine behind (os/exec copiers end at Wait).
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	gs, _ := mustLoad(t, map[string]string{
 		// The shell's child (sleep) holds stdout open: it must be killed
 		// with the shell for the call to return.
@@ -128,6 +134,8 @@ func TestUpcallTimeout(t *testing.T) {
 }
 
 func TestUpcallContextCanceled(t *testing.T) {
+	// Upcalls leave no goroutine behind (os/exec copiers end at Wait).
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	gs, _ := mustLoad(t, map[string]string{"groups.conf": "[s]\nmap: echo n1\n"})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -237,6 +245,8 @@ func TestUpcallIllegalGroupChars(t *testing.T) {
 }
 
 func TestUpcallConcurrent(t *testing.T) {
+	// Upcalls leave no goroutine behind (os/exec copiers end at Wait).
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	gs, _ := mustLoad(t, map[string]string{"groups.conf": "[s]\nmap: echo $GROUP\nlist: echo a b\n"})
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
