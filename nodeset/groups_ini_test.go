@@ -327,8 +327,10 @@ var templateDifferentialCases = []string{
 	"a$GROUP$SOURCE${CFGDIR}b", "$ GROUP", "${ GROUP}", "$CFGDIR/groups.d",
 }
 
+// TestINIMatchesPython compares the INI reader, shell splitting and $
+// substitution with the Python that runs ClusterShell's nodeset.
 func TestINIMatchesPython(t *testing.T) {
-	py := needTool(t, "python3")
+	py := clusterShellPython(t)
 	dir := t.TempDir()
 	var reqs [][2]string
 	for i, text := range iniDifferentialCases {
