@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Side-by-side wall time of running a local command for 1,000 "nodes" with
+# fanout 64: muster run -R exec, ClusterShell's clush -R exec, pdsh -R exec,
+# xargs -P64 and a bash & loop (at most 64 jobs at once).
+#
+# usage: bench/exec.sh [runs]   (default 5; the median is reported)
+# env:   MUSTER=path to a muster binary (default: built into a temp dir)
+#        NODES=1000 FANOUT=64
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${1:-5}
+NODES=${NODES:-1000}
+FANOUT=${FANOUT:-64}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if [[ -z "${MUSTER:-}" ]]; then
+	go build -o "$tmp/muster" ./cmd/muster
+	MUSTER=$tmp/muster
+fi
+ns="node[1-$NODES]"
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# wall seconds of one run of "$@", output discarded
+wall() {
+	local s e
+	s=$(date +%s.%N)
+	"$@" >/dev/null 2>&1 </dev/null || true
+	e=$(date +%s.%N)
+	echo "$e - $s" | bc -l
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {m=a[int((NR+1)/2)]; printf "%.3f", m}'; }
+
+bashloop() { # cmd: true|echo
+	local i n=0
+	for ((i = 1; i <= NODES; i++)); do
+		if [[ $1 == true ]]; then /bin/true & else /bin/echo "node$i" & fi
+		n=$((n + 1))
+		if ((n >= FANOUT)); then
+			wait -n
+			n=$((n - 1))
+		fi
+	done
+	wait
+}
+export -f bashloop
+export NODES FANOUT
+
+xargsrun() {
+	if [[ $1 == true ]]; then
+		seq -f 'node%g' "$NODES" | xargs -P "$FANOUT" -I{} /bin/true {}
+	else
+		seq -f 'node%g' "$NODES" | xargs -P "$FANOUT" -I{} /bin/echo {}
+	fi
+}
+export -f xargsrun
+
+declare -A T
+tools=(muster clush pdsh xargs bash)
+for cmd in true echo; do
+	if [[ $cmd == true ]]; then mcmd=true; else mcmd='echo %h'; fi
+	for tool in "${tools[@]}"; do
+		case $tool in
+		clush) have clush || continue ;;
+		pdsh) have pdsh || continue ;;
+		esac
+		: >"$tmp/times"
+		for ((r = 0; r < RUNS; r++)); do
+			case $tool in
+			muster) wall "$MUSTER" run -R exec -f "$FANOUT" -w "$ns" "$mcmd" >>"$tmp/times" ;;
+			clush) wall clush -R exec -f "$FANOUT" -w "$ns" "$mcmd" >>"$tmp/times" ;;
+			pdsh) if [[ $cmd == true ]]; then
+				wall pdsh -R exec -f "$FANOUT" -w "$ns" true >>"$tmp/times"
+			else
+				wall pdsh -R exec -f "$FANOUT" -w "$ns" echo %h >>"$tmp/times"
+			fi ;;
+			xargs) wall bash -c "xargsrun $cmd" >>"$tmp/times" ;;
+			bash) wall bash -c "bashloop $cmd" >>"$tmp/times" ;;
+			esac
+		done
+		T[$tool.$cmd]=$(median <"$tmp/times")
+	done
+done
+
+printf '%d nodes, fanout %d, median of %d runs (wall seconds)\n\n' "$NODES" "$FANOUT" "$RUNS"
+printf '%-8s %10s %10s\n' tool true 'echo %h'
+for tool in "${tools[@]}"; do
+	[[ -n "${T[$tool.true]:-}" ]] || continue
+	printf '%-8s %10s %10s\n' "$tool" "${T[$tool.true]}" "${T[$tool.echo]}"
+done
+echo
+for cmd in true echo; do
+	m=${T[muster.$cmd]}
+	printf '%-5s muster/bash-loop = %.2fx (target <= 1.2)' "$cmd" "$(echo "$m / ${T[bash.$cmd]}" | bc -l)"
+	[[ -n "${T[clush.$cmd]:-}" ]] && printf '   clush/muster = %.1fx (target >= 6)' "$(echo "${T[clush.$cmd]} / $m" | bc -l)"
+	[[ -n "${T[pdsh.$cmd]:-}" ]] && printf '   pdsh/muster = %.2fx' "$(echo "${T[pdsh.$cmd]} / $m" | bc -l)"
+	printf '   xargs/muster = %.2fx\n' "$(echo "${T[xargs.$cmd]} / $m" | bc -l)"
+done
