@@ -119,18 +119,18 @@ type Handle[T any] struct {
 	ctx     jobContext
 	state   atomic.Int32
 	claimed atomic.Bool // set by whoever starts or abandons the job
-	done    chan struct{}
 	val     T
 	err     error
 
-	mu    sync.Mutex // guards hist and subs
+	mu    sync.Mutex // guards hist, subs and done
 	hist  [maxStates]State
 	nhist int
 	subs  []chan State
+	done  chan struct{} // made on demand; closed at Closed
 }
 
 func newHandle[T any](fn func(context.Context, *Reporter) (T, error), o *options) *Handle[T] {
-	h := &Handle[T]{fn: fn, onFail: o.onFail, onEnd: o.onEnd, done: make(chan struct{})}
+	h := &Handle[T]{fn: fn, onFail: o.onFail, onEnd: o.onEnd}
 	if o.onSuccess != nil {
 		f, ok := o.onSuccess.(func(T))
 		if !ok {
@@ -243,20 +243,31 @@ func (h *Handle[T]) Progress() Progress { return h.rep.Progress() }
 // SetProgress reports progress on the job's behalf; see [Reporter.Report].
 func (h *Handle[T]) SetProgress(value float64, message string) { h.rep.Report(value, message) }
 
+// closedChan is returned by Done for a handle that is already Closed.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
 // Done returns a channel closed when the job is Closed.
-func (h *Handle[T]) Done() <-chan struct{} { return h.done }
+func (h *Handle[T]) Done() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done == nil {
+		if h.hist[h.nhist-1] == Closed {
+			return closedChan
+		}
+		h.done = make(chan struct{})
+	}
+	return h.done
+}
 
 // Wait blocks until the job is Closed (its callbacks have run) and returns
 // its result and error, or until ctx is done and returns ctx.Err(). Waiting
 // does not affect the job.
 func (h *Handle[T]) Wait(ctx context.Context) (T, error) {
-	select {
-	case <-h.done:
+	if h.State() == Closed {
 		return h.val, h.err
-	default:
 	}
 	select {
-	case <-h.done:
+	case <-h.Done():
 		return h.val, h.err
 	case <-ctx.Done():
 		var zero T
@@ -325,7 +336,6 @@ func (h *Handle[T]) finish(v T, err error) {
 		h.callEnd()
 	}
 	h.setState(Closed)
-	close(h.done)
 }
 
 func callbackPanicked(name string) {
@@ -362,6 +372,9 @@ func (h *Handle[T]) setState(st State) {
 	}
 	if st == Closed {
 		h.subs = nil
+		if h.done != nil {
+			close(h.done)
+		}
 	}
 	h.mu.Unlock()
 }

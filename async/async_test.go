@@ -158,6 +158,11 @@ func TestLifecycle(t *testing.T) {
 			if h.State() != Closed {
 				t.Fatalf("State after Wait = %v", h.State())
 			}
+			select {
+			case <-h.Done():
+			default:
+				t.Fatal("Done not closed after Wait")
+			}
 		})
 	}
 }

@@ -37,3 +37,19 @@ func BenchmarkSubmitTrivial(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStats shows that Stats is cheap enough to call often.
+func BenchmarkStats(b *testing.B) {
+	s, _ := New(Config{MaxWorkers: 1, QueueSize: -1})
+	defer s.Shutdown(context.Background())
+	hold := make(chan struct{})
+	defer close(hold)
+	s.Submit(context.Background(), Normal, func(context.Context) { <-hold })
+	for i := range 1000 {
+		s.Submit(context.Background(), i%5-2, func(context.Context) {})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = s.Stats()
+	}
+}

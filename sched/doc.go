@@ -31,14 +31,19 @@
 // The queue holds at most [Config.QueueSize] jobs. Submit blocks while it is
 // full, until room is made or its context is done; [Scheduler.TrySubmit] never
 // blocks and returns [ErrQueueFull] instead. Blocked submitters are admitted
-// highest priority first, FIFO within a priority.
+// highest priority first, FIFO within a priority, in batches once a sixteenth
+// of the queue is free (so that a fast producer is not woken for every job).
+// A job that submits to its own Scheduler should use TrySubmit: if every
+// worker blocks in Submit on a full queue, nothing is left to make room.
 //
 // # Starvation and aging
 //
 // Strict priorities can starve: under a constant stream of High jobs a Low job
 // waits forever. Setting [Config.Aging] to a positive duration makes every
 // waiting job gain one priority step per Aging period waited, so a Low job is
-// eventually dispatched; aging is off by default.
+// eventually dispatched: with Aging = 100ms a Low job that has waited 200ms
+// competes with a fresh High job, and wins the tie because it is older.
+// Aging is off by default, and with it off priorities are strict.
 //
 // # Panics
 //
