@@ -738,3 +738,59 @@ func TestManyNodesIdenticalOutputMemory(t *testing.T) {
 		t.Fatalf("%d groups", n)
 	}
 }
+
+type closeChecker struct {
+	BaseHandler
+	got []string
+}
+
+func (c *closeChecker) OnClose(w *Worker, _ bool) {
+	for _, n := range w.Nodes() {
+		rc, _ := w.NodeRetcode(n)
+		c.got = append(c.got, fmt.Sprintf("%s=%q/%d", n, w.NodeBuffer(n), rc))
+	}
+	if rc, ok := w.Task().MaxRetcode(); !ok || rc != 1 {
+		c.got = append(c.got, "bad task max rc")
+	}
+}
+
+func TestResultsInsideClose(t *testing.T) {
+	tk := New()
+	c := &closeChecker{}
+	if _, err := tk.Shell("echo %h; exit %n", OnNodes("a", "b"), UseShell(true), Via(exec.Transport{}), WithHandler(c)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tk.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{`a="a\n"/0`, `b="b\n"/1`}; !slices.Equal(c.got, want) {
+		t.Fatalf("results in OnClose = %q, want %q", c.got, want)
+	}
+}
+
+func TestRunTwiceResetsResults(t *testing.T) {
+	tk := execTask()
+	tk.Shell("echo one", OnNodes("a"))
+	if err := tk.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tk.Shell("echo two", OnNodes("b"))
+	if err := tk.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if tk.NodeBuffer("a") != nil || string(tk.NodeBuffer("b")) != "two\n" {
+		t.Fatalf("a=%q b=%q", tk.NodeBuffer("a"), tk.NodeBuffer("b"))
+	}
+}
+
+func TestRunWhileRunning(t *testing.T) {
+	tk := New()
+	var err2 error
+	tk.Timer(0, TimerFunc(func(tm *Timer) { err2 = tk.Run(context.Background()) }))
+	if err := tk.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(err2, ErrRunning) {
+		t.Fatalf("nested Run = %v", err2)
+	}
+}
