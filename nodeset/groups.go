@@ -138,13 +138,17 @@ type UpcallError struct {
 	ExitCode int    // exit status, -1 if the command did not exit normally
 	Stderr   string // what the command wrote on stderr (trimmed, capped)
 	Timeout  bool   // the command was killed at the upcall timeout
-	Err      error  // underlying error (*exec.ExitError, context.DeadlineExceeded, ...)
+	// TimeLimit is the upcall timeout in force (0: none).
+	TimeLimit time.Duration
+	Err       error // underlying error (*exec.ExitError, context.DeadlineExceeded, ...)
 }
 
 func (e *UpcallError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "nodeset: group source %q: %s upcall %q ", e.Source, e.Upcall, e.Command)
 	switch {
+	case e.Timeout && e.TimeLimit > 0:
+		fmt.Fprintf(&b, "timed out after %v", e.TimeLimit)
 	case e.Timeout:
 		b.WriteString("timed out")
 	case e.ExitCode >= 0:

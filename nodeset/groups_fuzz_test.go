@@ -110,3 +110,45 @@ func FuzzGroupsYAML(f *testing.F) {
 		}
 	})
 }
+
+// shellQuote quotes w for shellSplit (single quotes, ' written as '"'"').
+func shellQuote(w string) string {
+	return "'" + strings.ReplaceAll(w, "'", `'"'"'`) + "'"
+}
+
+func FuzzGroupsShellSplit(f *testing.F) {
+	for _, s := range shlexDifferentialCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		words, err := shellSplit(s)
+		if err != nil {
+			return
+		}
+		quoted := make([]string, len(words))
+		for i, w := range words {
+			quoted[i] = shellQuote(w)
+		}
+		again, err := shellSplit(strings.Join(quoted, " "))
+		if err != nil || !reflect.DeepEqual(again, words) && !(len(again) == 0 && len(words) == 0) {
+			t.Fatalf("split(%q) = %q; re-split of quoted form = %q, %v", s, words, again, err)
+		}
+	})
+}
+
+func FuzzGroupsSubstitute(f *testing.F) {
+	for _, s := range templateDifferentialCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		// Substituting no variables changes only "$$" into "$".
+		if got := safeSubstitute(s, nil); got != strings.ReplaceAll(s, "$$", "$") {
+			t.Fatalf("safeSubstitute(%q, nil) = %q", s, got)
+		}
+		// A value holding "$" is inserted literally, never re-expanded.
+		got := safeSubstitute("$GROUP", map[string]string{"GROUP": s})
+		if got != s {
+			t.Fatalf("value %q came out as %q", s, got)
+		}
+	})
+}

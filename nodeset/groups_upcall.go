@@ -143,7 +143,7 @@ func runUpcall(ctx context.Context, timeout time.Duration, source, upcall, cmdli
 		}
 		return pyStrip(stdout.String()), nil
 	}
-	ue := &UpcallError{Source: source, Upcall: upcall, Command: cmdline, ExitCode: -1, Stderr: errText, Err: err}
+	ue := &UpcallError{Source: source, Upcall: upcall, Command: cmdline, ExitCode: -1, Stderr: errText, TimeLimit: max(timeout, 0), Err: err}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		ue.Err = ctxErr
 		ue.Timeout = errors.Is(ctxErr, context.DeadlineExceeded)

@@ -128,7 +128,7 @@ func TestUpcallTimeout(t *testing.T) {
 	if !errors.As(err, &ue) || !ue.Timeout || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error = %v, want a timed-out *UpcallError", err)
 	}
-	if !strings.Contains(err.Error(), "timed out") || !strings.Contains(err.Error(), "sleep 30") {
+	if !strings.Contains(err.Error(), "timed out after 100ms") || !strings.Contains(err.Error(), "sleep 30") || ue.Stderr != "started" {
 		t.Fatalf("message %q should say it timed out and name the command", err)
 	}
 }
