@@ -53,10 +53,19 @@ import (
 // Upcalls run as /bin/sh -c COMMAND in the source's directory ($CFGDIR,
 // or the confdir of a groups.conf.d part) after $GROUP, $NODE, $SOURCE and
 // $CFGDIR (also written ${NAME}; "$$" is "$") are substituted; their
-// output is split on whitespace. A YAML file maps source names to maps of
-// group name to a node set string or a list of them; a group named "all"
-// answers @*. Sources are ordered confdir parts first, then YAML files, then
-// groups.conf sections; names must be unique.
+// output is split on whitespace. An upcall that exits non-zero, or runs
+// longer than the upcall timeout (DefaultUpcallTimeout unless changed with
+// SetUpcallTimeout; ClusterShell has none), fails the query with an
+// *UpcallError; failures are not cached.
+//
+// A YAML file maps source names to maps of group name to a node set string
+// or a list of them; a group named "all" answers @*. The file is read again
+// after an hour. Sources are ordered confdir parts first, then YAML files,
+// then groups.conf sections; names must be unique. Names in list and
+// reverse answers may not contain any of IllegalGroupChars.
+//
+// ClusterShell also searches {sys.prefix}/etc/clustershell, the Python
+// installation prefix; muster, not being Python, does not.
 type GroupSources struct {
 	defaultName string
 	order       []string
