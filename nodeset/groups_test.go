@@ -81,8 +81,18 @@ func TestStaticGroups(t *testing.T) {
 	if explicit.DefaultSource() != "rack" || !slices.Equal(explicit.Sources(), []string{"rack", "os"}) {
 		t.Fatalf("explicit default: %q %q", explicit.DefaultSource(), explicit.Sources())
 	}
+	// The maps are copied.
+	src := map[string]map[string][]string{"s": {"g": {"n1"}}}
+	copied := NewStaticGroups("", src)
+	src["s"]["g"][0] = "changed"
+	src["s"]["h"] = []string{"n2"}
+	got, err = copied.Group("s", "g")
+	wantItems(t, "copied group", got, err, "n1")
+	got, err = copied.List("s")
+	wantItems(t, "copied list", got, err, "g")
+
 	empty := NewStaticGroups("", nil)
-	if _, err := empty.Group("", "g"); !errors.Is(err, ErrNoGroupSource) {
+	if _, err := empty.Group("", "g"); !errors.Is(err, ErrNoGroupSource) || !strings.Contains(err.Error(), "no default group source") {
 		t.Fatalf("empty resolver error = %v, want ErrNoGroupSource", err)
 	}
 	if len(empty.Sources()) != 0 || empty.DefaultSource() != "" {

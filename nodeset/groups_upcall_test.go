@@ -3,6 +3,7 @@ package nodeset
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -272,5 +273,50 @@ func TestUpcallConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// recordHandler keeps the records logged through it.
+type recordHandler struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (h *recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	h.recs = append(h.recs, r)
+	h.mu.Unlock()
+	return nil
+}
+func (h *recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *recordHandler) WithGroup(string) slog.Handler      { return h }
+
+func TestUpcallStderrOnSuccessIsLogged(t *testing.T) {
+	h := &recordHandler{}
+	prev := slog.Default()
+	slog.SetDefault(slog.New(h))
+	defer slog.SetDefault(prev)
+
+	gs, _ := mustLoad(t, map[string]string{"groups.conf": "[s]\nmap: echo 'warning: stale data' >&2; echo n1\n"})
+	got, err := gs.Group("s", "g")
+	// Like ClusterShell, stderr alone does not fail the upcall.
+	wantItems(t, "map with stderr", got, err, "n1")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	found := false
+	for _, r := range h.recs {
+		if r.Level != slog.LevelWarn {
+			continue
+		}
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "stderr" && a.Value.String() == "warning: stale data" {
+				found = true
+			}
+			return true
+		})
+	}
+	if !found {
+		t.Fatalf("no warning with the upcall's stderr among %d log records", len(h.recs))
 	}
 }
