@@ -202,10 +202,7 @@ func (t *Task) run(runCtx, parent context.Context) error {
 		}
 		t.startUnits(runCtx)
 
-		t.mu.Lock()
-		idle := len(t.inbox) == 0 && len(t.newWorkers) == 0
-		t.mu.Unlock()
-		if idle && t.loop.active == 0 && len(t.loop.queue) == 0 && !alive {
+		if t.loop.active == 0 && len(t.loop.queue) == 0 && !alive && t.idle() {
 			return nil
 		}
 		var tick <-chan time.Time
@@ -260,6 +257,22 @@ func (t *Task) drain() {
 	case <-t.notify:
 	default:
 	}
+}
+
+// idle reports whether nothing is queued for the loop and no keep-alive
+// timer is armed (a handler run after fireTimers may have added one).
+func (t *Task) idle() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.inbox) > 0 || len(t.newWorkers) > 0 {
+		return false
+	}
+	for _, tm := range t.timers {
+		if tm.armed && !tm.autoclose {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *Task) admit(w *Worker) {
@@ -355,6 +368,11 @@ func (t *Task) dispatch(ev *event) {
 		cur, h := u.outCur, u.w.handler.OnRead
 		if ev.kind == evErr {
 			cur, h = u.errCur, u.w.handler.OnError
+		}
+		if t.Debug() {
+			for _, line := range ev.lines {
+				t.debugLine(u.node + ": " + string(line))
+			}
 		}
 		for i, line := range ev.lines {
 			if cur != nil {

@@ -211,8 +211,10 @@ func (t *Task) Running() bool { t.mu.Lock(); defer t.mu.Unlock(); return t.runni
 
 // Abort stops the task: every running command is killed (with its process
 // group), pending work and timers are dropped, and Run returns an error
-// matching ErrAborted. Safe from handlers and from other goroutines; a
-// no-op when the task is not running.
+// matching ErrAborted. No handler is called after the one that aborted
+// (no OnHup, OnTimeout or OnClose for the stopped nodes); results of the
+// nodes that ended before stay available. Safe from handlers and from
+// other goroutines; a no-op when the task is not running.
 func (t *Task) Abort() {
 	t.mu.Lock()
 	running := t.running

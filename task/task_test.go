@@ -794,3 +794,49 @@ func TestRunWhileRunning(t *testing.T) {
 		t.Fatalf("nested Run = %v", err2)
 	}
 }
+
+type timerOnStart struct {
+	BaseHandler
+	fired *bool
+}
+
+func (h timerOnStart) OnStart(w *Worker) {
+	w.Task().Timer(30*time.Millisecond, TimerFunc(func(*Timer) { *h.fired = true }))
+}
+
+func TestTimerAddedByHandlerKeepsTaskRunning(t *testing.T) {
+	tk := execTask()
+	fired := false
+	tk.Shell("true", OnNodes("a"), WithHandler(timerOnStart{fired: &fired}))
+	if err := tk.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !fired {
+		t.Fatal("timer added in OnStart did not fire before Run returned")
+	}
+}
+
+func TestTimerRearmedFromOtherGoroutine(t *testing.T) {
+	tk := New()
+	var fires atomic.Int32
+	var tm *Timer
+	rearmed := make(chan struct{})
+	tm = tk.Timer(0, TimerFunc(func(*Timer) {
+		if fires.Add(1) == 1 {
+			go func() {
+				tm.SetNextFire(time.Millisecond, 0)
+				close(rearmed)
+			}()
+			// keep the task alive until the other goroutine re-armed it
+			tk.Timer(time.Hour, TimerFunc(func(*Timer) {}), Autoclose())
+			hold := tk.Timer(time.Hour, TimerFunc(func(*Timer) {}))
+			go func() { <-rearmed; hold.Invalidate() }()
+		}
+	}))
+	if err := tk.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if fires.Load() != 2 {
+		t.Fatalf("timer fired %d times, want 2", fires.Load())
+	}
+}
