@@ -337,6 +337,23 @@ func (gs *GroupSources) Sources() []string {
 	return out
 }
 
+// DefinedSources returns the source names in the order they were defined
+// (confdir parts, YAML files, groups.conf sections), whatever the default.
+func (gs *GroupSources) DefinedSources() []string { return slices.Clone(gs.order) }
+
+// WithDefaultSource returns group sources identical to gs (sharing its
+// caches) whose default source is name, as ClusterShell's -s option sets
+// it; Sources then lists name first and the others in definition order.
+// The error wraps ErrNoGroupSource when name is not a source.
+func (gs *GroupSources) WithDefaultSource(name string) (*GroupSources, error) {
+	if _, ok := gs.sources[name]; !ok {
+		return nil, fmt.Errorf("%w: %q (configured: %s)", ErrNoGroupSource, name, strings.Join(gs.order, ", "))
+	}
+	c := &GroupSources{defaultName: name, order: gs.order, sources: gs.sources, files: gs.files, clock: gs.clock}
+	c.timeout.Store(gs.timeout.Load())
+	return c, nil
+}
+
 // ConfigFiles returns the configuration files that were read, in order.
 func (gs *GroupSources) ConfigFiles() []string { return slices.Clone(gs.files) }
 

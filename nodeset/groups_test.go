@@ -218,3 +218,33 @@ func TestLazyGroups(t *testing.T) {
 		t.Fatal("broken config reports a default source or reverse")
 	}
 }
+
+func TestWithDefaultSource(t *testing.T) {
+	gs, _ := mustLoad(t, map[string]string{
+		"groups.conf": "[Main]\ndefault: c\nconfdir: $CFGDIR/d\nautodir: $CFGDIR/y\n[b]\nmap: echo b\n[c]\nmap: echo c-$GROUP\n",
+		"d/a.conf":    "[a]\nmap: echo a\n",
+		"y/y.yaml":    "y: {g: n1}\n",
+	})
+	if got := gs.DefinedSources(); !slices.Equal(got, []string{"a", "y", "b", "c"}) {
+		t.Fatalf("DefinedSources = %q", got)
+	}
+	if got := gs.Sources(); !slices.Equal(got, []string{"c", "a", "y", "b"}) {
+		t.Fatalf("Sources = %q", got)
+	}
+	sel, err := gs.WithDefaultSource("y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As ClusterShell after -s y: y first, the rest in definition order.
+	if got := sel.Sources(); !slices.Equal(got, []string{"y", "a", "b", "c"}) {
+		t.Fatalf("Sources after WithDefaultSource(y) = %q", got)
+	}
+	got, err := sel.Group("", "g")
+	wantItems(t, "default group after selection", got, err, "n1")
+	if gs.DefaultSource() != "c" {
+		t.Fatal("WithDefaultSource changed the original")
+	}
+	if _, err := gs.WithDefaultSource("nope"); !errors.Is(err, ErrNoGroupSource) || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("unknown source error = %v", err)
+	}
+}
