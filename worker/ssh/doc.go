@@ -1,0 +1,41 @@
+// Package sshworker is muster's native ssh client: the distant worker that
+// runs commands and copies files on many nodes over SSH from inside the
+// process, with no ssh process per node.
+//
+// It speaks SSH with golang.org/x/crypto/ssh and reads the user's OpenSSH
+// configuration, so that a node reachable with ssh(1) is reachable here:
+//
+//   - ssh_config (~/.ssh/config or -F file) through github.com/kevinburke/ssh_config:
+//     Host patterns, HostName, Port, User, IdentityFile, IdentitiesOnly,
+//     IdentityAgent, ProxyJump, ConnectTimeout, StrictHostKeyChecking,
+//     UserKnownHostsFile, GlobalKnownHostsFile, HashKnownHosts,
+//     HostKeyAlias, ServerAliveInterval, ServerAliveCountMax, AddressFamily;
+//   - the ssh options clush users pass (-F -i -p -l -J -o Keyword=Value,
+//     see ParseOptions); an option the native client cannot honour is an
+//     *UnsupportedOptionError that names it and points to the openssh worker;
+//   - authentication with the ssh-agent (SSH_AUTH_SOCK) and identity files;
+//   - host keys checked against known_hosts with StrictHostKeyChecking
+//     yes / accept-new / no semantics, a *HostKeyError on an unknown host or a
+//     changed key that carries the host, the key's fingerprint and, on a
+//     mismatch, the known_hosts file:line.
+//
+// A Client keeps one SSH connection per resolved user@host:port (and jump
+// chain) and runs every command, copy and reverse copy to that node as a
+// session on it. A node that cannot be reached fails with a *ConnectError
+// whose Kind (refused, timeout, auth, host key unknown or mismatch, DNS,
+// unreachable) tells why; a remote command's own failure is its
+// ExitStatus, never an error. Connect, banner, key exchange and
+// authentication are bounded together by the connect timeout, so a server
+// that never answers cannot hang a caller.
+//
+// Files are copied with SFTP (github.com/pkg/sftp) over the same
+// connections; Rcopy writes one entry per node, named basename.node, as
+// clush --rcopy does.
+//
+// The package is importable as github.com/muster-sh/muster/worker/ssh; its
+// name is sshworker so that it does not shadow golang.org/x/crypto/ssh.
+package sshworker
+
+import "log/slog"
+
+func logger() *slog.Logger { return slog.Default().With("component", "sshworker") }
