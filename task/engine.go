@@ -50,6 +50,9 @@ type unit struct {
 	input  worker.Input
 	ctout  time.Duration
 
+	slot  *slot // the fanout slot this run holds (shared by a batch)
+	batch bool  // run by a BatchDriver: timeouts are told by the error
+
 	// loop state
 	picked         bool
 	outCur, errCur *gather.Cursor
@@ -125,6 +128,10 @@ func (lw *lineWriter) flush() {
 		lw.u.t.push(event{kind: lw.kind, u: lw.u, lines: [][]byte{line}, partial: true})
 	}
 }
+
+// slot is one place in the fanout window: one node's run, or a batch of
+// nodes run by one BatchDriver call.
+type slot struct{ left int }
 
 type loopState struct {
 	queue  []*Worker // workers with nodes left to start, in order
@@ -240,7 +247,7 @@ func (t *Task) drain() {
 		t.mu.Unlock()
 		for i := range inbox {
 			if inbox[i].kind == evDone {
-				t.loop.active--
+				t.release(inbox[i].u)
 			}
 		}
 	}
@@ -300,6 +307,37 @@ func (t *Task) admit(w *Worker) {
 	t.loop.queue = append(t.loop.queue, w)
 }
 
+// release frees u's share of its fanout slot.
+func (t *Task) release(u *unit) {
+	u.slot.left--
+	if u.slot.left == 0 {
+		t.loop.active--
+	}
+}
+
+func (t *Task) newUnit(w *Worker, i int, ctout time.Duration, ctx context.Context, cancel context.CancelFunc, sl *slot) *unit {
+	u := &unit{t: t, w: w, node: w.nodes[i], rank: i, ctout: ctout, ctx: ctx, cancel: cancel, slot: sl}
+	u.out = lineWriter{u: u, kind: evOut}
+	u.errw = lineWriter{u: u, kind: evErr}
+	if w.input != nil {
+		u.input = &inputReader{b: w.input}
+	}
+	if w.out != nil {
+		u.outCur = w.out.Cursor(u.node)
+	}
+	if w.errs != nil {
+		u.errCur = w.errs.Cursor(u.node)
+	}
+	return u
+}
+
+func (w *Worker) context(runCtx context.Context) (context.Context, context.CancelFunc) {
+	if w.timeout > 0 {
+		return context.WithTimeout(runCtx, w.timeout)
+	}
+	return context.WithCancel(runCtx)
+}
+
 func (t *Task) startUnits(runCtx context.Context) {
 	t.mu.Lock()
 	fanout := max(t.fanout, 1)
@@ -310,32 +348,21 @@ func (t *Task) startUnits(runCtx context.Context) {
 			return
 		}
 		w := t.loop.queue[0]
+		if !w.started {
+			w.started = true
+			w.handler.OnStart(w)
+		}
+		if bd, ok := w.driver.(worker.BatchDriver); ok && w.next == 0 {
+			t.startBatch(runCtx, w, bd, ctout)
+			continue
+		}
 		i := w.next
 		w.next++
 		if w.next == len(w.nodes) {
 			t.loop.queue = t.loop.queue[1:]
 		}
-		if !w.started {
-			w.started = true
-			w.handler.OnStart(w)
-		}
-		u := &unit{t: t, w: w, node: w.nodes[i], rank: i, ctout: ctout}
-		u.out = lineWriter{u: u, kind: evOut}
-		u.errw = lineWriter{u: u, kind: evErr}
-		if w.input != nil {
-			u.input = &inputReader{b: w.input}
-		}
-		if w.timeout > 0 {
-			u.ctx, u.cancel = context.WithTimeout(runCtx, w.timeout)
-		} else {
-			u.ctx, u.cancel = context.WithCancel(runCtx)
-		}
-		if w.out != nil {
-			u.outCur = w.out.Cursor(u.node)
-		}
-		if w.errs != nil {
-			u.errCur = w.errs.Cursor(u.node)
-		}
+		ctx, cancel := w.context(runCtx)
+		u := t.newUnit(w, i, ctout, ctx, cancel, &slot{left: 1})
 		w.active++
 		t.loop.active++
 		t.loop.wg.Go(func() {
@@ -345,6 +372,41 @@ func (t *Task) startUnits(runCtx context.Context) {
 			u.t.push(event{kind: evDone, u: u, st: st, err: err})
 		})
 	}
+}
+
+// startBatch runs all of w's nodes with one RunAll call in one slot.
+func (t *Task) startBatch(runCtx context.Context, w *Worker, bd worker.BatchDriver, ctout time.Duration) {
+	w.next = len(w.nodes)
+	t.loop.queue = t.loop.queue[1:]
+	ctx, cancel := w.context(runCtx)
+	sl := &slot{left: len(w.nodes)}
+	units := make([]*unit, len(w.nodes))
+	sessions := make([]worker.Session, len(w.nodes))
+	for i := range w.nodes {
+		units[i] = t.newUnit(w, i, ctout, ctx, cancel, sl)
+		units[i].batch = true
+		sessions[i] = units[i]
+	}
+	w.active += len(units)
+	t.loop.active++
+	t.loop.wg.Go(func() {
+		sts, errs := bd.RunAll(ctx, sessions)
+		for i, u := range units {
+			u.out.flush()
+			u.errw.flush()
+			var st worker.Status
+			var err error
+			if i < len(sts) {
+				st = sts[i]
+			}
+			if i < len(errs) {
+				err = errs[i]
+			} else if len(errs) < len(units) && ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			u.t.push(event{kind: evDone, u: u, st: st, err: err})
+		}
+	})
 }
 
 func (t *Task) pickup(u *unit) {
@@ -387,18 +449,24 @@ func (t *Task) dispatch(ev *event) {
 	case evWritten:
 		u.w.handler.OnWritten(u.w, u.node, ev.n)
 	case evDone:
-		t.loop.active--
+		t.release(u)
 		t.finish(u, ev.st, ev.err)
 	}
 }
 
 func (t *Task) finish(u *unit, st worker.Status, err error) {
 	w := u.w
-	timedOut := errors.Is(u.ctx.Err(), context.DeadlineExceeded) && t.loop.ctx.Err() == nil
-	u.cancel()
+	timedOut := errors.Is(u.ctx.Err(), context.DeadlineExceeded)
+	if u.batch {
+		timedOut = errors.Is(err, context.DeadlineExceeded)
+	}
+	timedOut = timedOut && t.loop.ctx.Err() == nil
+	w.finished++
+	if !u.batch || w.finished == len(w.nodes) {
+		u.cancel()
+	}
 	t.pickup(u)
 	w.active--
-	w.finished++
 	switch {
 	case timedOut:
 		w.timedOut = append(w.timedOut, u.node)
@@ -421,6 +489,10 @@ func (t *Task) finish(u *unit, st worker.Status, err error) {
 				w.handler.OnError(w, u.node, line)
 			}
 			st = worker.Exited(255)
+			if w.nodeErr == nil {
+				w.nodeErr = map[string]error{}
+			}
+			w.nodeErr[u.node] = err
 		}
 		w.rc[u.node] = st
 		w.handler.OnHup(w, u.node, st.Code)

@@ -113,6 +113,7 @@ type Worker struct {
 	rank                   map[string]int
 	rc                     map[string]worker.Status
 	timedOut               []string
+	nodeErr                map[string]error
 	out, errs              *gather.Tree
 }
 
@@ -277,6 +278,11 @@ func (w *Worker) NodeRetcode(node string) (int, bool) {
 	st, ok := w.rc[node]
 	return st.Code, ok
 }
+
+// NodeErr returns the error the transport gave for node when its command
+// could not run (the node then has exit code 255), or nil. Use errors.As
+// on it to tell, say, a failed connection from a command that exited 255.
+func (w *Worker) NodeErr(node string) error { return w.nodeErr[node] }
 
 // NodeStatus returns how node's command ended, with the signal if any.
 func (w *Worker) NodeStatus(node string) (worker.Status, bool) {

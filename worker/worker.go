@@ -57,6 +57,25 @@ type Driver interface {
 	Run(ctx context.Context, s Session) (Status, error)
 }
 
+// BatchDriver is implemented by drivers that reach a whole node set with
+// a single local process (pdsh, pdcp). When the Driver a Transport returns
+// implements it, the engine calls RunAll once for all of a worker's nodes
+// instead of Run once per node; the batch takes one fanout slot (the tool
+// applies its own fanout) and one context, whose deadline is the worker's
+// command timeout.
+type BatchDriver interface {
+	Driver
+	// RunAll runs the work for every session at once and blocks until it
+	// is over. sessions are the worker's nodes in order, each with its
+	// Rank; RunAll reports through each node's own session as Run does.
+	// It returns one Status and one error per session, in the same order:
+	// errs[i] != nil means node i could not run (exit code 255, as for
+	// Run) or, when ctx ended before node i finished, is ctx.Err() (a
+	// timeout for that node if ctx's deadline passed, nothing if the task
+	// was aborted). Nodes that finished before ctx ended keep their status.
+	RunAll(ctx context.Context, sessions []Session) (statuses []Status, errs []error)
+}
+
 // Session is the engine's side of one node's run. Its methods may be
 // called from any goroutine Run starts; Stdout and Stderr each from one
 // goroutine at a time.
