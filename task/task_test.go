@@ -341,7 +341,7 @@ func TestPerWorkerTimeout(t *testing.T) {
 	r := &recorder{}
 	ns := nodes(4)
 	_, err := tk.Shell(`case %h in n1|n3) `+spawnAndHang+`;; *) echo fast;; esac`,
-		OnNodes(ns...), UseShell(true), Timeout(300*time.Millisecond), WithHandler(r))
+		OnNodes(ns...), UseShell(true), Timeout(2*time.Second), WithHandler(r))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +394,7 @@ func TestTaskTimeout(t *testing.T) {
 	var seen []string
 	h := &hupCounter{}
 	tk.Shell(spawnAndHang, OnNodes(ns...), UseShell(true), WithHandler(h))
-	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	err := tk.Run(ctx)
 	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
@@ -838,5 +838,28 @@ func TestTimerRearmedFromOtherGoroutine(t *testing.T) {
 	}
 	if fires.Load() != 2 {
 		t.Fatalf("timer fired %d times, want 2", fires.Load())
+	}
+}
+
+func TestShellFromOtherGoroutine(t *testing.T) {
+	tk := execTask(WithFanout(2))
+	started := make(chan struct{})
+	var hold *Timer
+	hold = tk.Timer(time.Hour, TimerFunc(func(*Timer) {}))
+	tk.Post(func() { close(started) })
+	errc := make(chan error, 1)
+	go func() { errc <- tk.Run(context.Background()) }()
+	<-started
+	w, err := tk.Shell("echo late %h", OnNodes("x", "y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the worker is queued before the last keep-alive timer goes away
+	hold.Invalidate()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if string(w.NodeBuffer("y")) != "late y\n" {
+		t.Fatalf("y = %q", w.NodeBuffer("y"))
 	}
 }
