@@ -7,6 +7,7 @@ import (
 
 	"github.com/muster-sh/muster/nodeset"
 	"github.com/muster-sh/muster/task"
+	"github.com/muster-sh/muster/worker"
 	"github.com/muster-sh/muster/worker/exec"
 )
 
@@ -65,4 +66,24 @@ func ExampleTask_Run_timeout() {
 	err := t.Run(ctx)
 	fmt.Println(err)
 	// Output: task: task timed out
+}
+
+// An explicit worker: make a driver from a transport and schedule it.
+func ExampleTask_Schedule() {
+	t := task.New()
+	d, err := exec.Transport{}.Command(worker.Command{Line: "echo rank %n of %h"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	w := task.NewWorker(d, task.OnNodes("alpha", "beta"))
+	if err := t.Schedule(w); err != nil {
+		fmt.Println(err)
+		return
+	}
+	t.Run(context.Background())
+	fmt.Printf("%s%s", w.NodeBuffer("alpha"), w.NodeBuffer("beta"))
+	// Output:
+	// rank 0 of alpha
+	// rank 1 of beta
 }

@@ -176,19 +176,91 @@ func (t *Task) SetDistant(tr worker.Transport) { t.mu.Lock(); t.distant = tr; t.
 // Distant returns the default distant transport (nil if none).
 func (t *Task) Distant() worker.Transport { t.mu.Lock(); defer t.mu.Unlock(); return t.distant }
 
-// SetInfo stores a user-defined value under key. Keys starting with
-// "USER_" will never be used by muster itself.
-func (t *Task) SetInfo(key string, value any) { t.mu.Lock(); t.info[key] = value; t.mu.Unlock() }
+// Names of the built-in settings reachable through Info and SetInfo, as in
+// ClusterShell's task info dictionary.
+const (
+	InfoFanout         = "fanout"          // int
+	InfoConnectTimeout = "connect_timeout" // time.Duration
+	InfoCommandTimeout = "command_timeout" // time.Duration
+	InfoDebug          = "debug"           // bool
+	InfoPrintDebug     = "print_debug"     // DebugPrinter
+)
 
-// Info returns the user-defined value stored under key.
+// ErrInfoType is returned (wrapped) by SetInfo when a built-in setting gets
+// a value of the wrong type.
+var ErrInfoType = errors.New("wrong type for task setting")
+
+// SetInfo sets a built-in setting (the Info* keys, with their Go types) or
+// stores a user-defined value under any other key. Keys starting with
+// "USER_" will never be used by muster itself.
+func (t *Task) SetInfo(key string, value any) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	bad := func(want string) error {
+		return fmt.Errorf("task: SetInfo(%q, %T): %w (want %s)", key, value, ErrInfoType, want)
+	}
+	switch key {
+	case InfoFanout:
+		n, ok := value.(int)
+		if !ok {
+			return bad("int")
+		}
+		t.fanout = n
+		defer t.wake()
+	case InfoConnectTimeout, InfoCommandTimeout:
+		d, ok := value.(time.Duration)
+		if !ok {
+			return bad("time.Duration")
+		}
+		if key == InfoConnectTimeout {
+			t.connectTimeout = d
+		} else {
+			t.commandTimeout = d
+		}
+	case InfoDebug:
+		b, ok := value.(bool)
+		if !ok {
+			return bad("bool")
+		}
+		t.debug = b
+	case InfoPrintDebug:
+		p, ok := value.(DebugPrinter)
+		if f, isFunc := value.(func(*Task, string)); isFunc {
+			p, ok = f, true
+		}
+		if !ok {
+			return bad("task.DebugPrinter")
+		}
+		t.printer = p
+	default:
+		t.info[key] = value
+	}
+	return nil
+}
+
+// Info returns a built-in setting (the Info* keys) or the user-defined
+// value stored under key.
 func (t *Task) Info(key string) (any, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	switch key {
+	case InfoFanout:
+		return t.fanout, true
+	case InfoConnectTimeout:
+		return t.connectTimeout, true
+	case InfoCommandTimeout:
+		return t.commandTimeout, true
+	case InfoDebug:
+		return t.debug, true
+	case InfoPrintDebug:
+		return t.printer, t.printer != nil
+	}
 	v, ok := t.info[key]
 	return v, ok
 }
 
-// InfoKeys returns a copy of the user-defined values.
+// InfoKeys returns a copy of the user-defined values (not the built-in
+// settings).
 func (t *Task) InfoKeys() map[string]any { t.mu.Lock(); defer t.mu.Unlock(); return maps.Clone(t.info) }
 
 // debugf prints a debug line through the printer, on the loop goroutine.

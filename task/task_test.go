@@ -661,9 +661,27 @@ func TestMergedStderr(t *testing.T) {
 func TestDebugPrinterAndInfo(t *testing.T) {
 	var lines []string
 	tk := execTask(WithDebug(func(_ *Task, l string) { lines = append(lines, l) }))
-	tk.SetInfo("USER_x", 42)
+	if err := tk.SetInfo("USER_x", 42); err != nil {
+		t.Fatal(err)
+	}
 	if v, ok := tk.Info("USER_x"); !ok || v != 42 {
 		t.Fatalf("Info = %v %v", v, ok)
+	}
+	if err := tk.SetInfo(InfoFanout, "many"); !errors.Is(err, ErrInfoType) {
+		t.Fatalf("SetInfo(fanout, string) = %v", err)
+	}
+	if err := tk.SetInfo(InfoCommandTimeout, time.Minute); err != nil || tk.CommandTimeout() != time.Minute {
+		t.Fatalf("SetInfo(command_timeout) = %v, %v", err, tk.CommandTimeout())
+	}
+	tk.SetInfo(InfoCommandTimeout, time.Duration(0))
+	if v, _ := tk.Info(InfoFanout); v != DefaultFanout {
+		t.Fatalf("Info(fanout) = %v", v)
+	}
+	if v, _ := tk.Info(InfoDebug); v != true {
+		t.Fatalf("Info(debug) = %v", v)
+	}
+	if _, ok := tk.InfoKeys()[InfoFanout]; ok {
+		t.Fatal("InfoKeys lists a built-in setting")
 	}
 	if tk.Fanout() != DefaultFanout || tk.ConnectTimeout() != DefaultConnectTimeout || tk.CommandTimeout() != 0 {
 		t.Fatal("defaults")
