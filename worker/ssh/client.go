@@ -107,17 +107,21 @@ func (cn *conn) close() {
 // the same node share one dial. A failure is a *ConnectError. The returned
 // client belongs to the pool: open sessions on it, do not close it.
 func (c *Client) Connect(ctx context.Context, host string) (*ssh.Client, error) {
-	cn, err := c.connect(ctx, host)
+	cn, err := c.connect(ctx, host, 0)
 	if err != nil {
 		return nil, err
 	}
 	return cn.client, nil
 }
 
-func (c *Client) connect(ctx context.Context, host string) (*conn, error) {
+func (c *Client) connect(ctx context.Context, host string, connectTimeout time.Duration) (*conn, error) {
 	h, err := c.cfg.Resolve(host)
 	if err != nil {
 		return nil, &ConnectError{Host: host, Kind: KindOther, Err: err}
+	}
+	if _, set := c.cfg.opts.setting("ConnectTimeout"); connectTimeout > 0 && !set {
+		// the caller's timeout ranks as Options.ConnectTimeout: below -o, above ssh_config
+		h.ConnectTimeout = connectTimeout
 	}
 	return c.connectHost(ctx, h, 0)
 }

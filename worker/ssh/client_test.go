@@ -72,7 +72,8 @@ func TestRunFanout8Hosts(t *testing.T) {
 			if got, want := out.String(), fmt.Sprintf("out %d\n", i); got != want {
 				t.Errorf("%s: stdout %q, want %q", h.Name, got, want)
 			}
-			if got, want := errb.String(), fmt.Sprintf("err %d\n", i); got != want {
+			// (the login shell's start-up files may print lines of their own first)
+			if got, want := errb.String(), fmt.Sprintf("err %d\n", i); !strings.HasSuffix(got, want) {
 				t.Errorf("%s: stderr %q, want %q", h.Name, got, want)
 			}
 		}()

@@ -22,13 +22,17 @@ type CopyOptions struct {
 	// get the source's permission bits (as scp gives them) and the current
 	// time; existing ones keep their mode.
 	Preserve bool
+	// ConnectTimeout, when positive, bounds connecting to the node for
+	// this call, ranking as Options.ConnectTimeout (a -o ConnectTimeout
+	// wins over it, it wins over ssh_config).
+	ConnectTimeout time.Duration
 }
 
 // sftpClient returns the SFTP client of host's pooled connection, starting
 // the sftp subsystem once per connection.
-func (c *Client) sftpClient(ctx context.Context, host string) (*sftp.Client, *conn, error) {
+func (c *Client) sftpClient(ctx context.Context, host string, ct time.Duration) (*sftp.Client, *conn, error) {
 	for attempt := 0; ; attempt++ {
-		cn, err := c.connect(ctx, host)
+		cn, err := c.connect(ctx, host, ct)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -71,7 +75,7 @@ func (c *Client) Copy(ctx context.Context, host, src, dst string, co CopyOptions
 	if err != nil {
 		return fmt.Errorf("copy to %s: %w", host, err)
 	}
-	sc, cn, err := c.sftpClient(ctx, host)
+	sc, cn, err := c.sftpClient(ctx, host, co.ConnectTimeout)
 	if err != nil {
 		return err
 	}
@@ -222,7 +226,7 @@ func (c *Client) Rcopy(ctx context.Context, host, src, destDir string, co CopyOp
 	} else if !fi.IsDir() {
 		return local, fmt.Errorf("rcopy from %s: %s is not a directory", host, destDir)
 	}
-	sc, cn, err := c.sftpClient(ctx, host)
+	sc, cn, err := c.sftpClient(ctx, host, co.ConnectTimeout)
 	if err != nil {
 		return local, err
 	}

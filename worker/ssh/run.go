@@ -30,6 +30,13 @@ type RunOptions struct {
 	// timeout bounds the connection); 0 means none. On expiry the command is
 	// sent SIGKILL, its session closed, and Run returns ErrCommandTimeout.
 	Timeout time.Duration
+	// OnStdinWritten, when set, is called after each write of n bytes to
+	// the command's standard input, from the goroutine copying Stdin.
+	OnStdinWritten func(n int)
+	// ConnectTimeout, when positive, bounds connecting to the node for
+	// this call, ranking as Options.ConnectTimeout (a -o ConnectTimeout
+	// wins over it, it wins over ssh_config).
+	ConnectTimeout time.Duration
 	// Env holds NAME=value pairs to request for the session (sshd accepts
 	// only the names in its AcceptEnv).
 	Env []string
@@ -81,7 +88,7 @@ type Session struct {
 // gate passes writes to w until shut; after shut returns, w is never
 // written again (a session abandoned on timeout may still receive data).
 type gate struct {
-	mu   sync.Mutex
+	mu   *sync.Mutex
 	w    io.Writer
 	shut bool
 }
@@ -109,7 +116,7 @@ func (g *gate) close() {
 func (c *Client) Start(ctx context.Context, host, cmd string, ro RunOptions) (*Session, error) {
 	var sess *ssh.Session
 	for attempt := 0; ; attempt++ {
-		cn, err := c.connect(ctx, host)
+		cn, err := c.connect(ctx, host, ro.ConnectTimeout)
 		if err != nil {
 			return nil, err
 		}
@@ -131,12 +138,15 @@ func (c *Client) Start(ctx context.Context, host, cmd string, ro RunOptions) (*S
 			logger().Debug("environment variable refused by the server", "host", host, "name", name)
 		}
 	}
+	// One lock for both streams: a caller may give the same writer for
+	// both (stderr merged into stdout) and never sees concurrent writes.
+	outMu := new(sync.Mutex)
 	if ro.Stdout != nil {
-		s.gates = append(s.gates, &gate{w: ro.Stdout})
+		s.gates = append(s.gates, &gate{mu: outMu, w: ro.Stdout})
 		sess.Stdout = s.gates[len(s.gates)-1]
 	}
 	if ro.Stderr != nil {
-		s.gates = append(s.gates, &gate{w: ro.Stderr})
+		s.gates = append(s.gates, &gate{mu: outMu, w: ro.Stderr})
 		sess.Stderr = s.gates[len(s.gates)-1]
 	}
 	if ro.Stdin != nil {
@@ -146,10 +156,7 @@ func (c *Client) Start(ctx context.Context, host, cmd string, ro RunOptions) (*S
 			return nil, fmt.Errorf("ssh %s: stdin: %w", host, err)
 		}
 		s.stdin = w
-		go func() {
-			_, _ = io.Copy(w, ro.Stdin)
-			_ = w.Close()
-		}()
+		go feedStdin(w, ro.Stdin, ro.OnStdinWritten)
 	}
 	if err := sess.Start(cmd); err != nil {
 		_ = sess.Close()
@@ -160,6 +167,27 @@ func (c *Client) Start(ctx context.Context, host, cmd string, ro RunOptions) (*S
 		s.ctx, s.cancel = context.WithTimeout(ctx, ro.Timeout)
 	}
 	return s, nil
+}
+
+// feedStdin copies r to the command's input, then closes it.
+func feedStdin(w io.WriteCloser, r io.Reader, written func(int)) {
+	defer w.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			if m > 0 && written != nil {
+				written(m)
+			}
+			if werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func cut(s string, sep byte) (string, string, bool) {
