@@ -69,7 +69,27 @@ func appendFold(dst []byte, sp []span, autostep int) []byte {
 		}
 		return dst
 	}
-	f := stepFolder{dst: dst, a: int64(autostep) - 1}
+	first := true
+	a := int64(autostep) - 1
+	foldSlices(sp, a, a, func(lo, hi, step int64, pad int) {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = appendRange(dst, lo, hi, step, pad)
+	})
+	return dst
+}
+
+// disabledStep is the threshold of a disabled autostep (ClusterShell's
+// AUTOSTEP_DISABLED): only step-1 runs are ranges.
+const disabledStep = math.MaxInt64
+
+// foldSlices feeds every index of sp to ClusterShell's slice folding with
+// threshold a (autostep-1) inside the sequence and aEnd for the last
+// slice, and calls emit for each resulting slice (hi inclusive).
+func foldSlices(sp []span, a, aEnd int64, emit func(lo, hi, step int64, pad int)) {
+	f := stepFolder{emitFn: emit, a: a, aEnd: aEnd}
 	for _, s := range sp {
 		for v := s.lo; ; v++ {
 			f.feed(v, textLen(s.w, v), padded(s.w, v))
@@ -79,14 +99,14 @@ func appendFold(dst []byte, sp []span, autostep int) []byte {
 		}
 	}
 	f.finish()
-	return f.dst
 }
 
 // stepFolder folds indexes with "a-b/step" ranges following ClusterShell's
 // autostep rules (RangeSet._slices_padding), one index at a time.
 type stepFolder struct {
-	dst      []byte
+	emitFn   func(lo, hi, step int64, pad int)
 	a        int64 // autostep threshold minus one
+	aEnd     int64 // same, for the last slice
 	have     bool
 	start    int64
 	last     int64
@@ -94,30 +114,25 @@ type stepFolder struct {
 	isPadded bool
 	step     int64
 	hasStep  bool
-	nonEmpty bool
 }
 
 func (f *stepFolder) emit(lo, hi, step int64) {
-	if f.nonEmpty {
-		f.dst = append(f.dst, ',')
-	}
-	f.nonEmpty = true
 	pad := 0
 	if f.isPadded {
 		pad = f.pad
 	}
-	f.dst = appendRange(f.dst, lo, hi, step, pad)
+	f.emitFn(lo, hi, step, pad)
 }
 
-func (f *stepFolder) reached(step int64) bool {
-	// last-start >= a*step, without overflow
-	if f.a <= 0 {
+// reached reports last-start >= a*step without overflow.
+func (f *stepFolder) reached(a, step int64) bool {
+	if a <= 0 {
 		return f.last-f.start >= 0
 	}
-	if step > 0 && f.a > math.MaxInt64/step {
+	if a == disabledStep || (step > 0 && a > math.MaxInt64/step) {
 		return false
 	}
-	return f.last-f.start >= f.a*step
+	return f.last-f.start >= a*step
 }
 
 func (f *stepFolder) feed(idx int64, dl int, isPadded bool) {
@@ -137,7 +152,7 @@ func (f *stepFolder) feed(idx int64, dl int, isPadded bool) {
 		step := int64(1)
 		if f.hasStep {
 			step = f.step
-			stepped = f.step == 1 || f.reached(f.step)
+			stepped = f.step == 1 || f.reached(f.a, f.step)
 		} else {
 			stepped = true
 		}
@@ -176,7 +191,7 @@ func (f *stepFolder) finish() {
 	}
 	stepped := true
 	if f.hasStep {
-		stepped = f.reached(f.step)
+		stepped = f.reached(f.aEnd, f.step)
 	}
 	if stepped || (f.hasStep && f.step == 1) {
 		step := int64(1)
@@ -208,8 +223,33 @@ func (r RangeSet) Fold(autostep int) string {
 
 // Contiguous returns the contiguous subsets of r ("1-3,5" gives 1-3 and
 // 5), as ClusterShell's contiguous().
-func (r RangeSet) Contiguous() []RangeSet {
+func (r RangeSet) Contiguous() []RangeSet { return r.contiguous(0) }
+
+// ContiguousAutostep is Contiguous for a set folded with autostep (see
+// NodeSet.WithAutostep): as in ClusterShell, the last run may then be a
+// stepped one ("1-9/2,20" with autostep 2 gives 1, 3, 5, 7 and 9,20).
+func (r RangeSet) ContiguousAutostep(autostep int) []RangeSet {
+	return r.contiguous(normAutostep(autostep))
+}
+
+// contiguous is ClusterShell's contiguous() for a set whose autostep is
+// autostep (0: disabled): the last slice may then be a stepped one.
+func (r RangeSet) contiguous(autostep int) []RangeSet {
 	var out []RangeSet
+	if autostep != 0 {
+		foldSlices(r.sp, disabledStep, int64(autostep)-1, func(lo, hi, step int64, pad int) {
+			var sp []span
+			if step <= 1 {
+				sp = appendSpansRange(nil, lo, hi, pad)
+			} else {
+				for v := lo; v <= hi; v += step {
+					sp = appendSpansRange(sp, v, v, pad)
+				}
+			}
+			out = append(out, RangeSet{normalize(sp)})
+		})
+		return out
+	}
 	for i := 0; i < len(r.sp); {
 		ru := nextRun(r.sp, i)
 		out = append(out, RangeSet{r.sp[ru.i:ru.j:ru.j]})

@@ -354,7 +354,7 @@ func pointAt(v vec, i int) vec {
 
 // ndContiguous cuts boxes into boxes whose axes are each contiguous,
 // as RangeSetND.contiguous.
-func ndContiguous(vl []vec) []vec {
+func ndContiguous(vl []vec, autostep int) []vec {
 	if len(vl) == 0 {
 		return nil
 	}
@@ -362,7 +362,7 @@ func ndContiguous(vl []vec) []vec {
 	for k := 0; k < d; k++ {
 		var nl []vec
 		for _, v := range vl {
-			for _, c := range v[k].Contiguous() {
+			for _, c := range v[k].contiguous(autostep) {
 				nv := slices.Clone(v)
 				nv[k] = c
 				nl = append(nl, nv)

@@ -88,15 +88,20 @@ func (s NodeSet) IsEmpty() bool { return len(s.pats) == 0 }
 // Autostep returns the autostep threshold used by String (0: disabled).
 func (s NodeSet) Autostep() int { return s.autostep }
 
-// WithAutostep returns s printed with ClusterShell's autostep threshold n
-// (ranges of at least n indexes at equal distance fold as "a-b/step");
-// n <= 0 disables it.
+// WithAutostep returns s printed with ClusterShell's autostep threshold n:
+// ranges of at least n indexes at equal distance fold as "a-b/step".
+// 0 disables it (the default). ClusterShell treats every value below 1
+// like 1, and so does WithAutostep for negative n; pass 1 for a user's 0.
 func (s NodeSet) WithAutostep(n int) NodeSet {
-	if n < 0 {
-		n = 0
-	}
-	s.autostep = n
+	s.autostep = normAutostep(n)
 	return s
+}
+
+func normAutostep(n int) int {
+	if n < 0 {
+		return 1
+	}
+	return n
 }
 
 // Equal reports whether s and o hold the same nodes.
@@ -637,25 +642,27 @@ func (s NodeSet) Split(n int) []NodeSet {
 }
 
 // Contiguous returns s cut into subsets of one pattern and one contiguous
-// range of indexes each (ClusterShell's contiguous()).
+// range of indexes each (ClusterShell's contiguous()). When s has an autostep, a
+// trailing stepped run is one subset, as in ClusterShell; the subsets
+// themselves print without autostep.
 func (s NodeSet) Contiguous() []NodeSet {
 	var out []NodeSet
 	for i := range s.pats {
 		p := &s.pats[i]
 		switch p.dims() {
 		case 0:
-			out = append(out, NodeSet{pats: []pat{*p}, autostep: s.autostep})
+			out = append(out, NodeSet{pats: []pat{*p}})
 		case 1:
-			for _, r := range p.rs.Contiguous() {
+			for _, r := range p.rs.contiguous(s.autostep) {
 				q := *p
 				q.rs = r
-				out = append(out, NodeSet{pats: []pat{q}, autostep: s.autostep})
+				out = append(out, NodeSet{pats: []pat{q}})
 			}
 		default:
-			for _, v := range ndContiguous(p.nd) {
+			for _, v := range ndContiguous(p.nd, s.autostep) {
 				q := *p
 				q.nd = []vec{v}
-				out = append(out, NodeSet{pats: []pat{q}, autostep: s.autostep})
+				out = append(out, NodeSet{pats: []pat{q}})
 			}
 		}
 	}

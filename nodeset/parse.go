@@ -30,9 +30,9 @@ func WithDefaultSource(source string) Option {
 }
 
 // WithAutostep sets the autostep threshold of the parsed set (see
-// NodeSet.WithAutostep).
+// NodeSet.WithAutostep: 0 disables, negative values act as 1).
 func WithAutostep(n int) Option {
-	return func(c *config) { c.autostep = max(n, 0) }
+	return func(c *config) { c.autostep = normAutostep(n) }
 }
 
 type resolverBox struct{ r Resolver }

@@ -108,14 +108,11 @@ func (p *rangeParser) parseSub(dst []span, raw string, off int) ([]span, error) 
 			begin, bneg, eneg = end, true, true
 		}
 	case 3:
-		if parts[0] != "" {
-			return dst, p.fail(soff, sub, "cannot convert string to integer (expected a-b)")
-		}
+		// "-a-b"; like ClusterShell, the text before the first '-' is
+		// ignored ("47-5-9" is -5..9)
 		begin, end, bneg = parts[1], parts[2], true
 	case 4:
-		if parts[0] != "" || parts[2] != "" {
-			return dst, p.fail(soff, sub, "cannot convert string to integer (expected a-b)")
-		}
+		// "-a--b" (same leniency as above)
 		begin, end, bneg, eneg = parts[1], parts[3], true, true
 	default:
 		return dst, p.fail(soff, sub, "cannot convert string to integer (expected a-b)")
