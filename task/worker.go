@@ -159,6 +159,14 @@ func (w *Worker) Task() *Task { return w.task }
 // start order.
 func (w *Worker) Nodes() []string { return w.nodes }
 
+// Running returns the number of the worker's nodes running now. Call it
+// from handlers (or after the run).
+func (w *Worker) Running() int { return w.active }
+
+// Finished returns the number of the worker's nodes that are done
+// (exited, failed to run or timed out). Call it from handlers.
+func (w *Worker) Finished() int { return w.finished }
+
 // Timeout returns the per-node command timeout (0: none).
 func (w *Worker) Timeout() time.Duration { return w.timeout }
 

@@ -28,6 +28,7 @@ type options struct {
 	maxrc          bool
 	nostdin        bool
 	quiet, verbose bool
+	progress       bool
 	args           []string
 }
 
@@ -75,6 +76,7 @@ var specs = []optSpec{
 	{"L", nil, flag, func(o *options, _ string) error { o.lineMode = true; return nil }},
 	{"N", nil, flag, func(o *options, _ string) error { o.noLabel = true; return nil }},
 	{"S", []string{"maxrc"}, flag, func(o *options, _ string) error { o.maxrc = true; return nil }},
+	{"P", []string{"progress"}, flag, func(o *options, _ string) error { o.progress = true; return nil }},
 	{"n", []string{"nostdin"}, flag, func(o *options, _ string) error { o.nostdin = true; return nil }},
 	{"q", []string{"quiet"}, flag, func(o *options, _ string) error { o.quiet = true; return nil }},
 	{"v", []string{"verbose"}, flag, func(o *options, _ string) error { o.verbose = true; return nil }},

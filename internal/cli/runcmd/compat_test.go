@@ -63,8 +63,8 @@ func runMuster(t *testing.T, args []string) result {
 	return result{out.String(), errb.String(), rc}
 }
 
-// progress strips clush's time-dependent progress meter ("clush: 12/1000\r"
-// and its erasure), which muster does not print.
+// progress strips the progress meter ("clush: 12/1000\r" and its erasure):
+// when it appears and the counts it shows depend on timing.
 var progress = regexp.MustCompile(`clush: *\d+/\d+\r|(?m) +\r`)
 
 func sortedLines(s string) []string {
@@ -123,6 +123,7 @@ func TestCompatWithClush(t *testing.T) {
 			want := runClush(t, clush, c.args)
 			got := runMuster(t, c.args)
 			want.err = progress.ReplaceAllString(want.err, "")
+			got.err = progress.ReplaceAllString(got.err, "")
 			if got.rc != want.rc {
 				t.Errorf("exit code %d, clush %d", got.rc, want.rc)
 			}

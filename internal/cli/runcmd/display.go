@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/muster-sh/muster/gather"
 	"github.com/muster-sh/muster/nodeset"
@@ -21,6 +22,7 @@ type display struct {
 	verbosity int // 0 quiet, 1 standard, 2 verbose
 	lineMode  bool
 	buf       []byte
+	meter     *meter // nil unless a progress meter is shown
 }
 
 const (
@@ -28,9 +30,18 @@ const (
 	verbStd   = 1
 )
 
+func (d *display) startMeter(w *task.Worker) {
+	if d.meter != nil {
+		d.meter.w = w
+		d.meter.start = time.Now()
+	}
+}
+
+// flush writes stderr first: clush's stderr is unbuffered while its
+// stdout is flushed later, so that is the order a merged stream shows.
 func (d *display) flush() {
-	d.out.Flush()
 	d.err.Flush()
+	d.out.Flush()
 }
 
 func (d *display) printLine(node string, line []byte) {
@@ -44,6 +55,8 @@ func (d *display) printLine(node string, line []byte) {
 }
 
 func (d *display) printLineError(node string, line []byte) {
+	d.meter.erase()
+	defer d.meter.dirty()
 	d.buf = d.buf[:0]
 	if d.label {
 		d.buf = gather.AppendLine(d.buf, node, line)
@@ -134,7 +147,11 @@ type directHandler struct {
 	d *display
 }
 
-func (h *directHandler) OnRead(_ *task.Worker, node string, line []byte) { h.d.printLine(node, line) }
+func (h *directHandler) OnStart(w *task.Worker) { h.d.startMeter(w) }
+func (h *directHandler) OnRead(_ *task.Worker, node string, line []byte) {
+	h.d.meter.erase()
+	h.d.printLine(node, line)
+}
 func (h *directHandler) OnError(_ *task.Worker, node string, line []byte) {
 	h.d.printLineError(node, line)
 }
@@ -144,6 +161,7 @@ func (h *directHandler) OnHup(_ *task.Worker, node string, rc int) {
 	}
 }
 func (h *directHandler) OnClose(w *task.Worker, timedOut bool) {
+	h.d.meter.erase()
 	if timedOut {
 		h.d.errorf(verbQuiet, "%s: %s: command timeout", h.d.prog, nodeset.FromNames(w.TimedOut()...))
 	}
@@ -160,9 +178,16 @@ type gatherHandler struct {
 func (h *gatherHandler) OnError(_ *task.Worker, node string, line []byte) {
 	h.d.printLineError(node, line)
 }
-func (h *gatherHandler) OnTimer(*task.Timer) { h.d.flush() }
+func (h *gatherHandler) OnTimer(*task.Timer)    { h.d.flush() }
+func (h *gatherHandler) OnStart(w *task.Worker) { h.d.startMeter(w) }
+func (h *gatherHandler) OnWritten(_ *task.Worker, _ string, n int) {
+	if h.d.meter != nil {
+		h.d.meter.written += int64(n)
+	}
+}
 
 func (h *gatherHandler) OnClose(w *task.Worker, _ bool) {
+	h.d.meter.finalize()
 	for _, rg := range w.Retcodes() {
 		in := make(map[string]bool, len(rg.Nodes))
 		for _, n := range rg.Nodes {
@@ -182,6 +207,7 @@ func (h *gatherHandler) OnClose(w *task.Worker, _ bool) {
 type sortedHandler struct{ gatherHandler }
 
 func (h *sortedHandler) OnClose(w *task.Worker, _ bool) {
+	h.d.meter.finalize()
 	tr := w.OutputTree()
 	for _, rg := range w.Retcodes() {
 		for node := range rg.NodeSet().All() {
@@ -230,6 +256,8 @@ func (h *liveGatherHandler) OnHup(w *task.Worker, node string, _ int) {
 }
 
 func (h *liveGatherHandler) printTree(tr *gather.Tree) {
+	h.d.meter.erase()
+	defer h.d.meter.dirty()
 	for _, g := range sortedGroups(slices.Collect(tr.Groups())) {
 		h.d.printGather(g.ns, g.g)
 	}
@@ -245,6 +273,7 @@ func (h *liveGatherHandler) liveLine() {
 }
 
 func (h *liveGatherHandler) OnClose(w *task.Worker, _ bool) {
+	h.d.meter.finalize()
 	for _, tr := range h.queue {
 		h.printTree(tr)
 	}

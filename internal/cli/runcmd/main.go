@@ -84,6 +84,7 @@ Options:
   -L                    disable header block and order output by nodes
   -N                    disable labeling of command line
   -b, --dshbak          gather nodes with same output
+  -P, --progress        show progress during command execution
   -B                    like -b but including standard error
   -S, --maxrc           return the largest of command return codes
   -f FANOUT, --fanout=FANOUT
@@ -232,6 +233,10 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	}
 	if o.cmdTimeout > 0 {
 		wopts = append(wopts, task.Timeout(seconds(o.cmdTimeout)))
+	}
+	// clush's progress meter: with -b/-L at normal verbosity, or -P.
+	if (gathering || o.lineMode) && verbosity >= verbStd || o.progress && verbosity > verbQuiet {
+		d.meter = newMeter(d, tk, targets.Len())
 	}
 	w, err := tk.Shell(command, wopts...)
 	if err != nil {

@@ -1,0 +1,52 @@
+package runcmd
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/muster-sh/muster/internal/cli"
+)
+
+func runIn(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	rc := run(context.Background(), "clush", args, cli.Stdio{In: strings.NewReader(stdin), Out: &out, Err: &errb})
+	return out.String(), errb.String(), rc
+}
+
+func TestProgressMeter(t *testing.T) {
+	// the commands outlive the meter's 1.33 s start delay
+	out, errs, rc := runIn(t, "", "-R", "exec", "-b", "-w", "n[1-2]", "sleep 1.6; echo x")
+	if rc != 0 || out != "---------------\nn[1-2] (2)\n---------------\nx\n" {
+		t.Fatalf("rc %d out %q", rc, out)
+	}
+	if !strings.HasPrefix(errs, "clush: ") || !strings.HasSuffix(errs, "\rclush: 2/2\r") {
+		t.Fatalf("stderr %q", errs)
+	}
+	// -q: no meter
+	_, errs, _ = runIn(t, "", "-q", "-R", "exec", "-b", "-w", "n[1-2]", "sleep 1.6")
+	if errs != "" {
+		t.Fatalf("quiet stderr %q", errs)
+	}
+}
+
+func TestStdinForwarded(t *testing.T) {
+	out, _, rc := runIn(t, "abc\n", "-R", "exec", "-L", "-w", "n[1-3]", "cat")
+	if rc != 0 || out != "n1: abc\nn2: abc\nn3: abc\n" {
+		t.Fatalf("rc %d out %q", rc, out)
+	}
+	out, _, _ = runIn(t, "abc\n", "-n", "-R", "exec", "-L", "-w", "n1", "cat")
+	if out != "" {
+		t.Fatalf("-n forwarded stdin: %q", out)
+	}
+}
+
+func TestMusterProgName(t *testing.T) {
+	var out, errb bytes.Buffer
+	rc := run(context.Background(), "muster run", []string{"-R", "exec", "-w", "n1", "exit 3"}, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &errb})
+	if rc != 0 || errb.String() != "muster run: n1: exited with exit code 3\n" {
+		t.Fatalf("rc %d stderr %q", rc, errb.String())
+	}
+}
