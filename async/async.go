@@ -190,10 +190,14 @@ func Run[T any](ctx context.Context, s *sched.Scheduler, fn func(ctx context.Con
 }
 
 // Background wraps fn so that each call submits it with the given options
-// and returns its Handle at once (blocking only while the scheduler's queue
-// is full). Use On to pick the Scheduler; the default is sched.Default().
+// and returns its Handle at once. The call blocks only while the
+// scheduler's queue is full, which is the scheduler's backpressure; use Go
+// with a context to bound that wait. Use On to pick the Scheduler; the
+// default is sched.Default(). Since callers of a background function often
+// drop the Handle, a failure is logged with slog.Default at level Error
+// unless an OnFail callback is given.
 func Background[A, T any](fn func(ctx context.Context, arg A) (T, error), opts ...Option) func(arg A) *Handle[T] {
-	o := collect(opts)
+	o := backgroundOptions(opts)
 	newHandle[T](nil, &o) // check OnSuccess's type now, not on first call
 	return func(arg A) *Handle[T] {
 		h := newHandle(func(ctx context.Context, _ *Reporter) (T, error) { return fn(ctx, arg) }, &o)
@@ -205,14 +209,26 @@ func Background[A, T any](fn func(ctx context.Context, arg A) (T, error), opts .
 // BackgroundWithHandle is Background for a function that receives its own
 // Handle, for example to report progress with h.SetProgress.
 func BackgroundWithHandle[A, T any](fn func(ctx context.Context, h *Handle[T], arg A) (T, error), opts ...Option) func(arg A) *Handle[T] {
-	o := collect(opts)
-	newHandle[T](nil, &o)
+	o := backgroundOptions(opts)
+	newHandle[T](nil, &o) // check OnSuccess's type now, not on first call
 	return func(arg A) *Handle[T] {
 		h := newHandle[T](nil, &o)
 		h.fn = func(ctx context.Context, _ *Reporter) (T, error) { return fn(ctx, h, arg) }
 		submit(context.Background(), nil, h, &o)
 		return h
 	}
+}
+
+func backgroundOptions(opts []Option) options {
+	o := collect(opts)
+	if o.onFail == nil {
+		o.onFail = logFailure
+	}
+	return o
+}
+
+func logFailure(err error) {
+	slog.Default().Error("async: background job failed", "err", err)
 }
 
 // State returns the current state.

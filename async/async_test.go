@@ -3,6 +3,7 @@ package async
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"runtime"
 	"slices"
 	"strings"
@@ -483,4 +484,50 @@ func TestGoAllocations(t *testing.T) {
 		t.Fatalf("Go allocates %.1f times per job, want <= 3", allocs)
 	}
 	t.Logf("Go: %.1f allocs per job", allocs)
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger writing from a worker.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestBackgroundLogsUnhandledFailure(t *testing.T) {
+	var buf syncBuffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	defer slog.SetDefault(old)
+
+	s := newSched(t, sched.Config{MaxWorkers: 1})
+	fail := Background(func(ctx context.Context, name string) (int, error) {
+		return 0, errors.New("cannot reach " + name)
+	}, On(s))
+	fail("host1").Wait(context.Background())
+	if got := buf.String(); !strings.Contains(got, "background job failed") || !strings.Contains(got, "cannot reach host1") {
+		t.Fatalf("log = %q, want the failure logged", got)
+	}
+	// With an OnFail callback, the callback owns the error: nothing is logged.
+	buf.mu.Lock()
+	buf.b.Reset()
+	buf.mu.Unlock()
+	var handled atomic.Bool
+	fail2 := Background(func(ctx context.Context, name string) (int, error) {
+		return 0, errors.New("cannot reach " + name)
+	}, On(s), OnFail(func(error) { handled.Store(true) }))
+	fail2("host2").Wait(context.Background())
+	if !handled.Load() || buf.String() != "" {
+		t.Fatalf("OnFail ran: %v; log = %q, want empty", handled.Load(), buf.String())
+	}
 }
