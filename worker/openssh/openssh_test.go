@@ -1,0 +1,438 @@
+package openssh_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/muster-sh/muster/internal/testhosts"
+	"github.com/muster-sh/muster/worker"
+	"github.com/muster-sh/muster/worker/openssh"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestSSHArgv(t *testing.T) {
+	home, _ := os.UserHomeDir()
+	cases := []struct {
+		name  string
+		cfg   openssh.Config
+		ctout time.Duration
+		want  []string
+	}{
+		{"defaults", openssh.Config{NoConnectProbe: true}, 0,
+			[]string{"ssh", "-oForwardAgent=no", "-oForwardX11=no", "-oBatchMode=yes", "n1", "echo $HOME"}},
+		{"user options timeout", openssh.Config{NoConnectProbe: true, User: "root", Options: `-F "/etc/my cfg" -i ~/.ssh/k`}, 10 * time.Second,
+			[]string{"ssh", "-F", "/etc/my cfg", "-i", filepath.Join(home, ".ssh/k"), "-oForwardAgent=no", "-oForwardX11=no",
+				"-l", "root", "-oConnectTimeout=10", "-oBatchMode=yes", "n1", "echo $HOME"}},
+		{"sub-second timeout rounds up", openssh.Config{NoConnectProbe: true}, 300 * time.Millisecond,
+			[]string{"ssh", "-oForwardAgent=no", "-oForwardX11=no", "-oConnectTimeout=1", "-oBatchMode=yes", "n1", "echo $HOME"}},
+		{"multi-word path", openssh.Config{NoConnectProbe: true, SSHPath: "sshpass -p 'a b' ssh", Options: "-oBatchMode=no"}, 0,
+			[]string{"sshpass", "-p", "a b", "ssh", "-oBatchMode=no", "-oForwardAgent=no", "-oForwardX11=no", "-oBatchMode=yes", "n1", "echo $HOME"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tr, err := openssh.New(c.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tr.SSHArgv("n1", "echo $HOME", c.ctout); !slices.Equal(got, c.want) {
+				t.Errorf("SSHArgv:\n got %q\nwant %q", got, c.want)
+			}
+		})
+	}
+	tr, err := openssh.New(openssh.Config{Options: "-oLogLevel=ERROR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tr.SSHArgv("n1", "true", 0)
+	i := slices.Index(got, "-oPermitLocalCommand=yes")
+	if i < 0 || i+1 >= len(got) || !strings.HasPrefix(got[i+1], "-oLocalCommand=echo MUSTER-CONNECTED-") || got[0] != "ssh" || got[1] != "-oLogLevel=ERROR" {
+		t.Errorf("probe options missing or misplaced: %q", got)
+	}
+	if _, err := openssh.New(openssh.Config{Options: `-o "unterminated`}); !errors.Is(err, openssh.ErrSyntax) {
+		t.Errorf("bad quoting: got %v, want ErrSyntax", err)
+	}
+	if _, err := tr.Command(worker.Command{Line: "  "}); !errors.Is(err, openssh.ErrEmptyCommand) {
+		t.Errorf("empty command: got %v, want ErrEmptyCommand", err)
+	}
+}
+
+func TestSCPArgv(t *testing.T) {
+	tr, err := openssh.New(openssh.Config{User: "u", Options: "-F cfg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		cp    worker.Copy
+		isDir bool
+		want  []string
+	}{
+		{"file", worker.Copy{Source: "/a/f", Dest: "/b/"}, false,
+			[]string{"scp", "-F", "cfg", "-oConnectTimeout=5", "/a/f", "u@[n2]:/b/"}},
+		{"tree preserve", worker.Copy{Source: "/a/d", Dest: "/b", Preserve: true}, true,
+			[]string{"scp", "-F", "cfg", "-r", "-p", "-oConnectTimeout=5", "/a/d", "u@[n2]:/b"}},
+		{"reverse", worker.Copy{Source: "/etc/hosts", Dest: "/tmp/out", Reverse: true}, false,
+			[]string{"scp", "-F", "cfg", "-r", "-oConnectTimeout=5", "u@[n2]:/etc/hosts", "/tmp/out/hosts.n2"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := tr.SCPArgv(c.cp, c.isDir, "n2", 5*time.Second); !slices.Equal(got, c.want) {
+				t.Errorf("SCPArgv:\n got %q\nwant %q", got, c.want)
+			}
+		})
+	}
+	tr2, _ := openssh.New(openssh.Config{Options: "-F cfg", SCPOptions: "-q", SCPPath: "/opt/scp"})
+	if got, want := tr2.SCPArgv(worker.Copy{Source: "s", Dest: "d"}, false, "n", 0), []string{"/opt/scp", "-q", "s", "[n]:d"}; !slices.Equal(got, want) {
+		t.Errorf("SCPOptions replace Options: got %q, want %q", got, want)
+	}
+	if _, err := tr.Copy(worker.Copy{Source: "x", Dest: filepath.Join(t.TempDir(), "missing"), Reverse: true}); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("reverse copy to a missing directory: got %v", err)
+	}
+	f := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(f, nil, 0o600)
+	if _, err := tr.Copy(worker.Copy{Source: "x", Dest: f, Reverse: true}); !errors.Is(err, openssh.ErrNotDir) {
+		t.Errorf("reverse copy to a file: got %v, want ErrNotDir", err)
+	}
+}
+
+// cluster starts n sshd test hosts and an openssh transport using them.
+func cluster(t *testing.T, n int, cfg openssh.Config) (*testhosts.Cluster, *openssh.Transport) {
+	t.Helper()
+	needTool(t, "ssh")
+	needTool(t, "scp")
+	c := testhosts.StartT(t, n, testhosts.Options{FirstAddr: 61})
+	cfg.Options = strings.TrimSpace("-F " + c.SSHConfig + " " + cfg.Options)
+	tr, err := openssh.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, tr
+}
+
+func command(t *testing.T, tr worker.Transport, line string) worker.Driver {
+	t.Helper()
+	d, err := tr.Command(worker.Command{Line: line, Shell: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestOnHosts(t *testing.T) {
+	c, tr := cluster(t, 8, openssh.Config{})
+	ctx := context.Background()
+	names := c.Names()
+
+	t.Run("exit codes and streams", func(t *testing.T) {
+		d := command(t, tr, `echo "out $(hostname -s >/dev/null; echo $SSH_CONNECTION | cut -d' ' -f3)"; echo err >&2; exit 3`)
+		for _, r := range runAll(ctx, d, sessionsFor(names)) {
+			if r.err != nil || r.st != worker.Exited(3) {
+				t.Errorf("%s: status %v err %v, want exit 3", r.s.node, r.st, r.err)
+			}
+			h := c.Hosts[r.s.rank]
+			if got, want := r.s.Out(), "out "+h.Addr+"\n"; got != want {
+				t.Errorf("%s stdout %q, want %q (the probe marker must not show)", r.s.node, got, want)
+			}
+			// The remote login shell's rc files may add their own noise
+			// to stderr on a shared machine; the command's line comes last.
+			if got := r.s.Err(); !strings.HasSuffix(got, "err\n") || strings.Contains(got, "out") {
+				t.Errorf("%s stderr %q, want it to end with %q", r.s.node, got, "err\n")
+			}
+			if r.s.started.Load() != 1 {
+				t.Errorf("%s: Started called %d times", r.s.node, r.s.started.Load())
+			}
+		}
+	})
+
+	t.Run("merged stderr", func(t *testing.T) {
+		d := command(t, tr, `echo a; echo b >&2; sleep 0.05; echo c`)
+		ss := sessionsFor(names[:2])
+		for _, s := range ss {
+			s.merged = true
+		}
+		for _, r := range runAll(ctx, d, ss) {
+			if r.err != nil || r.st.Code != 0 {
+				t.Errorf("%s: %v %v", r.s.node, r.st, r.err)
+			}
+			if got := r.s.Out(); got != "a\nb\nc\n" && got != "b\na\nc\n" {
+				t.Errorf("%s merged output %q", r.s.node, got)
+			}
+		}
+	})
+
+	t.Run("binary output without newline", func(t *testing.T) {
+		d := command(t, tr, `printf 'x\000y'`)
+		r := runAll(ctx, d, sessionsFor(names[:1]))[0]
+		if r.err != nil || r.s.Out() != "x\x00y" {
+			t.Errorf("got %q, %v", r.s.Out(), r.err)
+		}
+	})
+
+	t.Run("remote exit 255 is not a connection error", func(t *testing.T) {
+		r := runAll(ctx, command(t, tr, "exit 255"), sessionsFor(names[:1]))[0]
+		if r.err != nil || r.st != worker.Exited(255) {
+			t.Errorf("got %v, %v; want exit 255 and no error", r.st, r.err)
+		}
+	})
+
+	t.Run("remote signals", func(t *testing.T) {
+		// A child killed by a signal: the remote shell reports 128+N.
+		r := runAll(ctx, command(t, tr, `sh -c 'kill -TERM $$'; exit $?`), sessionsFor(names[:1]))[0]
+		if r.err != nil || r.st != worker.Exited(128+int(syscall.SIGTERM)) {
+			t.Errorf("child killed: got %v, %v; want exit 143", r.st, r.err)
+		}
+		// The remote shell itself killed: ssh exits 255 after connecting,
+		// which is the command's failure, not a connection error.
+		r = runAll(ctx, command(t, tr, `kill -KILL $$`), sessionsFor(names[:1]))[0]
+		if r.err != nil || r.st != worker.Exited(255) {
+			t.Errorf("shell killed: got %v, %v; want exit 255 without error", r.st, r.err)
+		}
+	})
+
+	t.Run("stdin broadcast", func(t *testing.T) {
+		in := newBroadcast()
+		ss := sessionsFor(names)
+		for _, s := range ss {
+			s.input = in
+		}
+		done := make(chan []result)
+		go func() { done <- runAll(ctx, command(t, tr, `cat; echo "[$(wc -c </dev/null)]"`), ss) }()
+		payload := bytes.Repeat([]byte("0123456789abcdef"), 8192) // 128 KiB, several chunks
+		for i := 0; i < len(payload); i += 40000 {
+			in.Write(payload[i:min(i+40000, len(payload))])
+		}
+		in.Close()
+		for _, r := range <-done {
+			if r.err != nil || r.st.Code != 0 {
+				t.Errorf("%s: %v %v", r.s.node, r.st, r.err)
+			}
+			if got := r.s.Out(); got != string(payload)+"[0]\n" {
+				t.Errorf("%s: got %d bytes back, want %d", r.s.node, len(got), len(payload)+4)
+			}
+			if w := r.s.written.Load(); w != int64(len(payload)) {
+				t.Errorf("%s: Written reported %d bytes, want %d", r.s.node, w, len(payload))
+			}
+		}
+	})
+
+	t.Run("no stdin reads end of file", func(t *testing.T) {
+		r := runAll(ctx, command(t, tr, `cat; echo done`), sessionsFor(names[:1]))[0]
+		if r.err != nil || r.s.Out() != "done\n" {
+			t.Errorf("got %q %v", r.s.Out(), r.err)
+		}
+	})
+
+	t.Run("cancel stops the node", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		s := newSession(names[0], 0)
+		done := make(chan result)
+		go func() {
+			st, err := command(t, tr, `echo ready; exec sleep 300`).Run(cctx, s)
+			done <- result{s, st, err}
+		}()
+		for s.Out() != "ready\n" {
+			select {
+			case r := <-done:
+				t.Fatalf("ended early: %v %v %q", r.st, r.err, r.s.Err())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		cancel()
+		r := <-done
+		if !errors.Is(r.err, context.Canceled) {
+			t.Errorf("got %v, want context.Canceled", r.err)
+		}
+	})
+
+	t.Run("copy file and tree", func(t *testing.T) {
+		src := t.TempDir()
+		writeTree(t, src)
+		old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+		os.Chtimes(filepath.Join(src, "f.txt"), old, old)
+		// All test hosts share this machine's file system: give each node
+		// its own destination by running one driver per node.
+		dst := t.TempDir()
+		for i, n := range names {
+			file, _ := tr.Copy(worker.Copy{Source: filepath.Join(src, "f.txt"), Dest: filepath.Join(dst, n+".txt"), Preserve: true})
+			tree, _ := tr.Copy(worker.Copy{Source: src, Dest: filepath.Join(dst, n+".d")})
+			for _, d := range []worker.Driver{file, tree} {
+				r := runAll(ctx, d, []*testSession{newSession(n, i)})[0]
+				if r.err != nil || r.st.Code != 0 {
+					t.Fatalf("%s: %v %v %q", n, r.st, r.err, r.s.Err())
+				}
+			}
+			checkFile(t, filepath.Join(dst, n+".txt"), "file\n")
+			fi, err := os.Stat(filepath.Join(dst, n+".txt"))
+			if err != nil || !fi.ModTime().Equal(old) || fi.Mode().Perm() != 0o640 {
+				t.Errorf("%s: -p did not preserve time and mode: %v %v", n, fi, err)
+			}
+			checkTree(t, filepath.Join(dst, n+".d"))
+		}
+	})
+
+	t.Run("rcopy file and tree", func(t *testing.T) {
+		src := t.TempDir()
+		writeTree(t, src)
+		dst := t.TempDir()
+		for _, source := range []string{filepath.Join(src, "f.txt"), src} {
+			d, err := tr.Copy(worker.Copy{Source: source, Dest: dst, Reverse: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range runAll(ctx, d, sessionsFor(names)) {
+				if r.err != nil || r.st.Code != 0 {
+					t.Errorf("%s: %v %v %q", r.s.node, r.st, r.err, r.s.Err())
+				}
+			}
+		}
+		for _, n := range names {
+			checkFile(t, filepath.Join(dst, "f.txt."+n), "file\n")
+			checkTree(t, filepath.Join(dst, filepath.Base(src)+"."+n))
+		}
+	})
+
+	t.Run("copy of a missing remote file", func(t *testing.T) {
+		d, _ := tr.Copy(worker.Copy{Source: "/nonexistent/x", Dest: t.TempDir(), Reverse: true})
+		r := runAll(ctx, d, sessionsFor(names[:1]))[0]
+		if r.err != nil || r.st.Code == 0 || !strings.Contains(r.s.Err(), "No such file") {
+			t.Errorf("got %v %v %q; want a non-zero exit and scp's message", r.st, r.err, r.s.Err())
+		}
+	})
+
+	t.Run("stopped host is a connection error", func(t *testing.T) {
+		c.Hosts[7].Stop()
+		res := runAll(ctx, command(t, tr, "echo up"), sessionsFor(names))
+		for _, r := range res[:7] {
+			if r.err != nil || r.s.Out() != "up\n" {
+				t.Errorf("%s: %v %q", r.s.node, r.err, r.s.Out())
+			}
+		}
+		r := res[7]
+		var ce *openssh.ConnError
+		if !errors.As(r.err, &ce) || !errors.Is(r.err, openssh.ErrConnect) {
+			t.Fatalf("stopped host: got %v, %v; want *ConnError", r.st, r.err)
+		}
+		if ce.Node != names[7] || ce.Code != 255 || ce.Kind != openssh.KindRefused || !strings.Contains(ce.Message, "Connection refused") {
+			t.Errorf("ConnError = %+v", ce)
+		}
+		if !strings.Contains(r.s.Err(), "Connection refused") {
+			t.Errorf("ssh's message should reach the node's stderr, got %q", r.s.Err())
+		}
+		// scp to the stopped host fails the same way.
+		d, _ := tr.Copy(worker.Copy{Source: "/etc/hostname", Dest: t.TempDir(), Reverse: true})
+		r = runAll(ctx, d, sessionsFor(names[7:]))[0]
+		if !errors.As(r.err, &ce) || ce.Program != "scp" {
+			t.Errorf("scp to stopped host: %v %v", r.st, r.err)
+		}
+	})
+}
+
+func TestUnknownHost(t *testing.T) {
+	needTool(t, "ssh")
+	tr, err := openssh.New(openssh.Config{Options: "-F /dev/null"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runAll(context.Background(), command(t, tr, "true"), sessionsFor([]string{"no-such-host.invalid"}))[0]
+	var ce *openssh.ConnError
+	if !errors.As(r.err, &ce) || ce.Kind != openssh.KindDNS {
+		t.Errorf("got %v; want a *ConnError of kind dns", r.err)
+	}
+}
+
+func TestProbeDisabled(t *testing.T) {
+	c, tr := cluster(t, 1, openssh.Config{NoConnectProbe: true})
+	r := runAll(context.Background(), command(t, tr, "echo x; exit 255"), sessionsFor(c.Names()))[0]
+	// Without the probe, 255 cannot be told apart: it is reported as a
+	// connection failure, output intact.
+	if !errors.Is(r.err, openssh.ErrConnect) || r.s.Out() != "x\n" {
+		t.Errorf("got %v %q", r.err, r.s.Out())
+	}
+}
+
+// TestNoOrphans checks that a cancelled run kills the client's whole
+// process group (a ProxyCommand or any child of the client program).
+func TestNoOrphans(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child.pid")
+	fake := filepath.Join(dir, "fakessh")
+	script := fmt.Sprintf("#!/bin/sh\nsleep 300 &\necho $! > %s.tmp && mv %s.tmp %s\necho started\nwait\n", pidFile, pidFile, pidFile)
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := openssh.New(openssh.Config{SSHPath: fake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := newSession("n1", 0)
+	done := make(chan error)
+	go func() { _, err := command(t, tr, "x").Run(ctx, s); done <- err }()
+	var pid int
+	for i := 0; pid == 0; i++ {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			fmt.Sscan(string(b), &pid)
+		}
+		if i > 3000 {
+			t.Fatal("fake ssh did not start its child")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+	// The child was killed with the group; once reaped by init it is gone.
+	for i := 0; syscall.Kill(pid, 0) == nil; i++ {
+		if i > 3000 {
+			t.Fatalf("child %d of the client survived the cancel", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func writeTree(t *testing.T, dir string) {
+	t.Helper()
+	must(t, os.WriteFile(filepath.Join(dir, "f.txt"), []byte("file\n"), 0o640))
+	must(t, os.MkdirAll(filepath.Join(dir, "sub", "deep"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "sub", "a"), []byte("alpha\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "sub", "deep", "b"), bytes.Repeat([]byte{0, 1, 2, 255}, 50000), 0o600))
+}
+
+func checkTree(t *testing.T, dir string) {
+	t.Helper()
+	checkFile(t, filepath.Join(dir, "f.txt"), "file\n")
+	checkFile(t, filepath.Join(dir, "sub", "a"), "alpha\n")
+	checkFile(t, filepath.Join(dir, "sub", "deep", "b"), string(bytes.Repeat([]byte{0, 1, 2, 255}, 50000)))
+}
+
+func checkFile(t *testing.T, path, want string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("%v", err)
+		return
+	}
+	if string(b) != want {
+		t.Errorf("%s: %d bytes, want %d (%.40q)", path, len(b), len(want), b)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
