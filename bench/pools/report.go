@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/muster-sh/muster/sched"
 )
 
 // A result is one "result key=value ..." line printed by a measuring process.
@@ -122,6 +124,12 @@ func report(paths []string) error {
 		runtime.Version(), cores, meta["n"], meta["w"], meta["passes"])
 	fmt.Printf("ns/job = wall time from first submit to last job done ÷ jobs (median of passes; min in brackets); allocs and bytes per job from runtime.MemStats over the timed run; peak RSS = VmHWM of the process (max of passes).\n")
 	fmt.Printf("`x sched` = this row's ns/job ÷ sched's ns/job in the same table (> 1: sched is faster).\n\n")
+	fmt.Printf("Implementations: `sched` = muster sched.Submit (bounded queue of %d, priorities cycling Low/Normal/High); "+
+		"`async` = muster async.Go (a Handle per job, nobody waiting on it) on the same scheduler; "+
+		"`chan` = workers reading a 1024-slot buffered channel; `pond` = alitto/pond v2 Go (no future, unbounded queue); "+
+		"`pondfuture` = pond Submit (returns a future, pond's nearest thing to a handle); `ants` = panjf2000/ants v2 Submit; "+
+		"`errgroup` = x/sync errgroup with SetLimit; `go` = one goroutine per job. Every implementation gets the same "+
+		"job function (no closure allocated per job) and a WaitGroup marks completion.\n\n", sched.DefaultQueueSize)
 
 	order := []string{"sched", "async", "chan", "pond", "pondfuture", "ants", "errgroup", "go"}
 	for _, work := range []string{"noop", "cpu1us", "sleep10us"} {
@@ -192,6 +200,9 @@ func report(paths []string) error {
 	}
 	if a := th[[2]string{"noop", "async"}]; a != nil {
 		m := median(a.ns)
+		if pf, ok := get("noop", "pondfuture"); ok {
+			fmt.Printf("| (async handle vs pond future, trivial jobs) | %.2fx faster | |\n", pf/m)
+		}
 		fmt.Printf("| async handle <= 1 µs and <= 3 allocs/job (trivial jobs: whole cost of a handle) | %.0f ns, %.2f allocs | %s |\n", m, median(a.allocs), mark(m <= 1000 && median(a.allocs) <= 3))
 	}
 	for _, work := range []string{"cpu1us", "sleep10us"} {
