@@ -20,9 +20,15 @@ type nameScan struct {
 
 // scan splits name; it fails only on an empty name or an index too large.
 func (sc *nameScan) scan(name string) bool {
-	sc.key, sc.el = sc.key[:0], sc.el[:0]
+	var ok bool
+	sc.key, sc.el, ok = scanName(name, sc.key[:0], sc.el[:0])
+	return ok
+}
+
+// scanName appends the pattern key of name to key and its indexes to el.
+func scanName(name string, key []byte, el []elem) ([]byte, []elem, bool) {
 	if name == "" {
-		return false
+		return key, el, false
 	}
 	i := 0
 	for i < len(name) {
@@ -33,24 +39,24 @@ func (sc *nameScan) scan(name string) bool {
 			for j < len(name) && name[j] >= '0' && name[j] <= '9' {
 				d := int64(name[j] - '0')
 				if v > (maxIndex-d)/10 {
-					return false
+					return key, el, false
 				}
 				v = v*10 + d
 				j++
 			}
-			sc.el = append(sc.el, elem{int32(j - i), v})
-			sc.key = append(sc.key, '%', 's')
+			el = append(el, elem{int32(j - i), v})
+			key = append(key, '%', 's')
 			i = j
 			continue
 		}
 		if c == '%' {
-			sc.key = append(sc.key, '%', '%')
+			key = append(key, '%', '%')
 		} else {
-			sc.key = append(sc.key, c)
+			key = append(key, c)
 		}
 		i++
 	}
-	return true
+	return key, el, true
 }
 
 // patBuilder accumulates the indexes of one pattern.

@@ -132,6 +132,27 @@ func (s NodeSet) Equal(o NodeSet) bool {
 	return true
 }
 
+// compareStringBytes compares a string with a byte slice, as
+// strings.Compare, without converting.
+func compareStringBytes(a string, b []byte) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case len(a) < len(b):
+		return -1
+	case len(a) > len(b):
+		return 1
+	}
+	return 0
+}
+
 // find returns the position of key in s.pats.
 func (s NodeSet) find(key string) (int, bool) {
 	return slices.BinarySearchFunc(s.pats, key, func(p pat, k string) int { return strings.Compare(p.key, k) })
@@ -277,25 +298,36 @@ func (s NodeSet) IsSubset(o NodeSet) bool {
 // Contains reports whether the node name is in s. name is one literal
 // node name (no brackets or operators).
 func (s NodeSet) Contains(name string) bool {
-	var sc nameScan
-	if !sc.scan(name) {
-		return false
-	}
-	k, ok := s.find(string(sc.key))
+	var kbuf [64]byte
+	var ebuf [8]elem
+	key, el, ok := scanName(name, kbuf[:0], ebuf[:0])
 	if !ok {
 		return false
 	}
+	lo, hi := 0, len(s.pats)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if compareStringBytes(s.pats[m].key, key) < 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == len(s.pats) || compareStringBytes(s.pats[lo].key, key) != 0 {
+		return false
+	}
+	k := lo
 	p := &s.pats[k]
 	switch p.dims() {
 	case 0:
 		return true
 	case 1:
-		return p.rs.containsElem(sc.el[0].w, sc.el[0].v)
+		return p.rs.containsElem(el[0].w, el[0].v)
 	default:
 	vecs:
 		for _, v := range p.nd {
 			for d, r := range v {
-				if !r.containsElem(sc.el[d].w, sc.el[d].v) {
+				if !r.containsElem(el[d].w, el[d].v) {
 					continue vecs
 				}
 			}
