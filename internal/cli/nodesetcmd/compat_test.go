@@ -66,8 +66,16 @@ func shellQuote(s string) string {
 
 // result is what one run produced.
 type result struct {
-	Stdout string `json:"stdout"`
-	Stderr string `json:"stderr"`
+	Stdout string
+	Stderr string
+	Code   int
+}
+
+// cached is a result as stored in the cache: bytes, not strings, so that
+// output that is not UTF-8 survives JSON.
+type cached struct {
+	Stdout []byte `json:"stdout"`
+	Stderr []byte `json:"stderr"`
 	Code   int    `json:"code"`
 }
 
@@ -258,22 +266,44 @@ func referenceResults(t *testing.T, tool string, env map[string]string, cfgdir s
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var srv *forkServer
+			if os.Getenv("NODESET_COMPAT_EXEC") == "" {
+				var err error
+				if srv, err = startForkServer(tool, env); err != nil {
+					t.Logf("running the reference tool directly: %v", err)
+					srv = nil
+				} else {
+					defer srv.close()
+				}
+			}
 			for i := range next {
 				c := cases[i]
 				var key string
 				if cacheDir != "" {
 					key = cacheKey(salt, c)
 					if b, err := os.ReadFile(filepath.Join(cacheDir, key)); err == nil {
-						if json.Unmarshal(b, &res[i]) == nil {
+						var e cached
+						if json.Unmarshal(b, &e) == nil {
+							res[i] = result{string(e.Stdout), string(e.Stderr), e.Code}
 							continue
 						}
 					}
 				}
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-				res[i] = runReference(ctx, tool, env, c)
-				cancel()
+				if srv != nil {
+					r, err := srv.run(c)
+					if err == nil {
+						res[i] = r
+					} else {
+						res[i] = result{Stderr: "fork server: " + err.Error(), Code: -1}
+					}
+				} else {
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+					res[i] = runReference(ctx, tool, env, c)
+					cancel()
+				}
 				if cacheDir != "" && res[i].Code >= 0 {
-					if b, err := json.Marshal(res[i]); err == nil {
+					e := cached{[]byte(res[i].Stdout), []byte(res[i].Stderr), res[i].Code}
+					if b, err := json.Marshal(e); err == nil {
 						_ = os.MkdirAll(cacheDir, 0o755)
 						_ = os.WriteFile(filepath.Join(cacheDir, key), b, 0o644)
 					}
@@ -293,7 +323,7 @@ func referenceResults(t *testing.T, tool string, env map[string]string, cfgdir s
 // cached result is reused only for the same tool and groups.
 func cacheSalt(t *testing.T, tool, cfgdir string) string {
 	h := sha256.New()
-	fmt.Fprintln(h, tool)
+	fmt.Fprintln(h, "v2", tool)
 	if fi, err := os.Stat(tool); err == nil {
 		fmt.Fprintln(h, fi.Size(), fi.ModTime().UnixNano())
 	}

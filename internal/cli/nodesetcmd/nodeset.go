@@ -486,13 +486,10 @@ func (c *command) readSets(autostep int) (xset, error) {
 		names = nodeset.Builder{}
 		return nil
 	}
-	pos := 0 // bytes consumed, for decoding errors
 	for sc.Scan() {
+		// Bytes that are not UTF-8 pass through unchanged, as with
+		// Python's surrogateescape error handler on standard streams.
 		line := sc.Text()
-		if !utf8.ValidString(line) {
-			return nil, fail("ERROR: %s", utf8Error(line, pos))
-		}
-		pos += len(line)
 		if err := c.stdinLine(line, autostep, &acc, &names, flush); err != nil {
 			return nil, err
 		}
@@ -567,18 +564,6 @@ func plainName(s string) bool {
 		}
 	}
 	return true
-}
-
-// utf8Error words an invalid UTF-8 input as Python's decoder does.
-func utf8Error(line string, base int) string {
-	for i := 0; i < len(line); {
-		r, size := utf8.DecodeRuneInString(line[i:])
-		if r == utf8.RuneError && size <= 1 {
-			return fmt.Sprintf("'utf-8' codec can't decode byte 0x%02x in position %d: invalid start byte", line[i], base+i)
-		}
-		i += size
-	}
-	return "'utf-8' codec can't decode input"
 }
 
 // pySplitLines splits s as Python's str.splitlines().
@@ -697,14 +682,24 @@ func (c *command) pick(xs xset, n int) xset {
 func (c *command) expandText(s xset, sep []rune) (string, error) {
 	var b strings.Builder
 	first := true
+	// A separator may hold lone surrogates: those standing for raw bytes
+	// (U+DC80..U+DCFF, Python's surrogateescape) print as those bytes, the
+	// others cannot be printed.
+	var sb []byte
 	surrogate := -1
 	for i, r := range sep {
-		if r >= 0xD800 && r <= 0xDFFF {
-			surrogate = i
-			break
+		switch {
+		case r >= 0xDC80 && r <= 0xDCFF:
+			sb = append(sb, byte(r-0xDC00))
+		case r >= 0xD800 && r <= 0xDFFF:
+			if surrogate < 0 {
+				surrogate = i
+			}
+		default:
+			sb = utf8.AppendRune(sb, r)
 		}
 	}
-	sepText := string(sep)
+	sepText := string(sb)
 	for n := range s.All() {
 		if !first {
 			if surrogate >= 0 {
@@ -933,9 +928,9 @@ func (c *command) groupNodes(src, g string) (nodeset.NodeSet, error) {
 type lazyResolver struct {
 	path     string // --groupsconf, or "" for the default locations
 	selected string // -s source, the default one when set
-	once sync.Once
-	gs   *nodeset.GroupSources
-	err  error
+	once     sync.Once
+	gs       *nodeset.GroupSources
+	err      error
 }
 
 var _ nodeset.Resolver = (*lazyResolver)(nil)
@@ -1066,4 +1061,3 @@ func debugLogging(w io.Writer) (restore func()) {
 		debugMu.Unlock()
 	}
 }
-

@@ -28,12 +28,12 @@ import (
 type optKind int
 
 const (
-	kindTrue   optKind = iota // store_true
-	kindCount                 // count
-	kindStore                 // store (takes a value)
-	kindAppend                // append (takes a value)
-	kindHelp                  // print help, exit 0
-	kindVersion               // print version, exit 0
+	kindTrue    optKind = iota // store_true
+	kindCount                  // count
+	kindStore                  // store (takes a value)
+	kindAppend                 // append (takes a value)
+	kindHelp                   // print help, exit 0
+	kindVersion                // print version, exit 0
 )
 
 // valType is the type checker applied to an option's value.
@@ -118,24 +118,24 @@ const (
 
 // options holds the parsed command line.
 type options struct {
-	help, version                        bool
-	groupsource                          string
-	groupsourceSet                       bool
-	groupsconf                           string
-	count, expand, fold, regroup         bool
-	list, listall                        int
-	groupsources                         bool
-	exclude, intersection, xor           []string
-	all, debug, quiet, rangeset, gbase   bool
-	separator, format                    string
-	slice, axis                          string
-	split, pick                          int64
-	splitSet, pickSet                    bool
-	contiguous                           bool
-	autostep                             autostepKind
-	autostepN                            int64   // autostepCount
-	autostepF                            float64 // autostepPercent
-	args                                 []string
+	help, version                      bool
+	groupsource                        string
+	groupsourceSet                     bool
+	groupsconf                         string
+	count, expand, fold, regroup       bool
+	list, listall                      int
+	groupsources                       bool
+	exclude, intersection, xor         []string
+	all, debug, quiet, rangeset, gbase bool
+	separator, format                  string
+	slice, axis                        string
+	split, pick                        int64
+	splitSet, pickSet                  bool
+	contiguous                         bool
+	autostep                           autostepKind
+	autostepN                          int64   // autostepCount
+	autostepF                          float64 // autostepPercent
+	args                               []string
 }
 
 // usageError is an error that optparse reports with the usage line and

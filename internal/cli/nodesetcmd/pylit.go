@@ -25,6 +25,7 @@ func evalSeparator(sep string) ([]rune, error) {
 	var out []rune
 	i, n := 0, len(src)
 	literals := 0
+	plus := false // a + operator waits for its right operand
 	for {
 		// Skip white space, line continuations and comments.
 		for i < n {
@@ -56,11 +57,18 @@ func evalSeparator(sep string) ([]rune, error) {
 				goto literal
 			}
 		}
-		if literals == 0 {
+		if literals == 0 || plus {
 			return nil, errInvalidSeparator
 		}
 		return out, nil
 	literal:
+		if src[i] == '+' && literals > 0 && !plus {
+			// Adjacent literals may also be joined with the + operator.
+			plus = true
+			i++
+			continue
+		}
+		plus = false
 		raw := false
 		if i < n && strings.ContainsRune("rRuU", src[i]) {
 			raw = src[i] == 'r' || src[i] == 'R'
