@@ -289,6 +289,7 @@ func (t *Task) admit(w *Worker) {
 		w.rank[n] = i
 	}
 	w.rc = make(map[string]worker.Status, len(w.nodes))
+	w.running = make(map[*unit]struct{})
 	t.mu.Lock()
 	keep := t.keepOutput
 	t.mu.Unlock()
@@ -328,6 +329,7 @@ func (t *Task) newUnit(w *Worker, i int, ctout time.Duration, ctx context.Contex
 	if w.errs != nil {
 		u.errCur = w.errs.Cursor(u.node)
 	}
+	w.running[u] = struct{}{}
 	return u
 }
 
@@ -461,6 +463,8 @@ func (t *Task) finish(u *unit, st worker.Status, err error) {
 		timedOut = errors.Is(err, context.DeadlineExceeded)
 	}
 	timedOut = timedOut && t.loop.ctx.Err() == nil
+	aborted := t.loop.ctx.Err() != nil || w.aborted && errors.Is(u.ctx.Err(), context.Canceled)
+	delete(w.running, u)
 	w.finished++
 	if !u.batch || w.finished == len(w.nodes) {
 		u.cancel()
@@ -471,8 +475,8 @@ func (t *Task) finish(u *unit, st worker.Status, err error) {
 	case timedOut:
 		w.timedOut = append(w.timedOut, u.node)
 		w.handler.OnTimeout(w, u.node)
-	case t.loop.ctx.Err() != nil:
-		// aborted: neither an exit code nor a timeout
+	case aborted:
+		// neither an exit code nor a timeout
 	default:
 		if err != nil {
 			// The command could not run: report it on the node's stderr,

@@ -881,3 +881,39 @@ func TestShellFromOtherGoroutine(t *testing.T) {
 		t.Fatalf("y = %q", w.NodeBuffer("y"))
 	}
 }
+
+type abortWorkerOnPickup struct{ recorder }
+
+func (a *abortWorkerOnPickup) OnPickup(w *Worker, n string) {
+	a.recorder.OnPickup(w, n)
+	w.Abort()
+}
+
+func TestWorkerAbort(t *testing.T) {
+	tk := execTask(WithFanout(2))
+	a := &abortWorkerOnPickup{}
+	w, _ := tk.Shell("sleep 300", OnNodes(nodes(10)...), WithHandler(a))
+	other := &recorder{}
+	tk.Shell("echo still here", OnNodes("z"), WithHandler(other))
+	if err := tk.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hups, closes := 0, 0
+	for _, e := range a.log {
+		if strings.HasPrefix(e, "hup") || strings.HasPrefix(e, "timeout") {
+			hups++
+		}
+		if strings.HasPrefix(e, "close") {
+			closes++
+		}
+	}
+	if hups != 0 || closes != 1 || a.log[len(a.log)-1] != "close false" {
+		t.Fatalf("aborted worker events %q", a.log)
+	}
+	if _, ok := w.MaxRetcode(); ok || w.Finished() != 10 {
+		t.Fatalf("aborted worker has exit codes or %d finished", w.Finished())
+	}
+	if got := other.perNode("z"); !slices.Equal(got, []string{"pickup", "read still here", "hup 0"}) {
+		t.Fatalf("other worker events %q", got)
+	}
+}

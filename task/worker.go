@@ -114,6 +114,8 @@ type Worker struct {
 	rc                     map[string]worker.Status
 	timedOut               []string
 	nodeErr                map[string]error
+	running                map[*unit]struct{}
+	aborted                bool
 	out, errs              *gather.Tree
 }
 
@@ -158,6 +160,42 @@ func (w *Worker) Task() *Task { return w.task }
 // Nodes returns the worker's nodes (the key, for a local command), in
 // start order.
 func (w *Worker) Nodes() []string { return w.nodes }
+
+// Abort stops this worker only: its running nodes are killed, the ones
+// not started yet are dropped, and it closes (OnClose) once the running
+// ones are gone; stopped nodes get neither an exit code nor a timeout. The
+// task goes on with its other work. Safe from handlers and from other
+// goroutines; it takes effect on the task's goroutine.
+func (w *Worker) Abort() {
+	if w.task == nil {
+		return
+	}
+	w.task.Post(w.abort)
+}
+
+func (w *Worker) abort() {
+	t := w.task
+	if w.closed || w.aborted || w.rc == nil {
+		return
+	}
+	w.aborted = true
+	if !w.started {
+		w.started = true
+		w.handler.OnStart(w)
+	}
+	if dropped := len(w.nodes) - w.next; dropped > 0 {
+		w.finished += dropped
+		w.next = len(w.nodes)
+		t.loop.queue = slices.DeleteFunc(t.loop.queue, func(q *Worker) bool { return q == w })
+	}
+	for u := range w.running {
+		u.cancel()
+	}
+	if w.finished == len(w.nodes) && !w.closed {
+		w.closed = true
+		w.handler.OnClose(w, len(w.timedOut) > 0)
+	}
+}
 
 // Running returns the number of the worker's nodes running now. Call it
 // from handlers (or after the run).
