@@ -276,7 +276,7 @@ func TestPanicSurvival(t *testing.T) {
 	for range 10 {
 		s.Submit(context.Background(), Normal, func(context.Context) { ran.Add(1) })
 	}
-	waitFor(t, "jobs after panics", func() bool { return ran.Load() == 10 })
+	waitFor(t, "jobs after panics", func() bool { return ran.Load() == 10 && s.Stats().Completed == 10 })
 	st := s.Stats()
 	if st.Workers > 3 || st.Completed != 10 {
 		t.Fatalf("after panics: Workers=%d Completed=%d, want <= 3 and 10", st.Workers, st.Completed)
@@ -314,7 +314,9 @@ func TestGoexitInJob(t *testing.T) {
 	for range 10 {
 		s.Submit(context.Background(), Normal, func(context.Context) { ran.Add(1) })
 	}
-	waitFor(t, "jobs after Goexit", func() bool { return ran.Load() == 10 })
+	waitFor(t, "jobs after Goexit", func() bool {
+		return ran.Load() == 10 && goexits.Load() == 10 && s.Stats().Completed == 10
+	})
 	if goexits.Load() != 10 || s.Stats().Panicked != 10 {
 		t.Fatalf("Goexit reports = %d, Panicked = %d, want 10 and 10", goexits.Load(), s.Stats().Panicked)
 	}
@@ -533,8 +535,11 @@ func TestConcurrentSubmitters(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	waitFor(t, "all jobs", func() bool { return ran.Load() == 16000 })
+	waitFor(t, "all jobs", func() bool { return s.Stats().Completed == 16000 })
 	st := s.Stats()
+	if ran.Load() != 16000 {
+		t.Fatalf("%d jobs ran, want 16000", ran.Load())
+	}
 	if st.Completed != 16000 || st.Wait.Count != 16000/waitSample {
 		t.Fatalf("Stats = %+v", st)
 	}
