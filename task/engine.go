@@ -236,7 +236,8 @@ func (t *Task) run(runCtx, parent context.Context) error {
 }
 
 // drain waits, after the loop ended early, for every running node to stop
-// (their contexts are cancelled), recording results but calling no handler.
+// (their contexts are cancelled). It calls no handler and records nothing
+// for the stopped nodes: results of the nodes that ended before stay.
 func (t *Task) drain() {
 	t.loop.queue = nil
 	for t.loop.active > 0 {

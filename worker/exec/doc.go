@@ -1,10 +1,12 @@
 // Package exec is the local worker: it runs one local process per node,
 // with the node's name and rank substituted into the command.
 //
-// Placeholders follow ClusterShell's exec worker: %h and %host (and %hosts)
-// become the node name, %n and %rank its 0-based rank in the node set, the
-// braced forms %{h} ... are accepted, and %% is a literal %. Any other use of
-// % is an error ([*PatternError]), reported before anything runs.
+// Placeholders follow ClusterShell's exec worker: %h and %host become the
+// node name, %n and %rank its 0-based rank in the node set, the braced
+// forms %{h} ... are accepted, and %% is a literal %. Any other use of % is
+// an error ([*PatternError]), reported before anything runs. A command
+// containing %hosts runs once for all nodes ([HostsDriver]) with the folded
+// node set in place of %hosts; its output and exit code belong to every node.
 //
 // Without Shell, the command line is split into words ([Split]: blanks
 // separate words, single and double quotes and backslashes quote) and the

@@ -8,9 +8,12 @@ import (
 	"io/fs"
 	"os"
 	osexec "os/exec"
+	"strings"
 	"sync"
 	"syscall"
+	"time"
 
+	"github.com/muster-sh/muster/nodeset"
 	"github.com/muster-sh/muster/worker"
 )
 
@@ -47,6 +50,9 @@ func (t Transport) Command(cmd worker.Command) (worker.Driver, error) {
 	}
 	if d.env == nil {
 		d.env = os.Environ()
+	}
+	if strings.Contains(cmd.Line, "%hosts") || strings.Contains(cmd.Line, "%{hosts}") {
+		return &HostsDriver{d}, nil
 	}
 	return d, nil
 }
@@ -124,6 +130,19 @@ func (d *Driver) Run(ctx context.Context, s worker.Session) (worker.Status, erro
 	if err != nil {
 		return worker.Status{}, err
 	}
+	return d.run(ctx, argv, s)
+}
+
+// closeAll closes the files that are not nil.
+func closeAll(files ...*os.File) {
+	for _, f := range files {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+func (d *Driver) run(ctx context.Context, argv []string, s worker.Session) (worker.Status, error) {
 	path, err := d.resolve(argv[0])
 	if err != nil {
 		// Behave like a shell: say so on stderr, exit 127.
@@ -141,17 +160,24 @@ func (d *Driver) Run(ctx context.Context, s worker.Session) (worker.Status, erro
 	if s.MergedStderr() {
 		errW = outW
 	} else if errR, errW, err = os.Pipe(); err != nil {
-		outR.Close()
-		outW.Close()
+		closeAll(outR, outW)
 		return worker.Status{}, fmt.Errorf("exec: %s: stderr pipe: %w", s.Node(), err)
 	}
 	input := s.Stdin()
 	var inR, inW *os.File
 	if input == nil {
 		if inR, err = openDevNull(); err != nil {
+			closeAll(outR, outW, errR)
+			if errR != nil {
+				errW.Close()
+			}
 			return worker.Status{}, fmt.Errorf("exec: %s: %w", s.Node(), err)
 		}
 	} else if inR, inW, err = os.Pipe(); err != nil {
+		closeAll(outR, outW, errR)
+		if errR != nil {
+			errW.Close()
+		}
 		return worker.Status{}, fmt.Errorf("exec: %s: stdin pipe: %w", s.Node(), err)
 	}
 
@@ -242,4 +268,78 @@ func feed(ctx context.Context, in worker.Input, w *os.File, s worker.Session) {
 			return
 		}
 	}
+}
+
+// HostsDriver runs a command containing %hosts: one process for all the
+// worker's nodes, with %hosts (and %h) replaced by the folded node set and
+// %n by 0; every output line and the exit status belong to every node, as
+// with ClusterShell's exec worker.
+type HostsDriver struct{ d *Driver }
+
+var _ worker.BatchDriver = (*HostsDriver)(nil)
+
+// Run runs the command for one node (used only if the engine runs nodes
+// one by one).
+func (h *HostsDriver) Run(ctx context.Context, s worker.Session) (worker.Status, error) {
+	return h.d.Run(ctx, s)
+}
+
+// RunAll runs the command once for all sessions.
+func (h *HostsDriver) RunAll(ctx context.Context, ss []worker.Session) ([]worker.Status, []error) {
+	sts := make([]worker.Status, len(ss))
+	errs := make([]error, len(ss))
+	if len(ss) == 0 {
+		return sts, errs
+	}
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = s.Node()
+	}
+	fs := &fanSession{ss: ss, name: nodeset.FromNames(names...).String()}
+	st, err := h.d.Run(ctx, fs)
+	for i := range ss {
+		sts[i], errs[i] = st, err
+	}
+	return sts, errs
+}
+
+// fanSession reports one process's events to several sessions.
+type fanSession struct {
+	ss   []worker.Session
+	name string
+	out  io.Writer
+	err  io.Writer
+	once sync.Once
+}
+
+func (f *fanSession) writers() {
+	f.once.Do(func() {
+		outs := make([]io.Writer, len(f.ss))
+		errs := make([]io.Writer, len(f.ss))
+		for i, s := range f.ss {
+			outs[i], errs[i] = s.Stdout(), s.Stderr()
+		}
+		f.out, f.err = io.MultiWriter(outs...), io.MultiWriter(errs...)
+	})
+}
+
+func (f *fanSession) Node() string { return f.name }
+func (f *fanSession) Rank() int    { return 0 }
+func (f *fanSession) Started() {
+	for _, s := range f.ss {
+		s.Started()
+	}
+}
+func (f *fanSession) Stdout() io.Writer   { f.writers(); return f.out }
+func (f *fanSession) Stderr() io.Writer   { f.writers(); return f.err }
+func (f *fanSession) MergedStderr() bool  { return f.ss[0].MergedStderr() }
+func (f *fanSession) Stdin() worker.Input { return f.ss[0].Stdin() }
+func (f *fanSession) Written(n int) {
+	for _, s := range f.ss {
+		s.Written(n)
+	}
+}
+func (f *fanSession) ConnectTimeout() time.Duration { return f.ss[0].ConnectTimeout() }
+func (f *fanSession) Debugf(format string, args ...any) {
+	f.ss[0].Debugf(format, args...)
 }

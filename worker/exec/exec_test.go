@@ -266,3 +266,22 @@ func TestSplit(t *testing.T) {
 		}
 	}
 }
+
+func TestHostsRunsOnceForAllNodes(t *testing.T) {
+	d, err := Transport{}.Command(worker.Command{Line: "echo %hosts %n; exit 3", Shell: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bd, ok := d.(worker.BatchDriver)
+	if !ok {
+		t.Fatalf("%T is not a BatchDriver", d)
+	}
+	ss := []*session{{node: "n1"}, {node: "n2", rank: 1}, {node: "n3", rank: 2}}
+	sessions := []worker.Session{ss[0], ss[1], ss[2]}
+	sts, errs := bd.RunAll(context.Background(), sessions)
+	for i, s := range ss {
+		if sts[i].Code != 3 || errs[i] != nil || s.out.String() != "n[1-3] 0\n" || s.started != 1 {
+			t.Fatalf("node %d: status %v err %v out %q started %d", i, sts[i], errs[i], s.out.String(), s.started)
+		}
+	}
+}

@@ -110,6 +110,8 @@ func TestCompatWithClush(t *testing.T) {
 		{"1000-b", []string{"-R", "exec", "-b", "-w", "node[1-1000]", "echo same; case %h in node1??) echo hundred;; esac"}, true},
 		{"1000-q", []string{"-R", "exec", "-q", "-b", "-w", "node[1-1000]", "echo %h | cut -c1-5"}, true},
 		{"1000-direct", []string{"-R", "exec", "-w", "node[1-1000]", "echo %h"}, false},
+		{"hosts", []string{"-R", "exec", "-b", "-w", "n[1-3],m5", "echo %hosts; echo %{hosts} >&2; exit 2"}, true},
+		{"hosts-L", []string{"-R", "exec", "-L", "-w", "n[1-3]", "echo %hosts %n"}, true},
 		{"nonode", []string{"-R", "exec", "echo"}, true},
 		{"badopt", []string{"-R", "exec", "-Z", "-w", "n1", "echo"}, true},
 		{"badint", []string{"-R", "exec", "-f", "x", "-w", "n1", "echo"}, true},
