@@ -607,3 +607,75 @@ func TestSubmitDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Submit allocates %.2f times per job, want 0", allocs)
 	}
 }
+
+// TestAccounting submits from many goroutines into a small queue, with
+// submit contexts that expire, jobs that panic and an idle timeout short
+// enough for workers to come and go, then closes (or shuts down while the
+// submitters are still busy): every accepted job must be accounted for
+// exactly once, as run, panicked or dropped.
+func TestAccounting(t *testing.T) {
+	for _, shutdown := range []bool{false, true} {
+		t.Run(fmt.Sprint("shutdown=", shutdown), func(t *testing.T) { accounting(t, shutdown) })
+	}
+}
+
+func accounting(t *testing.T, shutdown bool) {
+	s, _ := New(Config{MinWorkers: 1, MaxWorkers: 5, QueueSize: 8, IdleTimeout: time.Millisecond, PanicHandler: func(*PanicError) {}})
+	var accepted, ran, panicked atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 400 {
+				job := Job(func(context.Context) {
+					if i%7 == 0 {
+						panicked.Add(1)
+						panic("planned")
+					}
+					if i%50 == 0 {
+						time.Sleep(100 * time.Microsecond)
+					}
+					ran.Add(1)
+				})
+				var err error
+				switch i % 3 {
+				case 0:
+					err = s.TrySubmit(i%5-2, job)
+				case 1:
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(g*i%3)*time.Microsecond)
+					err = s.Submit(ctx, i%5-2, job)
+					cancel()
+				default:
+					err = s.Submit(context.Background(), i%5-2, job)
+				}
+				switch {
+				case err == nil:
+					accepted.Add(1)
+				case errors.Is(err, ErrQueueFull), errors.Is(err, context.DeadlineExceeded):
+				case shutdown && errors.Is(err, ErrClosed):
+				default:
+					t.Errorf("submit: %v", err)
+				}
+			}
+		}()
+	}
+	if shutdown {
+		waitFor(t, "some jobs", func() bool { return s.Stats().Completed > 100 })
+		if _, err := s.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+	} else {
+		wg.Wait()
+		if err := s.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := s.Stats()
+	if int64(st.Completed) != ran.Load() || int64(st.Panicked) != panicked.Load() ||
+		ran.Load()+panicked.Load()+int64(st.Dropped) != accepted.Load() || st.Workers != 0 || st.Blocked != 0 {
+		t.Fatalf("accepted %d, ran %d, panicked %d; Stats %+v", accepted.Load(), ran.Load(), panicked.Load(), st)
+	}
+	t.Logf("accepted %d of 3200, dropped %d", accepted.Load(), st.Dropped)
+}
