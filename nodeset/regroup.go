@@ -104,7 +104,9 @@ func (s NodeSet) groupCounts(r Resolver, source string) (map[string]int, map[str
 		if err != nil {
 			return NodeSet{}, fmt.Errorf("nodeset: regroup: group %q of source %q: %w", g, source, err)
 		}
-		m, err := Parse(strings.Join(nodes, ","), WithResolver(r))
+		// nested groups resolve in the group's own source (ClusterShell's
+		// regroup would use the default source there)
+		m, err := Parse(strings.Join(nodes, ","), WithResolver(r), WithDefaultSource(source))
 		if err != nil {
 			return NodeSet{}, err
 		}
