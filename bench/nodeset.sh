@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Side-by-side wall time and peak memory of muster's nodeset and
+# ClusterShell's nodeset on large node sets:
+#
+#   fold-stdin-1M   fold 1,000,000 expanded names read from standard input
+#   count-10M       count node[1-10000000]
+#   expand-1M       expand node[1-1000000]
+#   intersect-100k  intersect two sets of 100,000 nodes (every other node
+#                   of node[1-200000] and node[50001-150000])
+#   fold-nD         fold x[2000-2073]c[0-7]s[0-7]b[0-1] given expanded
+#                   (9,472 4-D names, ClusterShell issue #485) on stdin
+#
+# Each row prints both tools' wall time and peak RSS (GNU time), then the
+# speed ratio (ClusterShell wall / muster wall) and the memory ratio
+# (muster RSS / ClusterShell RSS), and checks that both printed the same
+# output. A ClusterShell run over TIMEOUT seconds (default 300) is stopped
+# and reported as such.
+#
+# usage: bench/nodeset.sh            (from anywhere in the repository)
+# env:   MUSTER=path to a muster binary (default: built from ./cmd/muster)
+#        CLUSTERSHELL_NODESET=path (default: nodeset in PATH)
+#        TIMEOUT=300
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TIMEOUT=${TIMEOUT:-300}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if [[ ! -x /usr/bin/time ]]; then
+	echo "GNU time is missing; installing it (apt-get install -y time)" >&2
+	if ! { apt-get install -y time >/dev/null 2>&1 || sudo -n apt-get install -y time >/dev/null 2>&1; }; then
+		echo "cannot install GNU time: install the 'time' package" >&2
+		exit 1
+	fi
+fi
+
+if [[ -z "${MUSTER:-}" ]]; then
+	echo "building muster..." >&2
+	go build -o "$tmp/muster" ./cmd/muster
+	MUSTER=$tmp/muster
+fi
+CS=${CLUSTERSHELL_NODESET:-$(command -v nodeset || true)}
+if [[ -z "$CS" || "$CS" -ef "$MUSTER" ]]; then
+	echo "ClusterShell's nodeset not found (set CLUSTERSHELL_NODESET)" >&2
+	exit 1
+fi
+# Both tools see the same (empty) group configuration.
+export CLUSTERSHELL_CFGDIR=$tmp/cfg
+mkdir -p "$CLUSTERSHELL_CFGDIR"
+
+echo "preparing inputs..." >&2
+awk 'BEGIN { for (i = 1; i <= 1000000; i++) print "node" i }' >"$tmp/n1m.txt"
+awk 'BEGIN { for (x = 2000; x <= 2073; x++) for (c = 0; c <= 7; c++) for (s = 0; s <= 7; s++) for (b = 0; b <= 1; b++) printf "x%dc%ds%db%d\n", x, c, s, b }' >"$tmp/nd.txt"
+
+# measure NAME STDIN CMD... -> sets W (seconds), R (KiB), S (status), O (output file)
+measure() {
+	local name=$1 in=$2
+	shift 2
+	O=$tmp/$name.out
+	local tf=$tmp/$name.time
+	S=0
+	timeout "$TIMEOUT" /usr/bin/time -f '%e %M' -o "$tf" "$@" <"$in" >"$O" 2>"$tmp/$name.err" || S=$?
+	if [[ $S -eq 124 ]]; then
+		W=timeout R=-
+		return
+	fi
+	read -r W R <"$tf" || { W=? R=?; }
+}
+
+printf '%-15s %10s %10s %10s %10s %8s %8s %s\n' row muster_s muster_MiB cs_s cs_MiB speed mem same_output
+row() {
+	local name=$1 in=$2
+	shift 2
+	measure "$name.m" "$in" "$MUSTER" nodeset "$@"
+	local mw=$W mr=$R ms=$S mo=$O
+	measure "$name.c" "$in" "$CS" "$@"
+	local cw=$W cr=$R cs=$S co=$O
+	local speed=- mem=- same=-
+	if [[ $cw == timeout ]]; then
+		cw=">$TIMEOUT" cr=- same="(ClusterShell stopped after ${TIMEOUT}s)"
+	else
+		speed=$(awk -v c="$cw" -v m="$mw" 'BEGIN { if (m < 0.005) m = 0.005; printf "%.0fx", c / m }')
+		mem=$(awk -v c="$cr" -v m="$mr" 'BEGIN { printf "1/%.0f", c / m }')
+		if [[ $ms -ne 0 || $cs -ne 0 ]]; then
+			same="exit status muster=$ms clustershell=$cs"
+		elif cmp -s "$mo" "$co"; then
+			same=yes
+		else
+			same=NO
+		fi
+		cr=$(awk -v k="$cr" 'BEGIN { printf "%.1f", k / 1024 }')
+	fi
+	mr=$(awk -v k="$mr" 'BEGIN { printf "%.1f", k / 1024 }')
+	printf '%-15s %10s %10s %10s %10s %8s %8s %s\n' "$name" "$mw" "$mr" "$cw" "$cr" "$speed" "$mem" "$same"
+}
+
+row fold-stdin-1M "$tmp/n1m.txt" -f
+row count-10M /dev/null -c 'node[1-10000000]'
+row expand-1M /dev/null -e 'node[1-1000000]'
+row intersect-100k /dev/null -f 'node[1-200000/2]' -i 'node[50001-150000]'
+row fold-nD "$tmp/nd.txt" -f
