@@ -531,3 +531,82 @@ func TestBackgroundLogsUnhandledFailure(t *testing.T) {
 		t.Fatalf("OnFail ran: %v; log = %q, want empty", handled.Load(), buf.String())
 	}
 }
+
+// TestLifecycleUnderChurn runs many jobs with every outcome (return, error,
+// panic, cancel before or while running) and a forced shutdown in the
+// middle, reading Changes from several goroutines: every handle must show
+// one of the valid paths, consistent with its result and callbacks.
+func TestLifecycleUnderChurn(t *testing.T) {
+	s, _ := sched.New(sched.Config{MaxWorkers: 4, QueueSize: 32})
+	const jobs = 600
+	type rec struct {
+		h              *Handle[int]
+		success, fail  atomic.Int32
+		end            atomic.Int32
+		stateAtSuccess atomic.Int32
+	}
+	recs := make([]*rec, jobs)
+	var wg sync.WaitGroup
+	paths := make([][]State, jobs)
+	for i := range jobs {
+		r := &rec{}
+		recs[i] = r
+		ready := make(chan struct{}) // r.h is set: callbacks may use it
+		fn := func(ctx context.Context, rep *Reporter) (int, error) {
+			<-ready
+			rep.Set(float64(i))
+			switch i % 5 {
+			case 0:
+				return i, nil
+			case 1:
+				return 0, errors.New("error")
+			case 2:
+				panic("panic")
+			case 3:
+				<-ctx.Done() // cancelled below, or by the shutdown
+				return 0, ctx.Err()
+			}
+			time.Sleep(20 * time.Microsecond)
+			return i, nil
+		}
+		r.h = Go(context.Background(), s, fn,
+			OnSuccess(func(int) { r.success.Add(1); r.stateAtSuccess.Store(int32(r.h.State())) }),
+			OnFail(func(error) { r.fail.Add(1) }),
+			OnEnd(func() { r.end.Add(1) }))
+		close(ready)
+		c := r.h.Changes()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			paths[i] = collectStates(c)
+		}()
+		if i%5 == 3 || i%11 == 0 {
+			go r.h.Cancel()
+		}
+		if i == jobs/2 {
+			go s.Shutdown(context.Background())
+		}
+	}
+	wg.Wait()
+	<-s.Done()
+	valid := [][]State{ranPath, failedPath, neverPath}
+	for i, r := range recs {
+		v, err := r.h.Wait(context.Background())
+		if !slices.ContainsFunc(valid, func(p []State) bool { return slices.Equal(p, paths[i]) }) {
+			t.Fatalf("job %d: invalid path %v", i, paths[i])
+		}
+		returned := slices.Contains(paths[i], Returned)
+		if returned != (err == nil) || (returned && v != i) {
+			t.Fatalf("job %d: path %v but Wait = %d, %v", i, paths[i], v, err)
+		}
+		if r.end.Load() != 1 || r.success.Load()+r.fail.Load() != 1 || (r.success.Load() == 1) != returned {
+			t.Fatalf("job %d: callbacks success=%d fail=%d end=%d for path %v", i, r.success.Load(), r.fail.Load(), r.end.Load(), paths[i])
+		}
+		if returned && State(r.stateAtSuccess.Load()) != Returned {
+			t.Fatalf("job %d: OnSuccess ran in %v", i, State(r.stateAtSuccess.Load()))
+		}
+		if slices.Contains(paths[i], Running) && r.h.Progress().Value != float64(i) {
+			t.Fatalf("job %d ran but its progress is %v", i, r.h.Progress())
+		}
+	}
+}
