@@ -61,6 +61,16 @@
 // drops the jobs still queued, reporting how many were dropped; dropped jobs
 // that implement [Dropper] are told so.
 //
+// # Cost
+//
+// Submitting a [Job], or a [Task] that is a pointer, allocates nothing: the
+// queue is one growable FIFO ring per priority under a single mutex, a
+// worker takes the next job under the same lock, and parked workers are
+// woken through their own channel. A trivial job costs on the order of
+// 100 ns from Submit to completion on two cores (bench/pools.sh compares it
+// with other pools). [Scheduler.Stats] is cheap enough to call on every
+// metrics scrape.
+//
 // sched is the one place in muster that starts long-lived goroutines on a
 // user's behalf; other packages submit to a *Scheduler instead of starting
 // their own pools.
