@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-sh/muster/nodeset"
 	"github.com/muster-sh/muster/worker"
 	"github.com/muster-sh/muster/worker/exec"
 )
@@ -133,6 +134,15 @@ func TestStartOrderFollowsNodeOrder(t *testing.T) {
 	}
 	if !slices.Equal(order, ns) {
 		t.Fatalf("start order = %v", order)
+	}
+	// from a node set: node-set order, whatever order the set was written in
+	order = nil
+	tk.Schedule(NewWorker(d, OnNodeSet(nodeset.MustParse("b10,a[3,1],b2,a2"))))
+	if err := tk.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a1", "a2", "a3", "b2", "b10"}; !slices.Equal(order, want) {
+		t.Fatalf("start order = %v, want %v", order, want)
 	}
 }
 

@@ -62,7 +62,7 @@ func Main(args []string, stdio cli.Stdio) int {
 // MainAs is Main with the name used in messages ("clush" prints exactly
 // what ClusterShell's clush prints).
 func MainAs(prog string, args []string, stdio cli.Stdio) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	return run(ctx, prog, args, stdio)
 }
