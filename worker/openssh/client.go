@@ -30,6 +30,11 @@ type Client struct {
 	// NoStdin gives the program /dev/null as standard input even when the
 	// session has input enabled.
 	NoStdin bool
+	// SeparatePipes gives the program two output pipes even when the
+	// session merges stderr into stdout, so that a filter on Stdout sees
+	// only the program's standard output (the streams still end in the
+	// same writer unless Stderr says otherwise).
+	SeparatePipes bool
 }
 
 // ErrStart is matched by the error RunClient returns when the program
@@ -83,7 +88,7 @@ func RunClient(ctx context.Context, s worker.Session, c Client) (worker.Status, 
 	}
 	closers = append(closers, outW)
 	var errR, errW *os.File
-	if s.MergedStderr() {
+	if s.MergedStderr() && !c.SeparatePipes {
 		errW = outW
 	} else {
 		if errR, errW, err = os.Pipe(); err != nil {

@@ -80,10 +80,10 @@ func SplitWords(s string) ([]string, error) {
 	return words, nil
 }
 
-// expandHome replaces a leading "~" or "~/" with the current user's home
+// ExpandHome replaces a leading "~" or "~/" with the current user's home
 // directory, as ClusterShell does for ssh_path and ssh_options ("-i
 // ~/.ssh/id"). Other words are returned unchanged.
-func expandHome(w string) string {
+func ExpandHome(w string) string {
 	if w != "~" && !strings.HasPrefix(w, "~/") {
 		return w
 	}
@@ -114,7 +114,7 @@ func splitOptions(what, s string) ([]string, error) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	for i, w := range words {
-		words[i] = expandHome(w)
+		words[i] = ExpandHome(w)
 	}
 	return words, nil
 }

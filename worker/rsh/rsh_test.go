@@ -1,0 +1,305 @@
+package rsh_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/muster-sh/muster/worker"
+	"github.com/muster-sh/muster/worker/openssh"
+	"github.com/muster-sh/muster/worker/rsh"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeRsh writes an rsh stand-in into dir: it records its arguments
+// (NUL-separated) in dir/argv.<host>, then runs the command locally with
+// sh, as rshd would run it with the user's shell. Hosts named down* are
+// refused. It also writes an rcp stand-in that records its arguments and
+// copies with cp after removing the "[user@]host:" prefixes.
+func fakeRsh(t *testing.T) (dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	rshScript := `#!/bin/sh
+dir=` + dir + `
+printf '%s\0' "$@" > "$dir/argv.tmp.$$"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-l) shift 2 ;;
+	-*) shift ;;
+	*) break ;;
+	esac
+done
+host=$1; shift
+mv "$dir/argv.tmp.$$" "$dir/argv.$host"
+case "$host" in
+down*) echo "connect to address 127.0.0.1 port 544: Connection refused" >&2; echo "Trying krb4 rlogin..." >&2; exit 1 ;;
+esac
+# Like BSD rsh: the remote command's exit status is not carried.
+sh -c "$*"
+exit 0
+`
+	rcpScript := `#!/bin/sh
+dir=` + dir + `
+printf '%s\0' "$@" > "$dir/rcp.tmp.$$"
+opts=
+while [ $# -gt 2 ]; do opts="$opts $1"; shift; done
+src=$1 dst=$2
+case "$src$dst" in
+*down*) echo "down: Connection refused" >&2; exit 1 ;;
+esac
+host=$(printf '%s\n%s\n' "$src" "$dst" | grep : | sed 's/:.*//; s/.*@//')
+mv "$dir/rcp.tmp.$$" "$dir/rcp.$host"
+exec cp $opts "${src#*:}" "${dst#*:}"
+`
+	if err := os.WriteFile(filepath.Join(dir, "rsh"), []byte(rshScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rcp"), []byte(rcpScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func argvOf(t *testing.T, file string) []string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+}
+
+func newTransport(t *testing.T, dir string, cfg rsh.Config) *rsh.Transport {
+	t.Helper()
+	cfg.RshPath = filepath.Join(dir, "rsh")
+	cfg.RcpPath = filepath.Join(dir, "rcp")
+	tr, err := rsh.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func command(t *testing.T, tr worker.Transport, line string) worker.Driver {
+	t.Helper()
+	d, err := tr.Command(worker.Command{Line: line, Shell: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestArgv(t *testing.T) {
+	tr, err := rsh.New(rsh.Config{RshPath: "mrsh", User: "root", Options: `-x "-o a"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"mrsh", "-l", "root", "-x", "-o a", "n1", "uname -r", "; echo XXRETCODE: $?"}
+	if got := tr.RshArgv("n1", "uname -r"); !slices.Equal(got, want) {
+		t.Errorf("RshArgv:\n got %q\nwant %q", got, want)
+	}
+	got := tr.RcpArgv(worker.Copy{Source: "/a", Dest: "/b", Preserve: true}, true, "n1")
+	if want := []string{"rcp", "-r", "-p", "-x", "-o a", "/a", "root@n1:/b"}; !slices.Equal(got, want) {
+		t.Errorf("RcpArgv:\n got %q\nwant %q", got, want)
+	}
+	got = tr.RcpArgv(worker.Copy{Source: "/etc/hosts", Dest: "/out", Reverse: true}, false, "n1")
+	if want := []string{"rcp", "-r", "-x", "-o a", "root@n1:/etc/hosts", "/out/hosts.n1"}; !slices.Equal(got, want) {
+		t.Errorf("reverse RcpArgv:\n got %q\nwant %q", got, want)
+	}
+	if _, err := rsh.New(rsh.Config{Options: "'x"}); !errors.Is(err, openssh.ErrSyntax) {
+		t.Errorf("bad quoting: %v", err)
+	}
+	if tr.Name() != "rsh" {
+		t.Errorf("Name %q", tr.Name())
+	}
+}
+
+func TestCommands(t *testing.T) {
+	dir := fakeRsh(t)
+	tr := newTransport(t, dir, rsh.Config{User: "admin", Options: "-n"})
+	ctx := context.Background()
+	names := []string{"n1", "n2", "n3", "n4"}
+
+	t.Run("argv, exit status and streams", func(t *testing.T) {
+		for _, r := range runAll(ctx, command(t, tr, `echo out $0; echo err >&2; sh -c 'exit 7'`), sessionsFor(names)) {
+			if r.err != nil || r.st != worker.Exited(7) {
+				t.Errorf("%s: %v %v, want exit 7 (from the status line; rsh exited 0)", r.s.node, r.st, r.err)
+			}
+			if r.s.Out() != "out sh\n" || r.s.Err() != "err\n" {
+				t.Errorf("%s: stdout %q stderr %q", r.s.node, r.s.Out(), r.s.Err())
+			}
+			want := []string{"-l", "admin", "-n", r.s.node, "echo out $0; echo err >&2; sh -c 'exit 7'", "; echo XXRETCODE: $?"}
+			if got := argvOf(t, filepath.Join(dir, "argv."+r.s.node)); !slices.Equal(got, want) {
+				t.Errorf("%s: rsh got %q, want %q", r.s.node, got, want)
+			}
+		}
+	})
+
+	t.Run("output without newline and look-alike lines", func(t *testing.T) {
+		line := `printf 'XXRETCODE: 9\nXXRETCODE: x\n'; printf 'tail'`
+		r := runAll(ctx, command(t, tr, line), sessionsFor(names[:1]))[0]
+		if r.err != nil || r.st.Code != 0 || r.s.Out() != "XXRETCODE: 9\nXXRETCODE: x\ntail" {
+			t.Errorf("got %v %v %q", r.st, r.err, r.s.Out())
+		}
+	})
+
+	t.Run("merged stderr", func(t *testing.T) {
+		s := sessionsFor(names[:1])[0]
+		s.merged = true
+		r := runAll(ctx, command(t, tr, `echo a >&2; false`), []*testSession{s})[0]
+		if r.err != nil || r.st.Code != 1 || r.s.Out() != "a\n" {
+			t.Errorf("got %v %v %q", r.st, r.err, r.s.Out())
+		}
+	})
+
+	t.Run("command ending the remote shell", func(t *testing.T) {
+		// The status line is never printed and rsh exits 0: the status
+		// is rsh's own (documented limit, as in ClusterShell).
+		r := runAll(ctx, command(t, tr, `echo x; exit 7`), sessionsFor(names[:1]))[0]
+		if r.err != nil || r.st.Code != 0 || r.s.Out() != "x\n" {
+			t.Errorf("got %v %v %q", r.st, r.err, r.s.Out())
+		}
+	})
+
+	t.Run("signal", func(t *testing.T) {
+		r := runAll(ctx, command(t, tr, `sh -c 'kill -INT $$'`), sessionsFor(names[:1]))[0]
+		if r.err != nil || r.st.Code != 130 {
+			t.Errorf("got %v %v, want 130", r.st, r.err)
+		}
+	})
+
+	t.Run("stdin broadcast", func(t *testing.T) {
+		in := newBroadcast()
+		ss := sessionsFor(names)
+		for _, s := range ss {
+			s.input = in
+		}
+		done := make(chan []result)
+		go func() { done <- runAll(ctx, command(t, tr, `tr a-z A-Z`), ss) }()
+		in.Write([]byte("hello "))
+		in.Write([]byte("world\n"))
+		in.Close()
+		for _, r := range <-done {
+			if r.err != nil || r.s.Out() != "HELLO WORLD\n" || r.s.written.Load() != 12 {
+				t.Errorf("%s: %v %q written %d", r.s.node, r.err, r.s.Out(), r.s.written.Load())
+			}
+		}
+	})
+
+	t.Run("unreachable node", func(t *testing.T) {
+		r := runAll(ctx, command(t, tr, `true`), sessionsFor([]string{"down1"}))[0]
+		var ce *openssh.ConnError
+		if !errors.As(r.err, &ce) || ce.Program != "rsh" || ce.Code != 1 || ce.Kind != openssh.KindRefused || !strings.Contains(ce.Message, "refused") {
+			t.Errorf("got %v %v (%+v), want a refused *ConnError", r.st, r.err, ce)
+		}
+		if !strings.Contains(r.s.Err(), "Connection refused") {
+			t.Errorf("stderr %q", r.s.Err())
+		}
+	})
+
+	t.Run("program missing", func(t *testing.T) {
+		tr, _ := rsh.New(rsh.Config{RshPath: filepath.Join(dir, "nope")})
+		r := runAll(ctx, command(t, tr, `true`), sessionsFor(names[:1]))[0]
+		if !errors.Is(r.err, openssh.ErrStart) {
+			t.Errorf("got %v, want ErrStart", r.err)
+		}
+	})
+}
+
+func TestCopy(t *testing.T) {
+	dir := fakeRsh(t)
+	tr := newTransport(t, dir, rsh.Config{})
+	ctx := context.Background()
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "f"), []byte("file\n"), 0o644)
+	os.MkdirAll(filepath.Join(src, "d", "e"), 0o755)
+	os.WriteFile(filepath.Join(src, "d", "e", "g"), bytes.Repeat([]byte("g"), 100000), 0o644)
+	dst := t.TempDir()
+
+	d, err := tr.Copy(worker.Copy{Source: filepath.Join(src, "d"), Dest: filepath.Join(dst, "tree"), Preserve: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runAll(ctx, d, sessionsFor([]string{"n1"}))[0]
+	if r.err != nil || r.st.Code != 0 {
+		t.Fatalf("copy: %v %v %q", r.st, r.err, r.s.Err())
+	}
+	if got, want := argvOf(t, filepath.Join(dir, "rcp.n1")), []string{"-r", "-p", filepath.Join(src, "d"), "n1:" + filepath.Join(dst, "tree")}; !slices.Equal(got, want) {
+		t.Errorf("rcp got %q, want %q", got, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "tree", "e", "g")); !bytes.Equal(b, bytes.Repeat([]byte("g"), 100000)) {
+		t.Errorf("tree copy: %d bytes", len(b))
+	}
+
+	d, err = tr.Copy(worker.Copy{Source: filepath.Join(src, "f"), Dest: dst, Reverse: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runAll(ctx, d, sessionsFor([]string{"n1", "n2", "n3"})) {
+		if r.err != nil || r.st.Code != 0 {
+			t.Errorf("rcopy %s: %v %v %q", r.s.node, r.st, r.err, r.s.Err())
+		}
+		if b, _ := os.ReadFile(filepath.Join(dst, "f."+r.s.node)); string(b) != "file\n" {
+			t.Errorf("rcopy %s: got %q", r.s.node, b)
+		}
+	}
+	r = runAll(ctx, d, sessionsFor([]string{"down2"}))[0]
+	if !errors.Is(r.err, openssh.ErrConnect) {
+		t.Errorf("rcp to a down node: %v %v", r.st, r.err)
+	}
+	if _, err := tr.Copy(worker.Copy{Source: "x", Dest: filepath.Join(src, "f"), Reverse: true}); !errors.Is(err, openssh.ErrNotDir) {
+		t.Errorf("reverse copy into a file: %v", err)
+	}
+}
+
+var statusLine = regexp.MustCompile(`^XXRETCODE: ([0-9]+)\n$`)
+
+func FuzzRetcodeFilter(f *testing.F) {
+	f.Add([]byte("hello\n"), 3, uint8(1))
+	f.Add([]byte("XXRETCODE: 1"), 0, uint8(4))
+	f.Add([]byte(""), 255, uint8(0))
+	f.Add([]byte("no newline XXRETC"), 12, uint8(7))
+	f.Fuzz(func(t *testing.T, data []byte, code int, step uint8) {
+		if code < 0 {
+			code = -code
+		}
+		code %= 1 << 20
+		stream := append(append([]byte{}, data...), fmt.Sprintf("XXRETCODE: %d\n", code)...)
+		var out bytes.Buffer
+		fl := &rsh.RetcodeFilter{W: &out}
+		n := int(step)%13 + 1
+		for i := 0; i < len(stream); i += n {
+			fl.Write(stream[i:min(i+n, len(stream))])
+		}
+		got, ok := fl.Close()
+		if !ok || got != code || !bytes.Equal(out.Bytes(), data) {
+			t.Fatalf("data %q code %d: got %q, %d, %v", data, code, out.Bytes(), got, ok)
+		}
+		// Without a status line the stream passes unchanged.
+		out.Reset()
+		fl = &rsh.RetcodeFilter{W: &out}
+		for i := 0; i < len(data); i += n {
+			fl.Write(data[i:min(i+n, len(data))])
+		}
+		if c, ok := fl.Close(); ok {
+			tail, found := bytes.CutPrefix(data, out.Bytes())
+			m := statusLine.FindSubmatch(tail)
+			if !found || m == nil || strconv.Itoa(c) != strings.TrimLeft(string(m[1]), "0") && c != 0 {
+				t.Fatalf("data %q: found status %d, output %q", data, c, out.Bytes())
+			}
+		} else if !bytes.Equal(out.Bytes(), data) {
+			t.Fatalf("data %q changed to %q", data, out.Bytes())
+		}
+	})
+}
