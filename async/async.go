@@ -333,7 +333,7 @@ func (h *Handle[T]) abandon(err error) {
 }
 
 func (h *Handle[T]) finish(v T, err error) {
-	h.ctx.release()
+	h.ctx.end()
 	if err == nil {
 		h.val = v
 		h.setState(Returned)
@@ -408,28 +408,21 @@ type jobContext struct {
 
 var _ context.Context = (*jobContext)(nil)
 
-func (c *jobContext) setParent(p context.Context) {
-	c.mu.Lock()
-	c.parent = p
-	c.mu.Unlock()
-}
-
-func (c *jobContext) getParent() context.Context {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.parent
-}
+// setParent is called by Run before the job's function, which is the only
+// holder of the context, so the field needs no lock: everything that reads
+// it happens after.
+func (c *jobContext) setParent(p context.Context) { c.parent = p }
 
 func (c *jobContext) Deadline() (time.Time, bool) {
-	if p := c.getParent(); p != nil {
-		return p.Deadline()
+	if c.parent != nil {
+		return c.parent.Deadline()
 	}
 	return time.Time{}, false
 }
 
 func (c *jobContext) Value(key any) any {
-	if p := c.getParent(); p != nil {
-		return p.Value(key)
+	if c.parent != nil {
+		return c.parent.Value(key)
 	}
 	return nil
 }
@@ -480,9 +473,16 @@ func (c *jobContext) cancel(err error) {
 	}
 }
 
-// release detaches the context from its parent once the job has returned.
-func (c *jobContext) release() {
+// end cancels the context once the job has returned (goroutines the job
+// started learn that it is over) and detaches it from its parent.
+func (c *jobContext) end() {
 	c.mu.Lock()
+	if c.err == nil {
+		c.err = context.Canceled
+		if c.done != nil {
+			close(c.done)
+		}
+	}
 	stop := c.stop
 	c.stop = nil
 	c.mu.Unlock()

@@ -610,3 +610,19 @@ func TestLifecycleUnderChurn(t *testing.T) {
 		}
 	}
 }
+
+func TestJobContextEndsWithJob(t *testing.T) {
+	s := newSched(t, sched.Config{MaxWorkers: 1})
+	leftover := make(chan error, 1)
+	h := Go(context.Background(), s, func(ctx context.Context, _ *Reporter) (int, error) {
+		go func() {
+			<-ctx.Done() // outlives the job
+			leftover <- ctx.Err()
+		}()
+		return 1, nil
+	})
+	h.Wait(context.Background())
+	if err := <-leftover; !errors.Is(err, context.Canceled) {
+		t.Fatalf("context of a finished job: %v, want context.Canceled", err)
+	}
+}

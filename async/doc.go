@@ -41,6 +41,7 @@
 //
 // The context given to [Go] only bounds the wait for room in the scheduler's
 // queue. The function receives its own context, cancelled by
-// [Handle.Cancel] or by the scheduler's forced shutdown; it carries no
-// deadline of its own.
+// [Handle.Cancel], by the scheduler's forced shutdown, and, like an
+// http.Request's, once the function has returned, so that goroutines it
+// started learn that it is over. It carries no deadline of its own.
 package async
