@@ -29,8 +29,10 @@ wall() {
 	s=$(date +%s.%N)
 	"$@" >/dev/null 2>&1 </dev/null || true
 	e=$(date +%s.%N)
-	echo "$e - $s" | bc -l
+	awk -v s="$s" -v e="$e" 'BEGIN { printf "%.4f\n", e - s }'
 }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 median() { sort -g | awk '{a[NR]=$1} END {m=a[int((NR+1)/2)]; printf "%.3f", m}'; }
 
@@ -94,8 +96,8 @@ done
 echo
 for cmd in true echo; do
 	m=${T[muster.$cmd]}
-	printf '%-5s muster/bash-loop = %.2fx (target <= 1.2)' "$cmd" "$(echo "$m / ${T[bash.$cmd]}" | bc -l)"
-	[[ -n "${T[clush.$cmd]:-}" ]] && printf '   clush/muster = %.1fx (target >= 6)' "$(echo "${T[clush.$cmd]} / $m" | bc -l)"
-	[[ -n "${T[pdsh.$cmd]:-}" ]] && printf '   pdsh/muster = %.2fx' "$(echo "${T[pdsh.$cmd]} / $m" | bc -l)"
-	printf '   xargs/muster = %.2fx\n' "$(echo "${T[xargs.$cmd]} / $m" | bc -l)"
+	printf '%-5s muster/bash-loop = %sx (target <= 1.2)' "$cmd" "$(ratio "$m" "${T[bash.$cmd]}")"
+	[[ -n "${T[clush.$cmd]:-}" ]] && printf '   clush/muster = %sx (target >= 6)' "$(ratio "${T[clush.$cmd]}" "$m")"
+	[[ -n "${T[pdsh.$cmd]:-}" ]] && printf '   pdsh/muster = %sx' "$(ratio "${T[pdsh.$cmd]}" "$m")"
+	printf '   xargs/muster = %sx\n' "$(ratio "${T[xargs.$cmd]}" "$m")"
 done
