@@ -263,7 +263,7 @@ func (gs *GroupSources) upcallSources(ini *iniFile, cfgDir string) error {
 				}
 			}
 			if _, ok := ini.raw(sect.name, "map"); !ok {
-				return &GroupsConfigError{File: sectionFile(ini, sect),
+				return &GroupsConfigError{File: sect.headerFile, Line: sect.headerLine,
 					Msg: fmt.Sprintf("section [%s]: group source %q has no map upcall (map is required)", sect.name, name)}
 			}
 			if v, ok := ini.raw(sect.name, "cache_time"); ok {
@@ -277,19 +277,11 @@ func (gs *GroupSources) upcallSources(ini *iniFile, cfgDir string) error {
 			}
 			src.clearCache()
 			if err := gs.add(name, src); err != nil {
-				return &GroupsConfigError{File: sectionFile(ini, sect), Msg: err.Error()}
+				return &GroupsConfigError{File: sect.headerFile, Line: sect.headerLine, Msg: err.Error()}
 			}
 		}
 	}
 	return nil
-}
-
-// sectionFile names a file that defined sect, for messages.
-func sectionFile(ini *iniFile, sect *iniSection) string {
-	for _, k := range sect.keys {
-		return sect.file[k]
-	}
-	return ""
 }
 
 // parsePyFloat parses a number as Python's float() does for the values

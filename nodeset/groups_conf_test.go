@@ -16,13 +16,13 @@ func TestLoadGroupsConfigErrors(t *testing.T) {
 		want  []string // substrings of the error message
 	}{
 		{"map required", map[string]string{"groups.conf": "[nomap]\nlist: echo a\n"},
-			[]string{"groups.conf", "[nomap]", "no map upcall"}},
+			[]string{"groups.conf:1", "[nomap]", "no map upcall"}},
 		{"bad cache_time", map[string]string{"groups.conf": "[s]\nmap: echo\ncache_time: soon\n"},
 			[]string{"groups.conf:3", `cache_time "soon"`}},
 		{"hex cache_time is not a Python float", map[string]string{"groups.conf": "[s]\nmap: echo\ncache_time: 0x10\n"},
 			[]string{`cache_time "0x10"`}},
 		{"duplicate source in one file", map[string]string{"groups.conf": "[a]\nmap: echo\n[b,a]\nmap: echo\n"},
-			[]string{`"a" is defined twice`}},
+			[]string{"groups.conf:3", `"a" is defined twice`}},
 		{"duplicate source across confdir and groups.conf", map[string]string{
 			"groups.conf":    "[Main]\nconfdir: $CFGDIR/d\n[a]\nmap: echo\n",
 			"d/part.conf":    "[a]\nmap: echo\n",

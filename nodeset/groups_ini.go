@@ -26,11 +26,13 @@ import (
 
 // iniSection is one section: keys in first-seen order with their values.
 type iniSection struct {
-	name   string
-	keys   []string
-	values map[string]string
-	lines  map[string]int // line of the key (last file that set it)
-	file   map[string]string
+	name       string
+	headerFile string // file and line where the section first appeared
+	headerLine int
+	keys       []string
+	values     map[string]string
+	lines      map[string]int // line of the key (last file that set it)
+	file       map[string]string
 }
 
 func newINISection(name string) *iniSection {
@@ -159,6 +161,7 @@ func (f *iniFile) read(file string, data []byte) error {
 				added[name] = true
 			default:
 				cur = newINISection(name)
+				cur.headerFile, cur.headerLine = file, lineno
 				f.byName[name] = cur
 				f.sections = append(f.sections, cur)
 				added[name] = true
