@@ -300,7 +300,9 @@ func (h *Handle[T]) Cancel() {
 	h.abandon(context.Canceled)
 }
 
-// Run implements sched.Task: it runs the job's lifecycle on a worker.
+// Run implements sched.Task: the scheduler calls it on a worker to run the
+// job's lifecycle. Calling it yourself runs the job in your goroutine if it
+// has not started yet, and does nothing otherwise.
 func (h *Handle[T]) Run(ctx context.Context) {
 	if !h.claimed.CompareAndSwap(false, true) {
 		return // cancelled before it started
@@ -320,7 +322,8 @@ func (h *Handle[T]) Run(ctx context.Context) {
 	h.finish(v, err)
 }
 
-// Drop implements sched.Dropper: the job was dropped at shutdown.
+// Drop implements sched.Dropper: the scheduler calls it when it drops the
+// queued job at shutdown, and the job then fails with err without running.
 func (h *Handle[T]) Drop(err error) { h.abandon(err) }
 
 // abandon ends a job that has not started.
