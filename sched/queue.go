@@ -35,12 +35,19 @@ func (r *ring) grow() {
 	r.head = 0
 }
 
+// keepSlots is the largest ring kept once it is empty; a bigger one, grown
+// by a burst on an unbounded queue, is released.
+const keepSlots = 4096
+
 // pop removes the oldest item; the ring must not be empty.
 func (r *ring) pop() item {
 	it := r.buf[r.head]
 	r.buf[r.head] = item{} // let the job be collected
 	r.head = (r.head + 1) & (len(r.buf) - 1)
 	r.n--
+	if r.n == 0 && len(r.buf) > keepSlots {
+		r.buf, r.head = nil, 0
+	}
 	return it
 }
 

@@ -679,3 +679,28 @@ func accounting(t *testing.T, shutdown bool) {
 	}
 	t.Logf("accepted %d of 3200, dropped %d", accepted.Load(), st.Dropped)
 }
+
+func TestRingReleasesBurstMemory(t *testing.T) {
+	var r ring
+	for i := range 3 * keepSlots {
+		r.push(item{enq: int64(i + 1)})
+	}
+	for i := range 3 * keepSlots {
+		if it := r.pop(); it.enq != int64(i+1) {
+			t.Fatalf("pop %d = %d, want FIFO order", i, it.enq)
+		}
+	}
+	if r.buf != nil {
+		t.Fatalf("empty ring kept %d slots after a burst", len(r.buf))
+	}
+	for i := range 10 {
+		r.push(item{enq: int64(i + 1)})
+	}
+	for i := range 5 {
+		r.pop()
+		r.push(item{enq: int64(100 + i)})
+	}
+	if r.n != 10 || r.peek().enq != 6 {
+		t.Fatalf("after reuse: n=%d head=%d", r.n, r.peek().enq)
+	}
+}
