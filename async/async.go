@@ -107,8 +107,10 @@ func Priority(p int) Option { return func(o *options) { o.prio = p } }
 func On(s *sched.Scheduler) Option { return func(o *options) { o.sched = s } }
 
 // Handle follows one background job. Its methods are safe to call
-// concurrently, from any goroutine, including from the job itself (except
-// Wait, which would wait forever).
+// concurrently, from any goroutine, including from the job and its
+// callbacks, except Wait (and receiving from Done), which there would wait
+// forever: the handle is Closed only after they return. A Handle stays
+// readable after it is Closed and after its Scheduler is closed.
 type Handle[T any] struct {
 	fn        func(context.Context, *Reporter) (T, error)
 	onSuccess func(T)
