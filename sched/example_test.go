@@ -80,3 +80,26 @@ func ExampleScheduler_Shutdown() {
 	fmt.Println(dropped, err, s.Stats().Dropped)
 	// Output: 3 <nil> 3
 }
+
+// Stats shows what is waiting at each priority, what runs, and how long
+// jobs waited.
+func ExampleScheduler_Stats() {
+	s, _ := sched.New(sched.Config{MaxWorkers: 1})
+	release := make(chan struct{})
+	s.Submit(context.Background(), sched.Normal, func(ctx context.Context) { <-release })
+	for s.Stats().Running == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for _, p := range []int{sched.Low, sched.Low, sched.High, 5} {
+		s.Submit(context.Background(), p, func(ctx context.Context) {})
+	}
+	st := s.Stats()
+	fmt.Println(st.Queued, st.QueuedTotal, st.Running, st.Workers)
+	close(release)
+	s.Close(context.Background())
+	st = s.Stats()
+	fmt.Println(st.Completed, st.Workers, st.Wait.Count > 0)
+	// Output:
+	// [{5 1} {1 1} {0 0} {-1 2}] 4 1 1
+	// 5 0 true
+}
