@@ -13,9 +13,9 @@ import (
 // compatGroupsFiles is a configuration exercising every kind of source:
 // upcalls over flat files (a grouped [up,up2] section, with reverse), a
 // groups.conf.d part, YAML sources with lists, "all", cross-source and
-// indexed groups, and the "local" source of the stock
-// /etc/clustershell/groups.conf (merged by ClusterShell when it exists),
-// served from $CFGDIR/groups.d/local.cfg.
+// indexed groups, and a "local" source over $CFGDIR/groups.d/local.cfg
+// that overrides the one of the stock /etc/clustershell/groups.conf, which
+// both tools merge when it exists.
 var compatGroupsFiles = map[string]string{
 	"groups.conf": `# test configuration
 [Main]
@@ -29,6 +29,11 @@ list: sed -n 's/^\([^:]*\):.*/\1/p' "$CFGDIR/$SOURCE.txt"
 all: cat $CFGDIR/all.txt
 reverse: grep -w -- "$NODE" $CFGDIR/$SOURCE.rev | cut -d: -f1
 cache_time: 10
+
+[local]
+map: sed -n 's/^$GROUP:\(.*\)/\1/p' $CFGDIR/groups.d/local.cfg
+all: sed -n 's/^all:\(.*\)/\1/p' $CFGDIR/groups.d/local.cfg
+list: sed -n 's/^\([0-9A-Za-z_-]*\):.*/\1/p' $CFGDIR/groups.d/local.cfg
 `,
 	"up.txt":  "compute: cn[1-8]\ngpu: gn[1-2] cn[7-8]\nlogin: login1,login2\nrack1: cn[1-4]\nrack2: cn[5-8]\n",
 	"up2.txt": "half: cn[1-4]\nother: @up:login\n",
