@@ -7,7 +7,8 @@ import "errors"
 var ErrNoGroupSource = errors.New("nodeset: no such group source")
 
 // ErrNoReverse reports a reverse lookup (node to groups) on a source that
-// has neither a reverse upcall nor a list upcall to derive it from.
+// has no reverse upcall; callers such as regroup then derive membership from
+// the source's list and map, as ClusterShell does.
 var ErrNoReverse = errors.New("nodeset: group source has no reverse lookup")
 
 // Resolver resolves node groups (the "@group" syntax) as ClusterShell's

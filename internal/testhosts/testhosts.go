@@ -321,9 +321,11 @@ func (h *Host) PID() int {
 	return h.cmd.Process.Pid
 }
 
-// Stop terminates the host's sshd (the process this package started and its
-// process group: the per-connection children) and waits for it to exit.
-// A stopped host refuses connections; Stop is idempotent.
+// Stop terminates the host's sshd and every process it started (the
+// per-connection children call setsid, so they are found as descendants of
+// the daemon's pid, never by name), and waits for the daemon to exit. A
+// stopped host refuses new connections and established ones are closed.
+// Stop is idempotent.
 func (h *Host) Stop() {
 	h.mu.Lock()
 	cmd, done := h.cmd, h.done
@@ -331,14 +333,67 @@ func (h *Host) Stop() {
 	if cmd == nil || cmd.Process == nil {
 		return
 	}
-	pgid := cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	pid := cmd.Process.Pid
+	// Stop the daemon first so that it starts no new children, then the
+	// connections it had already forked.
+	kids := descendants(pid)
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	for _, k := range kids {
+		_ = syscall.Kill(k, syscall.SIGTERM)
+	}
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		<-done
 	}
+	for _, k := range kids {
+		_ = syscall.Kill(k, syscall.SIGKILL)
+	}
+}
+
+// descendants returns the pids of every live process below pid, read from
+// /proc (Linux).
+func descendants(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	children := map[int][]int{}
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// The command name is in parentheses and may hold spaces: the
+		// fields we need follow the last ')'.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		if pp, err := strconv.Atoi(f[1]); err == nil {
+			children[pp] = append(children[pp], p)
+		}
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range children[p] {
+			out = append(out, c)
+			queue = append(queue, c)
+		}
+	}
+	return out
 }
 
 // Stop stops every host and removes the cluster's directory if Start made it.

@@ -3,6 +3,7 @@ package testhosts
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -114,6 +115,20 @@ func TestStopRefusesAndCleansUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := c.Hosts[0]
+	// An established session must end with its host, as on a machine that goes down.
+	args := append(c.SSHArgs(), h.Name, "echo up; sleep 120")
+	sess := exec.Command("ssh", args...)
+	out, err := sess.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, 3)
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "up\n" {
+		t.Fatalf("session did not start: %q %v", line, err)
+	}
 	pid := h.PID()
 	if pid == 0 || !h.Running() {
 		t.Fatal("host not running after Start")
@@ -128,6 +143,9 @@ func TestStopRefusesAndCleansUp(t *testing.T) {
 	if conn, err := net.DialTimeout("tcp", h.HostPort(), 2*time.Second); err == nil {
 		conn.Close()
 		t.Fatalf("stopped host %s still accepts connections", h.HostPort())
+	}
+	if err := sess.Wait(); err == nil {
+		t.Fatal("a session to a stopped host ended with exit status 0, want a dropped connection")
 	}
 	if !c.Hosts[1].Running() {
 		t.Fatal("stopping one host stopped another")
