@@ -433,3 +433,29 @@ func classifyJumpDial(ctx context.Context, err error) Kind {
 	}
 	return classifyDial(ctx, err)
 }
+
+// bounded runs op, an exchange on cn (opening a session, starting sftp),
+// and gives up when ctx ends or the exchange outlasts cn's connect
+// timeout: a server that stops answering on an established connection
+// cannot hang a caller. Giving up closes the connection (the only way to
+// abandon a pending channel open) and waits for op to return.
+func (c *Client) bounded(ctx context.Context, cn *conn, op func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- op() }()
+	t := time.NewTimer(cn.host.ConnectTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		c.drop(cn)
+		<-done
+		return ctx.Err()
+	case <-t.C:
+		c.drop(cn)
+		<-done
+		h := cn.host
+		return &ConnectError{Host: h.Alias, Addr: h.Addr(), User: h.User, Via: h.ProxyJump, Kind: KindTimeout,
+			Err: fmt.Errorf("no answer on the established connection within %v: %w", h.ConnectTimeout, context.DeadlineExceeded)}
+	}
+}

@@ -37,13 +37,31 @@ func (c *Client) sftpClient(ctx context.Context, host string, ct time.Duration) 
 			return nil, nil, err
 		}
 		cn.sftpMu.Lock()
-		if cn.sftp == nil {
-			cn.sftp, err = sftp.NewClient(cn.client, sftp.UseConcurrentWrites(true))
-		}
 		sc := cn.sftp
 		cn.sftpMu.Unlock()
+		if sc == nil {
+			err = c.bounded(ctx, cn, func() (err error) {
+				sc, err = sftp.NewClient(cn.client, sftp.UseConcurrentWrites(true))
+				return err
+			})
+			if err == nil {
+				cn.sftpMu.Lock()
+				if cn.sftp == nil {
+					cn.sftp = sc
+				} else {
+					// another copy started one meanwhile: use it
+					_ = sc.Close()
+					sc = cn.sftp
+				}
+				cn.sftpMu.Unlock()
+			}
+		}
 		if err == nil {
 			return sc, cn, nil
+		}
+		var ce *ConnectError
+		if errors.As(err, &ce) {
+			return nil, nil, err
 		}
 		if attempt > 0 || ctx.Err() != nil {
 			return nil, nil, fmt.Errorf("ssh %s: start sftp: %w", host, err)

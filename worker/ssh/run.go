@@ -120,12 +120,22 @@ func (c *Client) Start(ctx context.Context, host, cmd string, ro RunOptions) (*S
 		if err != nil {
 			return nil, err
 		}
-		sess, err = cn.client.NewSession()
+		err = c.bounded(ctx, cn, func() (err error) {
+			sess, err = cn.client.NewSession()
+			return err
+		})
 		if err == nil {
 			break
 		}
 		var oe *ssh.OpenChannelError
-		if errors.As(err, &oe) || attempt > 0 || ctx.Err() != nil {
+		var ce *ConnectError
+		if errors.As(err, &ce) {
+			return nil, err
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("ssh %s: open session: %w", host, ctx.Err())
+		}
+		if errors.As(err, &oe) || attempt > 0 {
 			return nil, fmt.Errorf("ssh %s: open session: %w", host, err)
 		}
 		// the connection died while pooled: drop it and dial again

@@ -13,10 +13,10 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// A server that completes the key exchange and then never answers the
-// authentication request ends at the connect timeout, as a timeout.
-func TestAuthStallTimesOut(t *testing.T) {
-	cl := cluster(t, 1, 251) // only for its user key and config defaults
+// stallServer is an SSH server on ip that stalls: in authentication
+// (authStall), or after it by never answering a channel open. It returns
+// its port and a known_hosts file for it.
+func stallServer(t *testing.T, ip string, authStall bool) (int, string) {
 	hostPub, hostPriv := genKey(t)
 	signer, err := ssh.NewSignerFromKey(ed25519.PrivateKey(hostPriv))
 	if err != nil {
@@ -25,12 +25,15 @@ func TestAuthStallTimesOut(t *testing.T) {
 	release := make(chan struct{})
 	cfg := &ssh.ServerConfig{
 		PublicKeyCallback: func(ssh.ConnMetadata, ssh.PublicKey) (*ssh.Permissions, error) {
-			<-release // authentication stalls
-			return nil, fmt.Errorf("never")
+			if authStall {
+				<-release
+				return nil, fmt.Errorf("never")
+			}
+			return nil, nil // any key
 		},
 	}
 	cfg.AddHostKey(signer)
-	l, err := net.Listen("tcp", "127.0.0.252:0")
+	l, err := net.Listen("tcp", ip+":0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +50,14 @@ func TestAuthStallTimesOut(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				defer nc.Close()
-				_, _, _, _ = ssh.NewServerConn(nc, cfg)
+				sc, _, reqs, err := ssh.NewServerConn(nc, cfg)
+				if err != nil {
+					return
+				}
+				// never serve the channels: opens get no answer
+				go ssh.DiscardRequests(reqs)
+				<-release
+				_ = sc.Close()
 			}()
 		}
 	}()
@@ -55,11 +65,36 @@ func TestAuthStallTimesOut(t *testing.T) {
 
 	port := l.Addr().(*net.TCPAddr).Port
 	kh := filepath.Join(t.TempDir(), "known_hosts")
-	line := fmt.Sprintf("[127.0.0.252]:%d %s", port, ssh.MarshalAuthorizedKey(hostPub))
+	line := fmt.Sprintf("[%s]:%d %s", ip, port, ssh.MarshalAuthorizedKey(hostPub))
 	if err := os.WriteFile(kh, []byte(line), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return port, kh
+}
+
+// A server that completes the key exchange and then never answers the
+// authentication request ends at the connect timeout, as a timeout.
+func TestAuthStallTimesOut(t *testing.T) {
+	cl := cluster(t, 1, 251) // only for its user key and config defaults
+	port, kh := stallServer(t, "127.0.0.252", true)
 	c := newClient(t, cl, nil, "-o", "ConnectTimeout=1", "-p", strconv.Itoa(port), "-o", "UserKnownHostsFile="+kh)
-	_, err = c.Run(testCtx(t), "127.0.0.252", "true", RunOptions{})
+	_, err := c.Run(testCtx(t), "127.0.0.252", "true", RunOptions{})
 	wantKind(t, err, KindTimeout)
+}
+
+// A server that accepts the login and then never answers a session or
+// sftp channel open ends at the connect timeout too, and the dead
+// connection leaves the pool.
+func TestSessionOpenStallTimesOut(t *testing.T) {
+	cl := cluster(t, 1, 253)
+	port, kh := stallServer(t, "127.0.0.254", false)
+	dc := &dialCounter{}
+	c := newClient(t, cl, dc, "-o", "ConnectTimeout=1", "-p", strconv.Itoa(port), "-o", "UserKnownHostsFile="+kh)
+	_, err := c.Run(testCtx(t), "127.0.0.254", "true", RunOptions{})
+	wantKind(t, err, KindTimeout)
+	_, err = c.Rcopy(testCtx(t), "127.0.0.254", "/etc/hostname", t.TempDir(), CopyOptions{})
+	wantKind(t, err, KindTimeout)
+	if n := dc.total.Load(); n != 2 {
+		t.Fatalf("%d dials, want 2 (the stalled connection is not reused)", n)
+	}
 }
