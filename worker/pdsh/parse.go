@@ -1,0 +1,93 @@
+package pdsh
+
+import (
+	"bytes"
+	"strconv"
+)
+
+// LineKind says what a line printed by pdsh, pdcp or rpdcp is.
+type LineKind int
+
+// The kinds of lines.
+const (
+	// LineNode is a node's output: "node: text". Text is the node's line.
+	LineNode LineKind = iota
+	// LineExit is "pdsh@host: node: ssh exited with exit code N": the
+	// node's command (or its rcmd program) exited with Code.
+	LineExit
+	// LineTimeout is "pdsh@host: node: command timeout" (pdsh -u).
+	LineTimeout
+	// LineNodeError is any other message pdsh prints about a node
+	// ("pdsh@host: node: connect: Connection refused", "pdcp@host: node:
+	// fatal: ..."). Text is the message after "node: ".
+	LineNodeError
+	// LineSignal is pdsh telling which signal it sends ("sending SIGTERM
+	// to ssh node1", "sending signal 15 to node1 [ssh] pid 1234").
+	LineSignal
+	// LineTool is a message of pdsh itself, about no node, or a line that
+	// fits no other kind. Text is the whole line.
+	LineTool
+)
+
+// Line is one parsed line.
+type Line struct {
+	Kind LineKind
+	Node string // the node, for LineNode, LineExit, LineTimeout, LineNodeError
+	Text []byte // see the kinds; it aliases the parsed line
+	Code int    // exit code, for LineExit
+}
+
+// ParseLine parses one line of pdsh, pdcp or rpdcp output, without its
+// newline. Lines starting with "pdsh@", "pdcp@" or "rpdcp@" are the
+// tool's messages; other lines are "node: text" (pdsh writes "node: "
+// before every line a node prints, on stdout or stderr as the node did).
+func ParseLine(b []byte) Line {
+	if bytes.HasPrefix(b, []byte("sending ")) {
+		return Line{Kind: LineSignal, Text: b}
+	}
+	if isToolPrefix(b) {
+		// "pdsh@host: " then "node: message" or a message of its own.
+		i := bytes.Index(b, []byte(": "))
+		if i < 0 {
+			return Line{Kind: LineTool, Text: b}
+		}
+		rest := b[i+2:]
+		j := bytes.Index(rest, []byte(": "))
+		if j <= 0 || bytes.ContainsAny(rest[:j], " \t") {
+			return Line{Kind: LineTool, Text: b}
+		}
+		node, msg := string(rest[:j]), rest[j+2:]
+		if string(msg) == "command timeout" {
+			return Line{Kind: LineTimeout, Node: node, Text: msg}
+		}
+		// "<program> exited with exit code N"
+		if f := bytes.Fields(msg); len(f) == 6 && string(f[1]) == "exited" && string(f[2]) == "with" &&
+			string(f[3]) == "exit" && string(f[4]) == "code" {
+			if code, err := strconv.Atoi(string(f[5])); err == nil && code >= 0 {
+				return Line{Kind: LineExit, Node: node, Text: msg, Code: code}
+			}
+		}
+		return Line{Kind: LineNodeError, Node: node, Text: msg}
+	}
+	i := bytes.Index(b, []byte(": "))
+	if i <= 0 {
+		if len(b) > 1 && b[len(b)-1] == ':' && !bytes.ContainsAny(b, " \t") {
+			// "node:" with nothing after (no trailing blank).
+			return Line{Kind: LineNode, Node: string(b[:len(b)-1]), Text: b[len(b):]}
+		}
+		return Line{Kind: LineTool, Text: b}
+	}
+	if bytes.ContainsAny(b[:i], " \t") {
+		return Line{Kind: LineTool, Text: b}
+	}
+	return Line{Kind: LineNode, Node: string(b[:i]), Text: b[i+2:]}
+}
+
+func isToolPrefix(b []byte) bool {
+	for _, p := range []string{"pdsh@", "pdcp@", "rpdcp@"} {
+		if bytes.HasPrefix(b, []byte(p)) {
+			return true
+		}
+	}
+	return false
+}
