@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -414,4 +415,67 @@ func normalizeDump(v any) any {
 	}
 	delete(m, "error")
 	return m
+}
+
+// TestINIRandomMatchesPython compares the INI reader with configparser on
+// pseudo-random files built from the tokens that matter to its grammar.
+func TestINIRandomMatchesPython(t *testing.T) {
+	py := clusterShellPython(t)
+	r := rand.New(rand.NewPCG(1, 2))
+	toks := []string{"[a]", "[b]", "[DEFAULT]", "[a,b]", "[ x ]", "k", "K", "j", ":", "=", " ", "  ", "\t",
+		"\n", "\n", "\n", "\r\n", "\r", "#", ";", "v", "%", "%(k)s", "[", "]", "\x1c", "\u00a0", "é", "$CFGDIR", "\"", "'", "\\"}
+	dir := t.TempDir()
+	var texts []string
+	var reqs [][2]string
+	for i := range 1500 {
+		var b strings.Builder
+		if r.IntN(2) == 0 {
+			b.WriteString("[s]\n")
+		}
+		for range r.IntN(30) {
+			b.WriteString(toks[r.IntN(len(toks))])
+		}
+		p := filepath.Join(dir, fmt.Sprintf("r%d.conf", i))
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, b.String())
+		reqs = append(reqs, [2]string{"ini", p})
+	}
+	in, _ := json.Marshal(reqs)
+	cmd := exec.Command(py, "-c", pyConfigScript)
+	cmd.Stdin = strings.NewReader(string(in))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(texts) {
+		t.Fatalf("python printed %d results for %d files", len(lines), len(texts))
+	}
+	accepted := 0
+	for i, text := range texts {
+		var want iniDump
+		if err := json.Unmarshal([]byte(lines[i]), &want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := parseINIString(t, text)
+		if want.Error || err != nil {
+			if want.Error != (err != nil) {
+				t.Errorf("INI %q: Python error %v, ours %v", text, want.Error, err)
+			}
+			continue
+		}
+		accepted++
+		gotJSON, _ := json.Marshal(got)
+		var g, w any
+		_ = json.Unmarshal(gotJSON, &g)
+		_ = json.Unmarshal([]byte(lines[i]), &w)
+		if !reflect.DeepEqual(normalizeDump(g), normalizeDump(w)) {
+			t.Errorf("INI %q:\n got %s\nwant %s", text, gotJSON, lines[i])
+		}
+	}
+	if accepted < len(texts)/10 {
+		t.Fatalf("only %d of %d random files were valid: the generator no longer exercises values", accepted, len(texts))
+	}
 }
