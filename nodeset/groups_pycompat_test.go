@@ -95,6 +95,30 @@ var loadCompatCases = []map[string]string{
 	{"groups.conf": "[Main]\nautodir: $CFGDIR/f\n", "f": "not a dir"},
 	{"groups.conf": "[Main]\nautodir: $CFGDIR/y\n", "y/1.yaml": "a: {'b c': n1, 'd!e': n2}\n"},
 	{"groups.conf": "[s]\nmap: echo $GROUP\nlist: printf 'rack[1-3]\\nr0 rack2'\n"},
+	yamlCase("a: &x {g: n1}\nb: *x\n"),
+	yamlCase("a:\n  g: |\n    n1\n    n2 n3\n  h: >\n    x1\n    x2\n"),
+	yamlCase("a: {}\n"),
+	yamlCase("'1': {g: n1}\n"),
+	yamlCase("a:\n  g: n1\na:\n  h: n2\n"),
+	yamlCase("a: {g: n1, g: n2}\n"),
+	yamlCase("a:\n  <<: [{g: n1}, {g: n2, h: n3}]\n  i: n4\n"),
+	yamlCase("a:\n  <<: {g: n1, z: n9}\n  g: n2\n"),
+	yamlCase("a:\n  g: [n1, 'n2 n3', \"n4,n5\"]\n"),
+	yamlCase("a:\n  g: \"  n1   n2  \"\n"),
+	yamlCase("# comment\na: # c\n  g: n1 # c\n"),
+	yamlCase("a: !!map {g: n1}\n"),
+	yamlCase("a:\n  ? g\n  : n1\n"),
+	yamlCase("{a: {g: n1}, b: {g: n2}}\n"),
+	yamlCase("a: [g]\n"),
+	yamlCase("a:\n  null: n1\n"),
+	yamlCase("a:\n  1.5: n1\n"),
+	yamlCase("a:\n  g: n1\n...\n"),
+	yamlCase("%YAML 1.1\n---\na: {g: n1}\n"),
+}
+
+// yamlCase is a configuration whose only source file is the YAML text y.
+func yamlCase(y string) map[string]string {
+	return map[string]string{"groups.conf": "[Main]\nautodir: $CFGDIR/y\n", "y/y.yaml": y}
 }
 
 func TestGroupsLoadMatchesClusterShell(t *testing.T) {
