@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/muster-sh/muster/internal/testhosts"
+	"github.com/muster-sh/muster/task"
 	"github.com/muster-sh/muster/worker"
 	"github.com/muster-sh/muster/worker/openssh"
 )
@@ -335,6 +336,42 @@ func TestOnHosts(t *testing.T) {
 		r = runAll(ctx, d, sessionsFor(names[7:]))[0]
 		if !errors.As(r.err, &ce) || ce.Program != "scp" {
 			t.Errorf("scp to stopped host: %v %v", r.st, r.err)
+		}
+	})
+
+	t.Run("through task", func(t *testing.T) {
+		// node8 is stopped by now.
+		tk := task.New(task.WithDistant(tr), task.WithFanout(3))
+		w, err := tk.Shell(`cat; echo "rank $(echo $SSH_CONNECTION | cut -d' ' -f3)" >&2; exit 4`, task.OnNodes(names...), task.Stdin(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte("in\n"))
+		w.CloseWrite()
+		slow, err := tk.Shell("exec sleep 300", task.OnNodes(names[0]), task.Timeout(2*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tk.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range names[:7] {
+			if rc, ok := w.NodeRetcode(n); !ok || rc != 4 || w.NodeErr(n) != nil {
+				t.Errorf("%s: rc %d %v err %v", n, rc, ok, w.NodeErr(n))
+			}
+			if got := string(w.NodeBuffer(n)); got != "in\n" {
+				t.Errorf("%s: stdout %q", n, got)
+			}
+			if got := string(w.NodeError(n)); !strings.HasSuffix(got, "rank "+c.Hosts[i].Addr+"\n") {
+				t.Errorf("%s: stderr %q", n, got)
+			}
+		}
+		var ce *openssh.ConnError
+		if rc, _ := w.NodeRetcode(names[7]); rc != 255 || !errors.As(w.NodeErr(names[7]), &ce) {
+			t.Errorf("%s: rc %d err %v, want 255 and a *ConnError", names[7], rc, w.NodeErr(names[7]))
+		}
+		if got := slow.TimedOut(); !slices.Equal(got, names[:1]) {
+			t.Errorf("timed out %q, want %q", got, names[:1])
 		}
 	})
 }

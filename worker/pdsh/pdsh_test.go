@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/muster-sh/muster/internal/testhosts"
+	"github.com/muster-sh/muster/task"
 	"github.com/muster-sh/muster/worker"
 	"github.com/muster-sh/muster/worker/openssh"
 	"github.com/muster-sh/muster/worker/pdsh"
@@ -350,6 +351,47 @@ func TestOnHosts(t *testing.T) {
 		for _, n := range names {
 			checkFile(t, filepath.Join(rdst, "f.txt."+n), "file\n")
 			checkFile(t, filepath.Join(rdst, "sub."+n, "deep", "b"), string(big))
+		}
+	})
+
+	t.Run("through task: one pdsh for the whole set", func(t *testing.T) {
+		count := filepath.Join(t.TempDir(), "count")
+		tr, err := pdsh.New(pdsh.Config{
+			PdshPath: `/bin/sh -c 'echo run >> ` + count + `; exec pdsh "$@"' pdsh`,
+			Rcmd:     "ssh", SSHArgs: "-F " + c.SSHConfig,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk := task.New(task.WithDistant(tr), task.WithFanout(2))
+		w, err := tk.Shell(`echo "at $(echo $SSH_CONNECTION | cut -d' ' -f3)"; echo e >&2; exit 6`, task.OnNodes(names...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, err := tk.Shell("exec sleep 300", task.OnNodes(names[:2]...), task.Timeout(3*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tk.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range names {
+			if rc, ok := w.NodeRetcode(n); !ok || rc != 6 {
+				t.Errorf("%s: rc %d %v err %v", n, rc, ok, w.NodeErr(n))
+			}
+			if got, want := string(w.NodeBuffer(n)), "at "+c.Hosts[i].Addr+"\n"; got != want {
+				t.Errorf("%s: stdout %q, want %q", n, got, want)
+			}
+			if got := string(w.NodeError(n)); !strings.HasSuffix(got, "e\n") {
+				t.Errorf("%s: stderr %q", n, got)
+			}
+		}
+		if got := slow.TimedOut(); len(got) != 2 {
+			t.Errorf("timed out %q, want both nodes", got)
+		}
+		b, _ := os.ReadFile(count)
+		if runs := strings.Count(string(b), "run"); runs != 2 {
+			t.Errorf("pdsh started %d times for two workers, want 2 (one per worker)", runs)
 		}
 	})
 

@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/muster-sh/muster/task"
 	"github.com/muster-sh/muster/worker"
 	"github.com/muster-sh/muster/worker/openssh"
 	"github.com/muster-sh/muster/worker/rsh"
@@ -215,6 +216,27 @@ func TestCommands(t *testing.T) {
 			t.Errorf("got %v, want ErrStart", r.err)
 		}
 	})
+}
+
+func TestThroughTask(t *testing.T) {
+	dir := fakeRsh(t)
+	tr := newTransport(t, dir, rsh.Config{})
+	tk := task.New(task.WithDistant(tr))
+	w, err := tk.Shell(`echo hi; sh -c 'exit 5'`, task.OnNodes("n1", "n2", "down3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tk.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"n1", "n2"} {
+		if rc, ok := w.NodeRetcode(n); !ok || rc != 5 || string(w.NodeBuffer(n)) != "hi\n" {
+			t.Errorf("%s: rc %d %v out %q", n, rc, ok, w.NodeBuffer(n))
+		}
+	}
+	if rc, _ := w.NodeRetcode("down3"); rc != 255 || !errors.Is(w.NodeErr("down3"), openssh.ErrConnect) {
+		t.Errorf("down3: rc %d err %v", rc, w.NodeErr("down3"))
+	}
 }
 
 func TestCopy(t *testing.T) {
