@@ -10,10 +10,11 @@
 #   fold-nD         fold x[2000-2073]c[0-7]s[0-7]b[0-1] given expanded
 #                   (9,472 4-D names, ClusterShell issue #485) on stdin
 #
-# Each row prints both tools' wall time and peak RSS (GNU time), then the
-# speed ratio (ClusterShell wall / muster wall) and the memory ratio
-# (muster RSS / ClusterShell RSS), and checks that both printed the same
-# output. A ClusterShell run over TIMEOUT seconds (default 300) is stopped
+# Each row prints both tools' wall time, CPU time (user+sys) and peak RSS
+# (GNU time), then the speed ratios (ClusterShell / muster, for wall and
+# CPU time: on a busy machine CPU time is the steadier figure) and the
+# memory ratio (muster RSS / ClusterShell RSS), and checks that both
+# printed the same output. A ClusterShell run over TIMEOUT seconds (default 300) is stopped
 # and reported as such.
 #
 # usage: bench/nodeset.sh            (from anywhere in the repository)
@@ -53,34 +54,38 @@ echo "preparing inputs..." >&2
 awk 'BEGIN { for (i = 1; i <= 1000000; i++) print "node" i }' >"$tmp/n1m.txt"
 awk 'BEGIN { for (x = 2000; x <= 2073; x++) for (c = 0; c <= 7; c++) for (s = 0; s <= 7; s++) for (b = 0; b <= 1; b++) printf "x%dc%ds%db%d\n", x, c, s, b }' >"$tmp/nd.txt"
 
-# measure NAME STDIN CMD... -> sets W (seconds), R (KiB), S (status), O (output file)
+# measure NAME STDIN CMD... -> sets W (wall s), C (cpu s), R (KiB), S (status), O (output file)
 measure() {
 	local name=$1 in=$2
 	shift 2
 	O=$tmp/$name.out
 	local tf=$tmp/$name.time
 	S=0
-	timeout "$TIMEOUT" /usr/bin/time -f '%e %M' -o "$tf" "$@" <"$in" >"$O" 2>"$tmp/$name.err" || S=$?
+	timeout "$TIMEOUT" /usr/bin/time -f '%e %U %S %M' -o "$tf" "$@" <"$in" >"$O" 2>"$tmp/$name.err" || S=$?
 	if [[ $S -eq 124 ]]; then
-		W=timeout R=-
+		W=timeout C=- R=-
 		return
 	fi
-	read -r W R <"$tf" || { W=? R=?; }
+	local u s
+	read -r W u s R < <(tail -n 1 "$tf") || { W=? u=0 s=0 R=?; }
+	C=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
 }
 
-printf '%-15s %10s %10s %10s %10s %8s %8s %s\n' row muster_s muster_MiB cs_s cs_MiB speed mem same_output
+printf '%-15s %8s %8s %8s | %8s %8s %8s | %8s %8s %6s  %s\n' row muster_s cpu_s MiB cs_s cpu_s MiB speed cpu_x mem same_output
 row() {
 	local name=$1 in=$2
 	shift 2
 	measure "$name.m" "$in" "$MUSTER" nodeset "$@"
-	local mw=$W mr=$R ms=$S mo=$O
+	local mw=$W mc=$C mr=$R ms=$S mo=$O
 	measure "$name.c" "$in" "$CS" "$@"
-	local cw=$W cr=$R cs=$S co=$O
-	local speed=- mem=- same=-
+	local cw=$W cc=$C cr=$R cs=$S co=$O
+	local speed=- cpux=- mem=- same=-
 	if [[ $cw == timeout ]]; then
 		cw=">$TIMEOUT" cr=- same="(ClusterShell stopped after ${TIMEOUT}s)"
 	else
-		speed=$(awk -v c="$cw" -v m="$mw" 'BEGIN { if (m < 0.005) m = 0.005; printf "%.0fx", c / m }')
+		# times under 10 ms are below GNU time's resolution: count 10 ms
+		speed=$(awk -v c="$cw" -v m="$mw" 'BEGIN { if (m < 0.01) m = 0.01; printf "%.0fx", c / m }')
+		cpux=$(awk -v c="$cc" -v m="$mc" 'BEGIN { if (m < 0.01) m = 0.01; printf "%.0fx", c / m }')
 		mem=$(awk -v c="$cr" -v m="$mr" 'BEGIN { printf "1/%.0f", c / m }')
 		if [[ $ms -ne 0 || $cs -ne 0 ]]; then
 			same="exit status muster=$ms clustershell=$cs"
@@ -92,7 +97,7 @@ row() {
 		cr=$(awk -v k="$cr" 'BEGIN { printf "%.1f", k / 1024 }')
 	fi
 	mr=$(awk -v k="$mr" 'BEGIN { printf "%.1f", k / 1024 }')
-	printf '%-15s %10s %10s %10s %10s %8s %8s %s\n' "$name" "$mw" "$mr" "$cw" "$cr" "$speed" "$mem" "$same"
+	printf '%-15s %8s %8s %8s | %8s %8s %8s | %8s %8s %6s  %s\n' "$name" "$mw" "$mc" "$mr" "$cw" "$cc" "$cr" "$speed" "$cpux" "$mem" "$same"
 }
 
 row fold-stdin-1M "$tmp/n1m.txt" -f

@@ -332,6 +332,14 @@ func (c *command) execute() error {
 		parts = xs.Split(int(min(maxsplit, math.MaxInt32)))
 	}
 	for _, p := range parts {
+		if o.expand && o.format == "%s" {
+			// Nothing can fail: stream the nodes instead of building the
+			// line (expanding millions of nodes then needs no memory).
+			if err := c.streamExpand(p, sep); err != nil {
+				return err
+			}
+			continue
+		}
 		text, err := format(p)
 		if err != nil {
 			return err
@@ -677,29 +685,53 @@ func (c *command) pick(xs xset, n int) xset {
 	return xs.Intersection(keep)
 }
 
-// expandText joins the nodes of s, each formatted with -O, with the
-// separator.
-func (c *command) expandText(s xset, sep []rune) (string, error) {
-	var b strings.Builder
+// streamExpand writes the nodes of s separated by sep, and a newline.
+func (c *command) streamExpand(s xset, sep []rune) error {
+	sepText, bad := printableSeparator(sep)
+	if bad >= 0 && s.Len() > 1 {
+		_, err := c.expandText(s, sep) // reports the error as Python does
+		return err
+	}
 	first := true
-	// A separator may hold lone surrogates: those standing for raw bytes
-	// (U+DC80..U+DCFF, Python's surrogateescape) print as those bytes, the
-	// others cannot be printed.
+	s.Each(func(name []byte) bool {
+		if !first {
+			c.out.WriteString(sepText)
+		}
+		first = false
+		c.out.Write(name)
+		return true
+	})
+	return c.out.WriteByte('\n')
+}
+
+// printableSeparator returns the bytes of sep and the position of its
+// first rune that cannot be printed (-1 if none): lone surrogates other
+// than U+DC80..U+DCFF, which stand for raw bytes in Python's
+// surrogateescape scheme.
+func printableSeparator(sep []rune) (string, int) {
 	var sb []byte
-	surrogate := -1
+	bad := -1
 	for i, r := range sep {
 		switch {
 		case r >= 0xDC80 && r <= 0xDCFF:
 			sb = append(sb, byte(r-0xDC00))
 		case r >= 0xD800 && r <= 0xDFFF:
-			if surrogate < 0 {
-				surrogate = i
+			if bad < 0 {
+				bad = i
 			}
 		default:
 			sb = utf8.AppendRune(sb, r)
 		}
 	}
-	sepText := string(sb)
+	return string(sb), bad
+}
+
+// expandText joins the nodes of s, each formatted with -O, with the
+// separator.
+func (c *command) expandText(s xset, sep []rune) (string, error) {
+	var b strings.Builder
+	first := true
+	sepText, surrogate := printableSeparator(sep)
 	for n := range s.All() {
 		if !first {
 			if surrogate >= 0 {

@@ -18,6 +18,9 @@ type xset interface {
 	Difference(xset) xset
 	SymmetricDifference(xset) xset
 	All() iter.Seq[string]
+	// Each calls fn with every element in order, in a reused buffer,
+	// until fn returns false.
+	Each(fn func(name []byte) bool)
 	Slice(start, stop, step int) xset
 	Split(n int) []xset
 	Contiguous() []xset
@@ -37,6 +40,7 @@ func (a nsSet) Intersection(b xset) xset         { return nsSet{a.s.Intersection
 func (a nsSet) Difference(b xset) xset           { return nsSet{a.s.Difference(b.(nsSet).s)} }
 func (a nsSet) SymmetricDifference(b xset) xset  { return nsSet{a.s.SymmetricDifference(b.(nsSet).s)} }
 func (a nsSet) All() iter.Seq[string]            { return a.s.All() }
+func (a nsSet) Each(fn func([]byte) bool)        { a.s.AppendAll(fn) }
 func (a nsSet) Slice(start, stop, step int) xset { return nsSet{a.s.Slice(start, stop, step)} }
 func (a nsSet) Autostep() int                    { return a.s.Autostep() }
 func (a nsSet) WithAutostep(n int) xset          { return nsSet{a.s.WithAutostep(n)} }
@@ -84,6 +88,15 @@ func (a rsSet) SymmetricDifference(b xset) xset {
 	return rsSet{a.r.SymmetricDifference(b.(rsSet).r), a.autostep}
 }
 func (a rsSet) All() iter.Seq[string] { return a.r.All() }
+func (a rsSet) Each(fn func([]byte) bool) {
+	var buf []byte
+	for e := range a.r.All() {
+		buf = append(buf[:0], e...)
+		if !fn(buf) {
+			return
+		}
+	}
+}
 func (a rsSet) Slice(start, stop, step int) xset {
 	return rsSet{a.r.Slice(start, stop, step), a.autostep}
 }
