@@ -351,7 +351,7 @@ func TestPerWorkerTimeout(t *testing.T) {
 	r := &recorder{}
 	ns := nodes(4)
 	_, err := tk.Shell(`case %h in n1|n3) `+spawnAndHang+`;; *) echo fast;; esac`,
-		OnNodes(ns...), UseShell(true), Timeout(2*time.Second), WithHandler(r))
+		OnNodes(ns...), UseShell(true), Timeout(5*time.Second), WithHandler(r))
 	if err != nil {
 		t.Fatal(err)
 	}

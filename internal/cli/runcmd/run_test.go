@@ -18,7 +18,7 @@ func runIn(t *testing.T, stdin string, args ...string) (string, string, int) {
 
 func TestProgressMeter(t *testing.T) {
 	// the commands outlive the meter's 1.33 s start delay
-	out, errs, rc := runIn(t, "", "-R", "exec", "-b", "-w", "n[1-2]", "sleep 1.6; echo x")
+	out, errs, rc := runIn(t, "", "-R", "exec", "-b", "-w", "n[1-2]", "sleep 3; echo x")
 	if rc != 0 || out != "---------------\nn[1-2] (2)\n---------------\nx\n" {
 		t.Fatalf("rc %d out %q", rc, out)
 	}
@@ -26,7 +26,7 @@ func TestProgressMeter(t *testing.T) {
 		t.Fatalf("stderr %q", errs)
 	}
 	// -q: no meter
-	_, errs, _ = runIn(t, "", "-q", "-R", "exec", "-b", "-w", "n[1-2]", "sleep 1.6")
+	_, errs, _ = runIn(t, "", "-q", "-R", "exec", "-b", "-w", "n[1-2]", "sleep 2")
 	if errs != "" {
 		t.Fatalf("quiet stderr %q", errs)
 	}
