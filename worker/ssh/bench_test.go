@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/muster-sh/muster/internal/testhosts"
 )
@@ -25,6 +27,23 @@ func benchClient(b *testing.B, cl *testhosts.Cluster) *Client {
 		b.Fatal(err)
 	}
 	return c
+}
+
+// clientCPU returns the CPU time used so far by this process and its
+// waited-for children (the ssh, clush, pdsh and scp processes a benchmark
+// runs; not the sshd daemons, whose children are theirs): the client side
+// of a benchmark.
+func clientCPU() time.Duration {
+	var self, kids syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+	tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Nano()) }
+	return tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
+}
+
+// reportCPU adds the client CPU per iteration since start as "cpu-ms/op".
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(clientCPU()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
 
 func runAll(b *testing.B, c *Client, nodes []string) {
@@ -54,18 +73,24 @@ func BenchmarkRunTrue8Hosts(b *testing.B) {
 		defer c.Close()
 		runAll(b, c, nodes) // connect outside the timing
 		b.ResetTimer()
+		cpu := clientCPU()
 		for b.Loop() {
 			runAll(b, c, nodes)
 		}
+		reportCPU(b, cpu)
 	})
 	b.Run("native-new", func(b *testing.B) {
+		cpu := clientCPU()
 		for b.Loop() {
 			c := benchClient(b, cl)
 			runAll(b, c, nodes)
 			_ = c.Close()
 		}
+		reportCPU(b, cpu)
 	})
 	b.Run("ssh-process-per-node", func(b *testing.B) {
+		cpu := clientCPU()
+		defer func() { reportCPU(b, cpu) }()
 		for b.Loop() {
 			var wg sync.WaitGroup
 			for _, n := range nodes {
@@ -83,6 +108,8 @@ func BenchmarkRunTrue8Hosts(b *testing.B) {
 	nodeset := fmt.Sprintf("%s[1-%d]", "node", len(nodes))
 	if _, err := exec.LookPath("clush"); err == nil {
 		b.Run("clush", func(b *testing.B) {
+			cpu := clientCPU()
+			defer func() { reportCPU(b, cpu) }()
 			for b.Loop() {
 				cmd := exec.Command("clush", "-S", "-w", nodeset, "-o", "-F "+cl.SSHConfig, "true")
 				if out, err := cmd.CombinedOutput(); err != nil {
@@ -93,6 +120,8 @@ func BenchmarkRunTrue8Hosts(b *testing.B) {
 	}
 	if _, err := exec.LookPath("pdsh"); err == nil {
 		b.Run("pdsh", func(b *testing.B) {
+			cpu := clientCPU()
+			defer func() { reportCPU(b, cpu) }()
 			for b.Loop() {
 				cmd := exec.Command("pdsh", "-S", "-R", "ssh", "-w", nodeset, "true")
 				cmd.Env = append(os.Environ(), "PDSH_SSH_ARGS=-F "+cl.SSHConfig+" %h")

@@ -115,6 +115,9 @@ func (c *Client) Connect(ctx context.Context, host string) (*ssh.Client, error) 
 }
 
 func (c *Client) connect(ctx context.Context, host string, connectTimeout time.Duration) (*conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &ConnectError{Host: host, Kind: KindOther, Err: err}
+	}
 	h, err := c.cfg.Resolve(host)
 	if err != nil {
 		return nil, &ConnectError{Host: host, Kind: KindOther, Err: err}

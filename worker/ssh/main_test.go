@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -18,6 +19,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// the client logs host keys it adds or accepts changed; keep test output clean
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	goleak.VerifyTestMain(m)
 }
 
