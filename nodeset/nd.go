@@ -78,40 +78,21 @@ func univariate(vecs []vec) ([]vec, bool) {
 // ndMultivariate expands vecs into points and merges them back.
 func ndMultivariate(vecs []vec) []vec {
 	d := len(vecs[0])
-	// expand points (deduplicated); each point is a vec of singletons
-	type el struct {
-		w int32
-		v int64
+	n := 0
+	for _, v := range vecs {
+		n += v.card()
 	}
-	seen := make(map[string]struct{})
-	var pts []vec
-	var key []byte
-	cur := make([]el, d)
+	pts := make([]elem, 0, n*d)
+	cur := make([]elem, d)
 	var rec func(v vec, k int)
 	rec = func(v vec, k int) {
 		if k == d {
-			key = key[:0]
-			for _, e := range cur {
-				key = append(key, byte(e.w), byte(e.w>>8))
-				key = appendElem(key, 1, e.v)
-				key = append(key, ',')
-			}
-			if _, ok := seen[string(key)]; ok {
-				return
-			}
-			seen[string(key)] = struct{}{}
-			p := make(vec, d)
-			sps := make([]span, d)
-			for i, e := range cur {
-				sps[i] = span{e.w, e.v, e.v}
-				p[i] = RangeSet{sps[i : i+1 : i+1]}
-			}
-			pts = append(pts, p)
+			pts = append(pts, cur...)
 			return
 		}
 		for _, s := range v[k].sp {
 			for x := s.lo; ; x++ {
-				cur[k] = el{s.w, x}
+				cur[k] = elem{s.w, x}
 				rec(v, k+1)
 				if x == s.hi {
 					break
@@ -122,46 +103,51 @@ func ndMultivariate(vecs []vec) []vec {
 	for _, v := range vecs {
 		rec(v, 0)
 	}
-	return ndMerge(pts)
+	return pointsFold(pts, d)
 }
 
-// vkey is the sort key of a box: ClusterShell sorts by decreasing size,
-// then per axis by decreasing length, first and last index text.
-type vkey struct {
-	card  int
-	lens  []int
-	texts [][]byte // first, last per axis
+// dimKey is the part of a box's sort key for one axis.
+type dimKey struct {
+	n           int
+	first, last elem
 }
 
-func makeKey(v vec) vkey {
-	k := vkey{card: v.card(), lens: make([]int, len(v)), texts: make([][]byte, 2*len(v))}
-	for i, r := range v {
-		k.lens[i] = r.Len()
-		f, l := r.sp[0], r.sp[len(r.sp)-1]
-		k.texts[2*i] = appendElem(nil, f.w, f.lo)
-		k.texts[2*i+1] = appendElem(nil, l.w, l.hi)
+// compareElemText compares the texts of two indexes as strings.
+func compareElemText(a, b elem) int {
+	if a.w == b.w && a.w > 0 {
+		switch {
+		case a.v < b.v:
+			return -1
+		case a.v > b.v:
+			return 1
+		}
+		return 0
 	}
-	return k
+	var ba, bb [32]byte
+	return bytes.Compare(appendElem(ba[:0], a.w, a.v), appendElem(bb[:0], b.w, b.v))
 }
 
-func cmpKey(a, b *vkey) int {
-	if a.card != b.card {
-		if a.card > b.card {
+// cmpBoxKey orders boxes as ClusterShell's RangeSetND._sort: decreasing
+// size, then per axis decreasing length, first and last index text.
+func cmpBoxKey(ca, cb int, a, b []dimKey) int {
+	if ca != cb {
+		if ca > cb {
 			return -1
 		}
 		return 1
 	}
-	for i := range a.lens {
-		if a.lens[i] != b.lens[i] {
-			if a.lens[i] > b.lens[i] {
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.n != y.n {
+			if x.n > y.n {
 				return -1
 			}
 			return 1
 		}
-		if c := bytes.Compare(a.texts[2*i], b.texts[2*i]); c != 0 {
+		if c := compareElemText(x.first, y.first); c != 0 {
 			return c
 		}
-		if c := bytes.Compare(a.texts[2*i+1], b.texts[2*i+1]); c != 0 {
+		if c := compareElemText(x.last, y.last); c != 0 {
 			return c
 		}
 	}
@@ -206,20 +192,35 @@ func ndMerge(vl []vec) []vec {
 	full := false
 	chg := true
 	type item struct {
-		v vec
-		k vkey
+		v    vec
+		card int
+		k    []dimKey
 	}
+	var items []item
+	var keys []dimKey
+	var dead []bool
 	for chg {
 		chg = false
-		items := make([]item, len(vl))
+		d := len(vl[0])
+		items = items[:0]
+		keys = slices.Grow(keys[:0], len(vl)*d)[:len(vl)*d]
 		for i, v := range vl {
-			items[i] = item{v, makeKey(v)}
+			k := keys[i*d : (i+1)*d : (i+1)*d]
+			c := 1
+			for j, r := range v {
+				f, l := r.sp[0], r.sp[len(r.sp)-1]
+				n := r.Len()
+				c *= n
+				k[j] = dimKey{n, elem{f.w, f.lo}, elem{l.w, l.hi}}
+			}
+			items = append(items, item{v, c, k})
 		}
-		slices.SortStableFunc(items, func(a, b item) int { return cmpKey(&a.k, &b.k) })
+		slices.SortStableFunc(items, func(a, b item) int { return cmpBoxKey(a.card, b.card, a.k, b.k) })
 		for i := range items {
 			vl[i] = items[i].v
 		}
-		dead := make([]bool, len(vl))
+		dead = slices.Grow(dead[:0], len(vl))[:len(vl)]
+		clear(dead)
 		for i := 0; i < len(vl); i++ {
 			if dead[i] {
 				continue
