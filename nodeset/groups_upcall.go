@@ -20,8 +20,17 @@ type upcallSource struct {
 	upcalls   map[string]string // "map", "all", "list", "reverse" -> command template
 	cacheTime float64           // seconds; may be negative, infinite or NaN
 
-	mu    sync.Mutex
-	cache map[string]map[string]cacheEntry // upcall -> key -> entry
+	mu      sync.Mutex
+	cache   map[string]map[string]cacheEntry // upcall -> key -> entry
+	flights map[string]*flight               // upcall "\x00" key -> command running
+}
+
+// flight is an upcall command being run; concurrent lookups of the same
+// key wait for it instead of running the command again.
+type flight struct {
+	done chan struct{} // closed once out and err are set
+	out  string
+	err  error
 }
 
 type cacheEntry struct {
@@ -74,42 +83,66 @@ func (s *upcallSource) reverse(ctx context.Context, gs *GroupSources, node strin
 }
 
 // call returns the (stripped) output of upcall for key, from the cache when
-// an entry has not expired, else by running the command. Failures are not
-// cached.
+// an entry has not expired, else by running the command; concurrent calls
+// for the same key share one run. Failures are not cached.
 func (s *upcallSource) call(ctx context.Context, gs *GroupSources, upcall, key string, vars map[string]string) (string, error) {
 	tmpl := s.upcalls[upcall]
 	if tmpl == "" {
 		return "", fmt.Errorf("%w: group source %q has no %s upcall", ErrNoUpcall, s.name, upcall)
 	}
-	now := gs.now()
-	s.mu.Lock()
-	if e, ok := s.cache[upcall][key]; ok {
-		if e.noExpiry || !e.expiry.Before(now) {
-			s.mu.Unlock()
-			return e.out, nil
-		}
-		delete(s.cache[upcall], key)
-	}
-	s.mu.Unlock()
-
-	// The expiry counts from before the command, as in ClusterShell.
-	expiry, expires := cacheExpiry(now, s.cacheTime)
 	args := map[string]string{"CFGDIR": s.cfgDir, "SOURCE": s.name}
 	for k, v := range vars {
 		args[k] = v
 	}
 	cmdline := safeSubstitute(tmpl, args)
-	out, err := runUpcall(ctx, gs.UpcallTimeout(), s.name, upcall, cmdline, s.cfgDir)
-	if err != nil {
-		return "", err
+	fkey := upcall + "\x00" + key
+	for attempt := 0; ; attempt++ {
+		now := gs.now()
+		s.mu.Lock()
+		if e, ok := s.cache[upcall][key]; ok {
+			if e.noExpiry || !e.expiry.Before(now) {
+				s.mu.Unlock()
+				return e.out, nil
+			}
+			delete(s.cache[upcall], key)
+		}
+		if f, ok := s.flights[fkey]; ok {
+			s.mu.Unlock()
+			select {
+			case <-f.done:
+			case <-ctx.Done():
+				return "", &UpcallError{Source: s.name, Upcall: upcall, Command: cmdline, ExitCode: -1,
+					Timeout: errors.Is(ctx.Err(), context.DeadlineExceeded), Err: ctx.Err()}
+			}
+			// The caller that ran the command gave up: that is not our
+			// failure, so run it ourselves.
+			if errors.Is(f.err, context.Canceled) && ctx.Err() == nil && attempt < 3 {
+				continue
+			}
+			return f.out, f.err
+		}
+		f := &flight{done: make(chan struct{})}
+		if s.flights == nil {
+			s.flights = map[string]*flight{}
+		}
+		s.flights[fkey] = f
+		s.mu.Unlock()
+
+		// The expiry counts from before the command, as in ClusterShell.
+		expiry, expires := cacheExpiry(now, s.cacheTime)
+		f.out, f.err = runUpcall(ctx, gs.UpcallTimeout(), s.name, upcall, cmdline, s.cfgDir)
+		s.mu.Lock()
+		if f.err == nil {
+			if s.cache[upcall] == nil {
+				s.cache[upcall] = map[string]cacheEntry{}
+			}
+			s.cache[upcall][key] = cacheEntry{out: f.out, expiry: expiry, noExpiry: !expires}
+		}
+		delete(s.flights, fkey)
+		s.mu.Unlock()
+		close(f.done)
+		return f.out, f.err
 	}
-	s.mu.Lock()
-	if s.cache[upcall] == nil {
-		s.cache[upcall] = map[string]cacheEntry{}
-	}
-	s.cache[upcall][key] = cacheEntry{out: out, expiry: expiry, noExpiry: !expires}
-	s.mu.Unlock()
-	return out, nil
 }
 
 // runUpcall runs cmdline with /bin/sh -c in dir and returns its stdout with

@@ -320,3 +320,52 @@ func TestUpcallStderrOnSuccessIsLogged(t *testing.T) {
 		t.Fatalf("no warning with the upcall's stderr among %d log records", len(h.recs))
 	}
 }
+
+func TestUpcallConcurrentLookupsShareOneRun(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	dir := t.TempDir()
+	log := filepath.Join(dir, "calls.log")
+	writeFiles(t, dir, map[string]string{"groups.conf": "[s]\nmap: echo x >> calls.log; sleep 0.2; echo $GROUP\n"})
+	gs, err := LoadGroupsConfig(filepath.Join(dir, "groups.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	results := make([][]string, 8)
+	errs := make([]error, 8)
+	for i := range 8 {
+		wg.Go(func() { results[i], errs[i] = gs.Group("s", "g") })
+	}
+	wg.Wait()
+	for i := range 8 {
+		wantItems(t, "concurrent lookup", results[i], errs[i], "g")
+	}
+	// Lookups either waited for the one running command or found its
+	// cached answer.
+	if n := runs(t, log); n != 1 {
+		t.Fatalf("map ran %d times for 8 concurrent lookups, want 1", n)
+	}
+}
+
+func TestUpcallWaiterGivesUp(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	gs, _ := mustLoad(t, map[string]string{"groups.conf": "[s]\nmap: sleep 1; echo $GROUP\n"})
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		close(started)
+		_, err := gs.Group("s", "g")
+		done <- err
+	}()
+	<-started
+	// Whether this lookup waits for the other one or runs the command
+	// itself, its canceled context ends it with a context error.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := gs.GroupContext(ctx, "s", "g"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled lookup error = %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the other lookup failed: %v", err)
+	}
+}
