@@ -91,3 +91,17 @@ func mustTempConfig(conf string) (*nodeset.GroupSources, func()) {
 	}
 	return g, func() { os.RemoveAll(dir) }
 }
+
+// Group sources are usually set up once: this gives Parse ClusterShell's
+// behaviour, reading groups.conf from the standard places when a group is
+// first used.
+func ExampleNewLazyGroups() {
+	nodeset.SetDefaultResolver(nodeset.NewLazyGroups(nodeset.LoadDefaultGroups))
+	defer nodeset.SetDefaultResolver(nil)
+
+	// No group here: the configuration is not even read.
+	ns, err := nodeset.Parse("node[1-4],node7")
+	fmt.Println(ns, err)
+	// Output:
+	// node[1-4,7] <nil>
+}
