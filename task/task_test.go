@@ -927,3 +927,22 @@ func TestWorkerAbort(t *testing.T) {
 		t.Fatalf("other worker events %q", got)
 	}
 }
+
+func TestEmptyAndDuplicateNodes(t *testing.T) {
+	tk := execTask()
+	r := &recorder{}
+	w, err := tk.Shell("echo %h", OnNodeSet(nodeset.NodeSet{}), WithHandler(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup, _ := tk.Shell("echo %h", OnNodes("a", "b", "a"))
+	if err := tk.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.Nodes()) != 0 || !slices.Equal(r.log, []string{"start", "close false"}) {
+		t.Fatalf("empty worker: nodes %v events %q", w.Nodes(), r.log)
+	}
+	if !slices.Equal(dup.Nodes(), []string{"a", "b"}) || string(tk.NodeBuffer("a")) != "a\n" {
+		t.Fatalf("duplicates: nodes %v a=%q", dup.Nodes(), tk.NodeBuffer("a"))
+	}
+}

@@ -20,6 +20,7 @@ const LocalKey = "local"
 
 type config struct {
 	nodes      []string
+	nodesSet   bool
 	key        string
 	handler    Handler
 	timeout    time.Duration
@@ -34,21 +35,22 @@ type config struct {
 // WorkerOption configures a worker made by Shell, Copy, Rcopy or NewWorker.
 type WorkerOption func(*config)
 
-// OnNodes runs the work on the given nodes, in this order (use a node
-// set's All() to get node-set order). Without it a command runs locally,
-// once, under its Key.
+// OnNodes runs the work on the given nodes, in this order (use OnNodeSet
+// for node-set order); a name given twice runs once. Without it a command
+// runs locally, once, under its Key. With no names the worker starts and
+// closes at once.
 func OnNodes(names ...string) WorkerOption {
-	return func(c *config) { c.nodes = names }
+	return func(c *config) { c.nodes, c.nodesSet = names, true }
 }
 
 // OnNodeSeq is OnNodes for an iterator, such as nodeset.NodeSet.All().
 func OnNodeSeq(names iter.Seq[string]) WorkerOption {
-	return func(c *config) { c.nodes = slices.Collect(names) }
+	return func(c *config) { c.nodes, c.nodesSet = slices.Collect(names), true }
 }
 
 // OnNodeSet runs the work on the nodes of ns, in node-set order.
 func OnNodeSet(ns nodeset.NodeSet) WorkerOption {
-	return func(c *config) { c.nodes = slices.Collect(ns.All()) }
+	return func(c *config) { c.nodes, c.nodesSet = slices.Collect(ns.All()), true }
 }
 
 // Key names the results of a local command (default LocalKey).
@@ -125,6 +127,19 @@ func NewWorker(d worker.Driver, opts ...WorkerOption) *Worker {
 	return newWorker(d, fmt.Sprintf("worker %T", d), newConfig(opts))
 }
 
+// dedup returns names without repeats, keeping the first occurrence.
+func dedup(names []string) []string {
+	seen := make(map[string]struct{}, len(names))
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if _, dup := seen[n]; !dup {
+			seen[n] = struct{}{}
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func newWorker(d worker.Driver, desc string, c *config) *Worker {
 	w := &Worker{
 		driver:  d,
@@ -135,7 +150,9 @@ func newWorker(d worker.Driver, desc string, c *config) *Worker {
 		tset:    c.timeoutSet,
 		merge:   c.merge,
 	}
-	if w.nodes == nil {
+	if c.nodesSet {
+		w.nodes = dedup(c.nodes)
+	} else {
 		key := c.key
 		if key == "" {
 			key = LocalKey
@@ -253,7 +270,7 @@ func (t *Task) transport(c *config) (worker.Transport, error) {
 	switch {
 	case c.via != nil:
 		return c.via, nil
-	case c.nodes == nil || !c.remote:
+	case !c.nodesSet || !c.remote:
 		return t.local, nil
 	case t.distant != nil:
 		return t.distant, nil
@@ -281,7 +298,7 @@ func (t *Task) copy(cp worker.Copy, opts []WorkerOption) (*Worker, error) {
 	if cp.Reverse {
 		op = "rcopy"
 	}
-	if c.nodes == nil {
+	if !c.nodesSet {
 		return nil, fmt.Errorf("task: %s %q: no nodes given (use task.OnNodes): %w", op, cp.Source, ErrNoTransport)
 	}
 	tr, err := t.transport(c)
