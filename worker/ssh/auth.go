@@ -23,6 +23,7 @@ type authCache struct {
 
 type identity struct {
 	signer ssh.Signer    // nil when the file could not be used alone
+	cert   ssh.Signer    // the key with its certificate (path-cert.pub), if any
 	pub    ssh.PublicKey // known even for an encrypted key (from the key or its .pub)
 	err    error
 }
@@ -66,6 +67,18 @@ func (a *authCache) identity(path string) identity {
 		var pm *ssh.PassphraseMissingError
 		if errors.As(id.err, &pm) {
 			id.pub = pm.PublicKey
+		}
+	}
+	if id.signer != nil {
+		// path-cert.pub holds a certificate for the key, as ssh(1) looks for
+		if b, err := os.ReadFile(path + "-cert.pub"); err == nil {
+			if pub, _, _, _, err := ssh.ParseAuthorizedKey(b); err == nil {
+				if cert, ok := pub.(*ssh.Certificate); ok {
+					if cs, err := ssh.NewCertSigner(cert, id.signer); err == nil {
+						id.cert = cs
+					}
+				}
+			}
 		}
 	}
 	if id.pub == nil {
@@ -124,6 +137,9 @@ func (a *authCache) signers(h *HostConfig) func() ([]ssh.Signer, error) {
 						break
 					}
 				}
+			}
+			if id.cert != nil {
+				out = append(out, id.cert)
 			}
 			switch {
 			case fromAgent != nil:

@@ -13,7 +13,9 @@
 //   - the ssh options clush users pass (-F -i -p -l -J -o Keyword=Value,
 //     see ParseOptions); an option the native client cannot honour is an
 //     *UnsupportedOptionError that names it and points to the openssh worker;
-//   - authentication with the ssh-agent (SSH_AUTH_SOCK) and identity files;
+//   - authentication with the ssh-agent (SSH_AUTH_SOCK or IdentityAgent) and
+//     identity files, with their certificates (key-cert.pub) when present;
+//     an encrypted key is used through the agent (no passphrase prompt);
 //   - host keys checked against known_hosts with StrictHostKeyChecking
 //     yes / accept-new / no semantics, a *HostKeyError on an unknown host or a
 //     changed key that carries the host, the key's fingerprint and, on a

@@ -193,9 +193,8 @@ func (hk *hostKeys) callback(h *HostConfig) ssh.HostKeyCallback {
 		if err != nil {
 			return fmt.Errorf("adding host key of %s (StrictHostKeyChecking=%s): %w", name, h.StrictHostKeyChecking, err)
 		}
+		// later checks find it in added (no need to parse the file again)
 		hk.added[name] = addedKey{key: key, file: file, line: line}
-		// the file changed: parse it again next time
-		clear(hk.dbs)
 		logger().Info("host key added to known_hosts", "host", name, "key", herr.Fingerprint, "file", file, "line", line)
 		return nil
 	}
