@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // The cluster's ssh_config (Host nodeN stanzas, then Host * with User,
@@ -660,5 +661,41 @@ func TestConfigProxyCommandUnsupported(t *testing.T) {
 	}
 	if hc, err := c.Resolve("other"); err != nil || hc.User != "someone" {
 		t.Fatalf("other host: %+v %v", hc, err)
+	}
+}
+
+// Lines that cannot be parsed (unknown key type, damage) are skipped, as
+// ssh(1) skips them, and errors still point into the original file.
+func TestKnownHostsBadLinesSkipped(t *testing.T) {
+	cl := cluster(t, 1, 181)
+	h := cl.Hosts[0]
+	real := hostPubKey(t, h)
+	other, _ := genKey(t)
+	name := fmt.Sprintf("[%s]:%d", h.Addr, h.Port)
+	bad := "garbage-without-a-key\n" + name + " ssh-futurekey AAAAC3NzaC1lZDI1NTE5AAAAIA==\n"
+	dir := t.TempDir()
+
+	good := filepath.Join(dir, "good")
+	if err := os.WriteFile(good, []byte(bad+name+" "+real[0]+" "+real[1]+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := knownhosts.New(good); err == nil {
+		t.Fatal("the bad lines parse; the test would prove nothing")
+	}
+	c := newClient(t, cl, nil, "-o", "UserKnownHostsFile="+good)
+	if _, err := c.Run(testCtx(t), "node1", "true", RunOptions{}); err != nil {
+		t.Fatalf("with bad lines before the right key: %v", err)
+	}
+
+	wrong := filepath.Join(dir, "wrong")
+	if err := os.WriteFile(wrong, []byte(bad+name+" "+strings.TrimSpace(string(ssh.MarshalAuthorizedKey(other)))+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c = newClient(t, cl, nil, "-o", "UserKnownHostsFile="+wrong)
+	_, err := c.Run(testCtx(t), "node1", "true", RunOptions{})
+	wantKind(t, err, KindHostKeyMismatch)
+	var hke *HostKeyError
+	if !errors.As(err, &hke) || len(hke.Known) != 1 || hke.Known[0] != wrong+":3" {
+		t.Fatalf("known at %v, want [%s:3]", hke.Known, wrong)
 	}
 }

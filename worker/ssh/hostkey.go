@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -73,11 +75,88 @@ func (hk *hostKeys) db(files []string) (ssh.HostKeyCallback, error) {
 	} else {
 		var err error
 		if cb, err = knownhosts.New(files...); err != nil {
-			return nil, fmt.Errorf("known_hosts: %w", err)
+			if cb, err = lenientKnownHosts(files); err != nil {
+				return nil, fmt.Errorf("known_hosts: %w", err)
+			}
 		}
 	}
 	hk.dbs[key] = cb
 	return cb, nil
+}
+
+// badLine matches knownhosts' parse errors: "knownhosts: FILE:LINE: ...".
+var badLine = regexp.MustCompile(`^knownhosts: (.*):(\d+): `)
+
+// lenientKnownHosts loads files skipping the lines knownhosts cannot parse
+// (a key type it does not know, a damaged line), as ssh(1) skips them, and
+// logs each. Line numbers in errors still refer to the original files.
+func lenientKnownHosts(files []string) (ssh.HostKeyCallback, error) {
+	tmpDir, err := os.MkdirTemp("", "muster-known-hosts-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmpDir)
+	paths := make([]string, len(files))
+	rename := map[string]string{} // sanitized copy -> original
+	for i, f := range files {
+		paths[i] = f
+		if _, err := knownhosts.New(f); err == nil {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		lines := strings.Split(string(data), "\n")
+		tmp := filepath.Join(tmpDir, strconv.Itoa(i))
+		for range lines {
+			if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+				return nil, err
+			}
+			_, err := knownhosts.New(tmp)
+			if err == nil {
+				break
+			}
+			m := badLine.FindStringSubmatch(err.Error())
+			n, _ := strconv.Atoi(valueAt(m, 2))
+			if m == nil || m[1] != tmp || n < 1 || n > len(lines) {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			logger().Warn("known_hosts line skipped", "file", f, "line", n, "err", err)
+			lines[n-1] = "#" // keep the numbering
+		}
+		paths[i] = tmp
+		rename[tmp] = f
+	}
+	cb, err := knownhosts.New(paths...)
+	if err != nil {
+		return nil, err
+	}
+	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+		err := cb(hostname, remote, key)
+		var ke *knownhosts.KeyError
+		if errors.As(err, &ke) {
+			for i := range ke.Want {
+				if orig, ok := rename[ke.Want[i].Filename]; ok {
+					ke.Want[i].Filename = orig
+				}
+			}
+		}
+		var re *knownhosts.RevokedError
+		if errors.As(err, &re) {
+			if orig, ok := rename[re.Revoked.Filename]; ok {
+				re.Revoked.Filename = orig
+			}
+		}
+		return err
+	}, nil
+}
+
+func valueAt(m []string, i int) string {
+	if i < len(m) {
+		return m[i]
+	}
+	return ""
 }
 
 // lookupName returns the host:port under which known_hosts is searched,
