@@ -119,16 +119,27 @@ type Handle[T any] struct {
 
 	rep     Reporter
 	ctx     jobContext
-	state   atomic.Int32
 	claimed atomic.Bool // set by whoever starts or abandons the job
 	val     T
 	err     error
 
-	mu    sync.Mutex // guards hist, subs and done
+	// The states passed so far. Only the goroutine that claimed the job
+	// writes them, each before publishing it through nhist.
 	hist  [maxStates]State
-	nhist int
-	subs  []chan State
-	done  chan struct{} // made on demand; closed at Closed
+	nhist atomic.Int32
+
+	// Transitions take mu only once someone watches (Changes or Done).
+	watched    atomic.Bool
+	mu         sync.Mutex // guards subs, done and doneClosed
+	subs       []subscriber
+	done       chan struct{} // made on demand; closed at Closed
+	doneClosed bool
+}
+
+// subscriber is a Changes channel and how many states it has been sent.
+type subscriber struct {
+	c    chan State
+	sent int
 }
 
 func newHandle[T any](fn func(context.Context, *Reporter) (T, error), o *options) *Handle[T] {
@@ -140,7 +151,8 @@ func newHandle[T any](fn func(context.Context, *Reporter) (T, error), o *options
 		}
 		h.onSuccess = f
 	}
-	h.hist[0], h.nhist = Created, 1
+	h.hist[0] = Created
+	h.nhist.Store(1)
 	return h
 }
 
@@ -234,7 +246,7 @@ func logFailure(err error) {
 }
 
 // State returns the current state.
-func (h *Handle[T]) State() State { return State(h.state.Load()) }
+func (h *Handle[T]) State() State { return h.hist[h.nhist.Load()-1] }
 
 // Changes returns a channel that delivers every state of the job, from
 // Created to Closed, in order, and is then closed. A channel obtained late
@@ -243,15 +255,10 @@ func (h *Handle[T]) State() State { return State(h.state.Load()) }
 func (h *Handle[T]) Changes() <-chan State {
 	c := make(chan State, maxStates)
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, st := range h.hist[:h.nhist] {
-		c <- st
-	}
-	if h.hist[h.nhist-1] == Closed {
-		close(c)
-	} else {
-		h.subs = append(h.subs, c)
-	}
+	h.subs = append(h.subs, subscriber{c: c})
+	h.watched.Store(true)
+	h.syncLocked()
+	h.mu.Unlock()
 	return c
 }
 
@@ -266,14 +273,16 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 
 // Done returns a channel closed when the job is Closed.
 func (h *Handle[T]) Done() <-chan struct{} {
+	if h.State() == Closed {
+		return closedChan
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.done == nil {
-		if h.hist[h.nhist-1] == Closed {
-			return closedChan
-		}
 		h.done = make(chan struct{})
 	}
+	h.watched.Store(true)
+	h.syncLocked()
 	return h.done
 }
 
@@ -380,24 +389,44 @@ func (h *Handle[T]) callEnd() {
 	h.onEnd()
 }
 
+// setState publishes the next state. Only the goroutine that claimed the
+// job calls it.
 func (h *Handle[T]) setState(st State) {
-	h.mu.Lock()
-	h.state.Store(int32(st))
-	h.hist[h.nhist] = st
-	h.nhist++
-	for _, c := range h.subs {
-		c <- st // never blocks: buffered for the whole lifecycle
-		if st == Closed {
-			close(c)
+	n := h.nhist.Load()
+	h.hist[n] = st
+	h.nhist.Store(n + 1)
+	// A watcher that registered before this load is served here; one that
+	// registers after it sees the new nhist in its own syncLocked.
+	if h.watched.Load() {
+		h.mu.Lock()
+		h.syncLocked()
+		h.mu.Unlock()
+	}
+}
+
+// syncLocked sends every subscriber the states it has not been sent yet
+// (never blocking: each channel holds a whole lifecycle), and at Closed
+// closes the subscribers' channels and done.
+func (h *Handle[T]) syncLocked() {
+	n := int(h.nhist.Load())
+	closed := h.hist[n-1] == Closed
+	keep := h.subs[:0]
+	for _, sub := range h.subs {
+		for ; sub.sent < n; sub.sent++ {
+			sub.c <- h.hist[sub.sent]
+		}
+		if closed {
+			close(sub.c)
+		} else {
+			keep = append(keep, sub)
 		}
 	}
-	if st == Closed {
-		h.subs = nil
-		if h.done != nil {
-			close(h.done)
-		}
+	clear(h.subs[len(keep):])
+	h.subs = keep
+	if closed && h.done != nil && !h.doneClosed {
+		h.doneClosed = true
+		close(h.done)
 	}
-	h.mu.Unlock()
 }
 
 // jobContext is the context a job runs with: the scheduler's context plus

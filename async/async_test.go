@@ -294,7 +294,7 @@ func TestChangesSlowReader(t *testing.T) {
 func TestChangesConcurrentReaders(t *testing.T) {
 	s := newSched(t, sched.Config{MaxWorkers: 2})
 	var wg sync.WaitGroup
-	for range 50 {
+	for range 300 {
 		h := Go(context.Background(), s, func(context.Context, *Reporter) (int, error) { return 1, nil })
 		for range 3 {
 			wg.Add(1)
@@ -305,6 +305,14 @@ func TestChangesConcurrentReaders(t *testing.T) {
 				}
 			}()
 		}
+		wg.Add(1)
+		go func() { // Done and Wait race with the transitions too
+			defer wg.Done()
+			<-h.Done()
+			if v, err := h.Wait(context.Background()); v != 1 || err != nil || h.State() != Closed {
+				t.Errorf("Wait = %d, %v in %v", v, err, h.State())
+			}
+		}()
 	}
 	wg.Wait()
 }
