@@ -40,6 +40,9 @@ type compatCase struct {
 	// by design (the help text) or random (--pick): only the exit status
 	// and whether stdout is empty are compared.
 	loose bool
+	// known, when set, says why this case is expected to differ (a
+	// documented limitation); it is reported, not failed.
+	known string
 }
 
 func (c compatCase) String() string {
@@ -371,7 +374,7 @@ func TestCompatWithClusterShell(t *testing.T) {
 	if v := os.Getenv("NODESET_COMPAT_MAX"); v != "" {
 		fmt.Sscan(v, &maxReports)
 	}
-	failed := 0
+	failed, known := 0, 0
 	for i, c := range cases {
 		w := want[i]
 		if w.Code < 0 {
@@ -379,6 +382,14 @@ func TestCompatWithClusterShell(t *testing.T) {
 		}
 		g := runOurs(c)
 		if sameResult(c, w, g) {
+			if c.known != "" {
+				t.Errorf("case %d: %s: listed as a known difference (%s) but now matches; remove the mark", i, c, c.known)
+			}
+			continue
+		}
+		if c.known != "" {
+			known++
+			t.Logf("case %d: %s: known difference: %s", i, c, c.known)
 			continue
 		}
 		failed++
@@ -387,7 +398,7 @@ func TestCompatWithClusterShell(t *testing.T) {
 				i, c, w.Code, clip(w.Stdout), clip(w.Stderr), g.Code, clip(g.Stdout), clip(g.Stderr))
 		}
 	}
-	t.Logf("%d cases, %d mismatches", len(cases), failed)
+	t.Logf("%d cases, %d mismatches, %d known differences", len(cases), failed, known)
 	if failed > 0 {
 		t.Errorf("%d of %d cases differ from ClusterShell's nodeset", failed, len(cases))
 	}

@@ -236,7 +236,7 @@ func compatCorpus() []compatCase {
 		"da[1-2]c[1-4]", "da1c1 da1c2 da2c1 da2c2 da3c1", "node-00[1-6]0", "n[1-4/2]0", "n[-2-1]", "n-1 n-2",
 		"a,b,1,2,n1,10", "1 2 3 10 011", "[1-3]", "[1-3]a", "n[1-3]a[4-5]b", "x[2000-2001]c[0-1]s[0-1]b[0-1]",
 		"n[1-", "n]1", "n[1-2]]", "n[[1-2]", "n[3-1]", "n[a-b]", "n[]", "n[,]", "n[1,,2]", "n[1--2]", "n[-]",
-		"n[1-1000000000]", "n[1-1000000001]", "n[0-99999999999]", "n[99999999999999999999]", "n[1,1,1]",
+		"n[1-1000000000]", "n[1-1000000001]", "n[0-99999999999]", "n[1,1,1]",
 		"n[5,3,1]", "n[001-003,1-3]", "n[1-3]-[4-5]", "n1.ib", "n[1-2].ib[3-4]", "n[1-2]x[3-4]y[5-6]z",
 		"@", "@@", "@nosuch", "@nosrc:x", "@local:", "@:x", "@*", "@local:*", "@yml:*", "@roles:*",
 		"@@local", "@@yml", "@@roles", "@@nosrc", "@adm", "@adm,@login", "@rack[1-2]", "@rack[1-3]",
@@ -250,6 +250,13 @@ func compatCorpus() []compatCase {
 	} {
 		add("-f", s)
 		add("-c", s)
+	}
+	// ClusterShell's indexes are Python integers of any size; ours are
+	// int64 (a documented limitation of package nodeset).
+	for _, s := range []string{"n[99999999999999999999]", "n99999999999999999999"} {
+		for _, cmd := range []string{"-f", "-c"} {
+			cases = append(cases, compatCase{args: []string{cmd, s}, known: "indexes beyond int64"})
+		}
 	}
 	for _, s := range []string{"n[1-10/3]", "n[08-11]", "da[1-2]c[1-2]", "n[-2-1]", "@rack[1-2]", "n[1-3]-[4-5]",
 		"a,b,1,2,n1,10", "@yml:gpu", "@@roles", "n9 n010 n10 n0010", "n[1-2].ib[3-4]"} {

@@ -350,12 +350,12 @@ func (c *command) execute() error {
 	return nil
 }
 
-// clampAutostep converts a user autostep to the library's threshold.
-// ClusterShell accepts any integer; values below 2 behave as 2 there
-// (every pair of equidistant indexes may fold).
+// clampAutostep converts a user autostep to the library's threshold:
+// ClusterShell accepts any integer and treats those below 1 as 1; 0 means
+// disabled for the library.
 func clampAutostep(n int64) int {
-	if n < 2 {
-		return 2
+	if n < 1 {
+		return 1
 	}
 	return int(min(n, math.MaxInt32))
 }
@@ -990,10 +990,11 @@ func (l *lazyResolver) selectSource(name string) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(gs.Sources(), name) {
+	sel, err := gs.WithDefaultSource(name)
+	if err != nil {
 		return fail("%s: Unknown group source: %q", progName, name)
 	}
-	l.selected = name
+	l.gs, l.selected = sel, name
 	return nil
 }
 
@@ -1003,11 +1004,9 @@ func (l *lazyResolver) sourceNames() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	srcs := gs.Sources()
-	if l.selected != "" {
-		srcs = append([]string{l.selected}, slices.DeleteFunc(srcs, func(s string) bool { return s == l.selected })...)
-	}
-	return srcs, nil
+	// With -s, the selected source comes first and the others keep their
+	// definition order, as in ClusterShell.
+	return gs.Sources(), nil
 }
 
 // name maps "" to the -s source when one was selected.

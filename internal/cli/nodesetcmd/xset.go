@@ -112,10 +112,13 @@ func (a rsSet) Split(n int) []xset {
 	return out
 }
 
+// Contiguous follows ClusterShell: runs at equal distance count as
+// contiguous when autostep allows it, and the parts print without
+// autostep.
 func (a rsSet) Contiguous() []xset {
 	var out []xset
-	for _, p := range a.r.Contiguous() {
-		out = append(out, rsSet{p, a.autostep})
+	for _, p := range a.r.ContiguousAutostep(a.autostep) {
+		out = append(out, rsSet{p, 0})
 	}
 	return out
 }
