@@ -124,3 +124,28 @@ func TestNodeErr(t *testing.T) {
 		}
 	}
 }
+
+type reportedError struct{}
+
+func (reportedError) Error() string  { return "ssh: connect to host n1: Connection refused" }
+func (reportedError) Reported() bool { return true }
+
+func TestReportedErrorNotRepeated(t *testing.T) {
+	d := driverFunc(func(ctx context.Context, s worker.Session) (worker.Status, error) {
+		s.Started()
+		fmt.Fprintln(s.Stderr(), "ssh: connect to host n1: Connection refused")
+		return worker.Status{}, reportedError{}
+	})
+	tk := New()
+	w := NewWorker(d, OnNodes("n1"))
+	tk.Schedule(w)
+	if err := tk.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(w.NodeError("n1")); got != "ssh: connect to host n1: Connection refused\n" {
+		t.Fatalf("stderr %q", got)
+	}
+	if rc, _ := w.NodeRetcode("n1"); rc != 255 || w.NodeErr("n1") == nil {
+		t.Fatalf("rc %d err %v", rc, w.NodeErr("n1"))
+	}
+}

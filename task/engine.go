@@ -480,18 +480,22 @@ func (t *Task) finish(u *unit, st worker.Status, err error) {
 		// neither an exit code nor a timeout
 	default:
 		if err != nil {
-			// The command could not run: report it on the node's stderr,
-			// exit code 255 (as ssh does for a failed connection).
-			line := []byte("muster: " + err.Error())
-			if u.errCur != nil {
-				u.errCur.Add(line)
-			} else if u.outCur != nil && w.merge {
-				u.outCur.Add(line)
-			}
-			if w.merge {
-				w.handler.OnRead(w, u.node, line)
-			} else {
-				w.handler.OnError(w, u.node, line)
+			// The command could not run: report it on the node's stderr
+			// (unless the transport did), exit code 255 (as ssh does for a
+			// failed connection).
+			var rep worker.Reported
+			if !errors.As(err, &rep) || !rep.Reported() {
+				line := []byte("muster: " + err.Error())
+				if u.errCur != nil {
+					u.errCur.Add(line)
+				} else if u.outCur != nil && w.merge {
+					u.outCur.Add(line)
+				}
+				if w.merge {
+					w.handler.OnRead(w, u.node, line)
+				} else {
+					w.handler.OnError(w, u.node, line)
+				}
 			}
 			st = worker.Exited(255)
 			if w.nodeErr == nil {

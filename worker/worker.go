@@ -107,6 +107,15 @@ type Session interface {
 	Debugf(format string, args ...any)
 }
 
+// Reported is implemented by errors whose text the transport already
+// wrote to the node's stderr (ssh's own "connection refused" line, say).
+// For such an error the engine records exit code 255 and the error
+// (Worker.NodeErr) without adding its own "muster: ..." line.
+type Reported interface {
+	error
+	Reported() bool
+}
+
 // Input is a broadcast stream read independently by every node's run.
 type Input interface {
 	// Next returns the next chunk after the previous one this reader

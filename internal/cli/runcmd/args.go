@@ -29,6 +29,8 @@ type options struct {
 	nostdin        bool
 	quiet, verbose bool
 	progress       bool
+	user           string
+	sshOptions     string
 	args           []string
 }
 
@@ -70,6 +72,8 @@ var specs = []optSpec{
 	{"f", []string{"fanout"}, valued, func(o *options, v string) error { o.fanoutSet = true; return intValue("-f", &o.fanout, v) }},
 	{"u", []string{"command_timeout"}, valued, func(o *options, v string) error { return floatValue("-u", &o.cmdTimeout, v) }},
 	{"t", []string{"connect_timeout"}, valued, func(o *options, v string) error { return floatValue("-t", &o.connTimeout, v) }},
+	{"l", []string{"user"}, valued, func(o *options, v string) error { o.user = v; return nil }},
+	{"o", []string{"options"}, valued, func(o *options, v string) error { o.sshOptions = v; return nil }},
 	{"R", []string{"worker"}, valued, func(o *options, v string) error { o.workerName = v; return nil }},
 	{"b", []string{"dshbak"}, flag, func(o *options, _ string) error { o.gather = true; return nil }},
 	{"B", nil, flag, func(o *options, _ string) error { o.gatherAll = true; return nil }},

@@ -21,29 +21,41 @@ import (
 	"github.com/muster-sh/muster/worker/exec"
 )
 
+// Settings are the clush-level settings a transport may use.
+type Settings struct {
+	User           string        // -l/--user
+	Options        string        // -o/--options (ssh options)
+	Fanout         int           // -f (pdsh passes it to pdsh -f)
+	ConnectTimeout time.Duration // -t (0: the task's default)
+	// Conf holds clush.conf [Main] keys (ssh_path, scp_path, rsh_path,
+	// pdsh_path, ...); empty until clush.conf is read.
+	Conf map[string]string
+}
+
+// Factory makes a transport from the command line's settings.
+type Factory func(Settings) (worker.Transport, error)
+
 var (
 	regMu      sync.Mutex
-	transports = map[string]func() worker.Transport{
-		"exec": func() worker.Transport { return exec.Transport{} },
+	transports = map[string]Factory{
+		"exec": func(Settings) (worker.Transport, error) { return exec.Transport{}, nil },
 	}
 )
 
-// Register makes a transport available to -R under name (the ssh,
-// openssh and pdsh workers register themselves here).
-func Register(name string, make func() worker.Transport) {
+// Register makes a transport available to -R under name. Distant workers
+// register from init functions in cmd/muster, so that worker packages do
+// not depend on the command line.
+func Register(name string, make Factory) {
 	regMu.Lock()
 	defer regMu.Unlock()
 	transports[name] = make
 }
 
-func lookupTransport(name string) (worker.Transport, bool) {
+func lookupTransport(name string) (Factory, bool) {
 	regMu.Lock()
 	defer regMu.Unlock()
 	mk, ok := transports[name]
-	if !ok {
-		return nil, false
-	}
-	return mk(), true
+	return mk, ok
 }
 
 // DefaultWorker is the -R value used when none is given, as in clush.
@@ -93,9 +105,13 @@ Options:
                         limit time to connect to a node
   -u COMMAND_TIMEOUT, --command_timeout=COMMAND_TIMEOUT
                         limit time for command to run on the node
+  -l USER, --user=USER  execute remote command as user
+  -o OPTIONS, --options=OPTIONS
+                        can be used to give ssh options
   -R WORKER, --worker=WORKER
                         worker name to use for command execution ('exec',
-                        'ssh', ...; default is 'ssh')
+                        'ssh' (built-in client), 'openssh' (the ssh
+                        program), 'rsh', 'pdsh'; default is 'ssh')
 `)
 }
 
@@ -166,10 +182,19 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	if name == "" {
 		name = DefaultWorker
 	}
-	tr, ok := lookupTransport(name)
+	mk, ok := lookupTransport(name)
 	if !ok {
 		fmt.Fprintf(stdio.Err, "ERROR: Could not load worker '%s'\n", name)
 		return 1
+	}
+	tr, err := mk(Settings{User: o.user, Options: o.sshOptions, Fanout: o.fanout,
+		ConnectTimeout: seconds(o.connTimeout), Conf: map[string]string{}})
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "%s: worker %s: %v\n", prog, name, err)
+		return 1
+	}
+	if c, ok := tr.(io.Closer); ok {
+		defer c.Close()
 	}
 	if len(o.args) == 0 && stdio.InIsTerminal {
 		fmt.Fprintf(stdio.Err, "%s: interactive mode is not supported; give a command\n", prog)
@@ -223,7 +248,8 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	if o.connTimeout > 0 {
 		tk.SetConnectTimeout(seconds(o.connTimeout))
 	}
-	forward := !o.nostdin && !stdio.InIsTerminal && stdio.In != nil
+	// pdsh cannot forward input (it never closes the remote stdin).
+	forward := !o.nostdin && !stdio.InIsTerminal && stdio.In != nil && tr.Name() != "pdsh"
 	wopts := []task.WorkerOption{
 		task.OnNodeSet(targets),
 		task.WithHandler(h),
