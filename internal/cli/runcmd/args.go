@@ -31,6 +31,11 @@ type options struct {
 	progress       bool
 	user           string
 	sshOptions     string
+	groupsConf     string
+	groupSource    string
+	allNodes       bool
+	groups         []string
+	exGroups       []string
 	args           []string
 }
 
@@ -72,6 +77,11 @@ var specs = []optSpec{
 	{"f", []string{"fanout"}, valued, func(o *options, v string) error { o.fanoutSet = true; return intValue("-f", &o.fanout, v) }},
 	{"u", []string{"command_timeout"}, valued, func(o *options, v string) error { return floatValue("-u", &o.cmdTimeout, v) }},
 	{"t", []string{"connect_timeout"}, valued, func(o *options, v string) error { return floatValue("-t", &o.connTimeout, v) }},
+	{"s", []string{"groupsource"}, valued, func(o *options, v string) error { o.groupSource = v; return nil }},
+	{"", []string{"groupsconf"}, valued, func(o *options, v string) error { o.groupsConf = v; return nil }},
+	{"a", []string{"all"}, flag, func(o *options, _ string) error { o.allNodes = true; return nil }},
+	{"g", []string{"group"}, valued, func(o *options, v string) error { o.groups = append(o.groups, v); return nil }},
+	{"X", nil, valued, func(o *options, v string) error { o.exGroups = append(o.exGroups, v); return nil }},
 	{"l", []string{"user"}, valued, func(o *options, v string) error { o.user = v; return nil }},
 	{"o", []string{"options"}, valued, func(o *options, v string) error { o.sshOptions = v; return nil }},
 	{"R", []string{"worker"}, valued, func(o *options, v string) error { o.workerName = v; return nil }},
@@ -89,7 +99,7 @@ var specs = []optSpec{
 
 func findShort(c byte) *optSpec {
 	for i := range specs {
-		if specs[i].short == string(c) {
+		if specs[i].short != "" && specs[i].short == string(c) {
 			return &specs[i]
 		}
 	}

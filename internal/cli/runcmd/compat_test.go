@@ -159,3 +159,44 @@ func TestCompatStdinBroadcast(t *testing.T) {
 	}
 	fmt.Fprint(&errb) // keep fmt used
 }
+
+func TestCompatGroups(t *testing.T) {
+	clush := clushPath(t)
+	dir := t.TempDir()
+	cfg := dir + "/local.cfg"
+	if err := os.WriteFile(cfg, []byte("web: w[1-3]\ndb: d[1-2]\nall: w[1-3],d[1-2],x1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := dir + "/groups.conf"
+	text := fmt.Sprintf(`[Main]
+default: local
+
+[local]
+map: sed -n 's/^$GROUP:\(.*\)/\1/p' %[1]s
+all: sed -n 's/^all:\(.*\)/\1/p' %[1]s
+list: sed -n 's/^\([0-9A-Za-z_-]*\):.*/\1/p' %[1]s
+
+[other]
+map: echo o[1-2]
+list: echo og
+`, cfg)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := []string{"--groupsconf", conf, "-R", "exec"}
+	for _, c := range []compatCase{
+		{"w-group", append(g, "-b", "-w", "@web", "echo %h | cut -c1"), true},
+		{"g-X", append(g, "-b", "-w", "@web", "-g", "db", "-X", "web", "echo %h"), true},
+		{"all", append(g, "-b", "-a", "-x", "@db", "echo hi"), true},
+		{"source", append(g, "-L", "-s", "other", "-g", "og", "echo o"), true},
+		{"prefixed", append(g, "-b", "-w", "@other:og,@nope", "echo o"), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			want := runClush(t, clush, c.args)
+			got := runMuster(t, c.args)
+			if got != want {
+				t.Errorf("muster %+v\nclush %+v", got, want)
+			}
+		})
+	}
+}

@@ -89,8 +89,15 @@ func help(prog string, w io.Writer) {
 Options:
   -h, --help            show this help message and exit
   -n, --nostdin         don't watch for possible input from stdin
+  -s GROUPSOURCE, --groupsource=GROUPSOURCE
+                        optional groups.conf(5) group source to use
+  --groupsconf=FILE     use alternate config file for groups.conf(5)
   -w NODES              nodes where to run the command
   -x NODES              exclude nodes from the node list
+  -a, --all             run command on all nodes
+  -g GROUP, --group=GROUP
+                        run command on a group of nodes
+  -X GROUP              exclude nodes from this group
   -q, --quiet           be quiet, print essential output only
   -v, --verbose         be verbose, print informative messages
   -L                    disable header block and order output by nodes
@@ -121,16 +128,79 @@ func usageFail(prog string, stdio cli.Stdio, msg string) int {
 	return 2
 }
 
-func parseNodes(list []string) (nodeset.NodeSet, error) {
+func parseNodes(list []string, opts []nodeset.Option) (nodeset.NodeSet, error) {
 	var all nodeset.NodeSet
 	for _, s := range list {
-		ns, err := nodeset.Parse(s)
+		ns, err := nodeset.Parse(s, opts...)
 		if err != nil {
 			return all, err
 		}
 		all = all.Union(ns)
 	}
 	return all, nil
+}
+
+// groupNodes resolves -g/-X lists (group names, foldable like node sets)
+// into "@group" node sets.
+func groupNodes(lists []string, opts []nodeset.Option) (nodeset.NodeSet, error) {
+	var all nodeset.NodeSet
+	for _, l := range lists {
+		names, err := nodeset.Parse(l, nodeset.WithResolver(nil))
+		if err != nil {
+			return all, err
+		}
+		for g := range names.All() {
+			ns, err := nodeset.Parse("@"+g, opts...)
+			if err != nil {
+				return all, err
+			}
+			all = all.Union(ns)
+		}
+	}
+	return all, nil
+}
+
+// targetNodes computes the nodes to run on from -w, -a, -g, -x and -X.
+func targetNodes(o *options) (nodeset.NodeSet, error) {
+	load := nodeset.LoadDefaultGroups
+	if o.groupsConf != "" {
+		path := o.groupsConf
+		load = func() (*nodeset.GroupSources, error) { return nodeset.LoadGroupsConfig(path) }
+	}
+	res := nodeset.NewLazyGroups(load)
+	opts := []nodeset.Option{nodeset.WithResolver(res)}
+	if o.groupSource != "" {
+		opts = append(opts, nodeset.WithDefaultSource(o.groupSource))
+	}
+	nodes, err := parseNodes(o.nodes, opts)
+	if err != nil {
+		return nodes, err
+	}
+	if o.allNodes {
+		all, err := res.All(o.groupSource)
+		if err != nil {
+			return nodes, err
+		}
+		ns, err := parseNodes(all, opts)
+		if err != nil {
+			return nodes, err
+		}
+		nodes = nodes.Union(ns)
+	}
+	g, err := groupNodes(o.groups, opts)
+	if err != nil {
+		return nodes, err
+	}
+	nodes = nodes.Union(g)
+	x, err := parseNodes(o.exclude, opts)
+	if err != nil {
+		return nodes, err
+	}
+	xg, err := groupNodes(o.exGroups, opts)
+	if err != nil {
+		return nodes, err
+	}
+	return nodes.Difference(x.Union(xg)), nil
 }
 
 func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
@@ -150,12 +220,7 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	if o.verbose {
 		verbosity = 2
 	}
-	wnodes, err := parseNodes(o.nodes)
-	if err != nil {
-		fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
-		return 1
-	}
-	xnodes, err := parseNodes(o.exclude)
+	targets, err := targetNodes(o)
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
 		return 1
@@ -165,7 +230,7 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 		list []string
 	}{{"w", o.nodes}, {"x", o.exclude}} {
 		for _, s := range opt.list {
-			ns, err := nodeset.Parse(s)
+			ns, err := nodeset.Parse(s, nodeset.WithResolver(nil))
 			if err != nil || ns.Len() != 1 {
 				continue
 			}
@@ -174,7 +239,6 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 			}
 		}
 	}
-	targets := wnodes.Difference(xnodes)
 	if targets.IsEmpty() {
 		return usageFail(prog, stdio, "No node to run on.")
 	}
