@@ -36,6 +36,7 @@ type options struct {
 	allNodes       bool
 	groups         []string
 	exGroups       []string
+	hostfiles      []string
 	args           []string
 }
 
@@ -82,6 +83,7 @@ var specs = []optSpec{
 	{"a", []string{"all"}, flag, func(o *options, _ string) error { o.allNodes = true; return nil }},
 	{"g", []string{"group"}, valued, func(o *options, v string) error { o.groups = append(o.groups, v); return nil }},
 	{"X", nil, valued, func(o *options, v string) error { o.exGroups = append(o.exGroups, v); return nil }},
+	{"", []string{"hostfile", "machinefile"}, valued, func(o *options, v string) error { o.hostfiles = append(o.hostfiles, v); return nil }},
 	{"l", []string{"user"}, valued, func(o *options, v string) error { o.user = v; return nil }},
 	{"o", []string{"options"}, valued, func(o *options, v string) error { o.sshOptions = v; return nil }},
 	{"R", []string{"worker"}, valued, func(o *options, v string) error { o.workerName = v; return nil }},

@@ -183,6 +183,10 @@ list: echo og
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	hosts := dir + "/hosts"
+	if err := os.WriteFile(hosts, []byte("h1 h2\nh[3-4]\n\n  @web\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	g := []string{"--groupsconf", conf, "-R", "exec"}
 	for _, c := range []compatCase{
 		{"w-group", append(g, "-b", "-w", "@web", "echo %h | cut -c1"), true},
@@ -190,6 +194,8 @@ list: echo og
 		{"all", append(g, "-b", "-a", "-x", "@db", "echo hi"), true},
 		{"source", append(g, "-L", "-s", "other", "-g", "og", "echo o"), true},
 		{"prefixed", append(g, "-b", "-w", "@other:og,@nope", "echo o"), true},
+		{"hostfile", append(g, "-b", "--hostfile", hosts, "-x", "h2", "echo x"), true},
+		{"hostfile-missing", append(g, "-b", "--machinefile", dir+"/nope", "echo x"), true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			want := runClush(t, clush, c.args)

@@ -1,12 +1,12 @@
 // Package runcmd is "muster run", also reached through a link named clush:
 // it runs a command on a node set and prints the output the way
 // ClusterShell's clush does, byte for byte, for the options it supports:
-// -w, -x, -a, -g, -X, -s, --groupsconf, -f, -u, -t, -l, -o, -R, -b, -B,
+// -w, -x, -a, -g, -X, -s, --groupsconf, --hostfile, -f, -u, -t, -l, -o, -R, -b, -B,
 // -L, -N, -S, -P, -n, -q, -v. Node groups (@group) come from groups.conf.
 //
 // -R picks the transport: exec (local processes, %h/%n substituted), ssh
 // (muster's built-in ssh client, the default), openssh (the ssh program,
 // like clush's ssh worker), rsh, pdsh. Transports are registered with
 // Register from cmd/muster. Not yet supported: interactive mode, clush.conf,
-// --hostfile, --pick, -r, copies (-c, --rcopy), --diff, --outdir, tree mode.
+// --pick, -r, copies (-c, --rcopy), --diff, --outdir, tree mode.
 package runcmd

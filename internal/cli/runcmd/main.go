@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -95,6 +96,8 @@ Options:
   -w NODES              nodes where to run the command
   -x NODES              exclude nodes from the node list
   -a, --all             run command on all nodes
+  --hostfile=FILE, --machinefile=FILE
+                        path to file containing a list of target hosts
   -g GROUP, --group=GROUP
                         run command on a group of nodes
   -X GROUP              exclude nodes from this group
@@ -160,6 +163,12 @@ func groupNodes(lists []string, opts []nodeset.Option) (nodeset.NodeSet, error) 
 	return all, nil
 }
 
+// hostfileError is an unreadable --hostfile, reported as clush does.
+type hostfileError struct{ err error }
+
+func (e *hostfileError) Error() string { return e.err.Error() }
+func (e *hostfileError) Unwrap() error { return e.err }
+
 // targetNodes computes the nodes to run on from -w, -a, -g, -x and -X.
 func targetNodes(o *options) (nodeset.NodeSet, error) {
 	load := nodeset.LoadDefaultGroups
@@ -175,6 +184,17 @@ func targetNodes(o *options) (nodeset.NodeSet, error) {
 	nodes, err := parseNodes(o.nodes, opts)
 	if err != nil {
 		return nodes, err
+	}
+	for _, path := range o.hostfiles {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nodes, &hostfileError{err}
+		}
+		ns, err := parseNodes(strings.Fields(string(data)), opts)
+		if err != nil {
+			return nodes, err
+		}
+		nodes = nodes.Union(ns)
 	}
 	if o.allNodes {
 		all, err := res.All(o.groupSource)
@@ -221,7 +241,17 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 		verbosity = 2
 	}
 	targets, err := targetNodes(o)
-	if err != nil {
+	var hfe *hostfileError
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &hfe) && errors.As(err, &pe):
+		msg := pe.Err.Error()
+		if errno, ok := pe.Err.(syscall.Errno); ok {
+			msg = fmt.Sprintf("[Errno %d] %s", int(errno), strings.ToUpper(msg[:1])+msg[1:])
+		}
+		fmt.Fprintf(stdio.Err, "ERROR: %s: '%s'\n", msg, pe.Path)
+		return 1
+	case err != nil:
 		fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
 		return 1
 	}
