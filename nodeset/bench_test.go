@@ -2,6 +2,7 @@ package nodeset
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -125,6 +126,19 @@ func BenchmarkFoldND(b *testing.B) {
 		}
 		if s := bl.NodeSet().String(); s != "x[2000-2073]c[0-7]s[0-7]b[0-1]" {
 			b.Fatal(s)
+		}
+	}
+}
+
+// BenchmarkParseList100k parses one string of 100k comma-separated names
+// (what nodeset -i/-x/-X receive from the command line).
+func BenchmarkParseList100k(b *testing.B) {
+	s := strings.Join(benchNames(100_000), ",")
+	b.ReportAllocs()
+	for b.Loop() {
+		ns, err := Parse(s, WithResolver(nil))
+		if err != nil || ns.Len() != 100_000 {
+			b.Fatal(err)
 		}
 	}
 }

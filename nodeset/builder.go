@@ -61,10 +61,11 @@ func scanName(name string, key []byte, el []elem) ([]byte, []elem, bool) {
 
 // patBuilder accumulates the indexes of one pattern.
 type patBuilder struct {
-	key  string
-	dims int
-	sp   []span // dims == 1: spans in arrival order, merged when adjacent
-	pts  []elem // dims >= 2: points, dims elements each
+	key    string
+	dims   int
+	shared bool   // sp is referenced by a returned NodeSet: copy before writing
+	sp     []span // dims == 1: spans in arrival order, merged when adjacent
+	pts    []elem // dims >= 2: points, dims elements each
 }
 
 // Builder folds many node names into a NodeSet incrementally; adding a
@@ -76,7 +77,7 @@ type Builder struct {
 	pats  map[string]*patBuilder
 	last  *patBuilder
 	bad   []string // names that cannot be split (index too large)
-	extra NodeSet  // sets added with AddNodeSet
+	extra unionAcc // sets added with AddNodeSet
 }
 
 // Add adds one literal node name (no brackets, operators or groups are
@@ -90,6 +91,11 @@ func (b *Builder) Add(name string) {
 		}
 		return
 	}
+	b.addScanned()
+}
+
+// addScanned adds the name held in b.sc.
+func (b *Builder) addScanned() {
 	pb := b.last
 	if pb == nil || pb.key != string(b.sc.key) {
 		pb = b.pats[string(b.sc.key)]
@@ -106,6 +112,10 @@ func (b *Builder) Add(name string) {
 	case 0:
 	case 1:
 		e := b.sc.el[0]
+		if pb.shared {
+			pb.sp = slices.Clone(pb.sp)
+			pb.shared = false
+		}
 		if n := len(pb.sp); n > 0 {
 			l := &pb.sp[n-1]
 			if l.w == e.w && e.v == l.hi+1 {
@@ -127,7 +137,7 @@ func (b *Builder) Add(name string) {
 }
 
 // AddNodeSet adds every node of s.
-func (b *Builder) AddNodeSet(s NodeSet) { b.extra = b.extra.Union(s) }
+func (b *Builder) AddNodeSet(s NodeSet) { b.extra.add(s) }
 
 // NodeSet returns the set of the names added so far. The Builder can keep
 // being used afterwards.
@@ -144,9 +154,9 @@ func (b *Builder) NodeSet() NodeSet {
 		switch pb.dims {
 		case 0:
 		case 1:
-			sp := normalize(slices.Clone(pb.sp))
-			pb.sp = sp
-			pt.rs = RangeSet{slices.Clip(sp)}
+			sp := slices.Clip(normalize(pb.sp))
+			pb.sp, pb.shared = sp, true
+			pt.rs = RangeSet{sp}
 		default:
 			pt.nd = pointsFold(pb.pts, pb.dims)
 		}
@@ -160,8 +170,10 @@ func (b *Builder) NodeSet() NodeSet {
 		key := kb.String()
 		out = out.Union(NodeSet{pats: []pat{{key: key, parts: []string{n}}}})
 	}
-	if !b.extra.IsEmpty() {
-		out = out.Union(b.extra)
+	if !b.extra.empty() {
+		b.extra.add(out)
+		out = b.extra.result()
+		b.extra.add(out) // result() resets the accumulator
 	}
 	return out
 }
@@ -225,4 +237,97 @@ func FromNames(names ...string) NodeSet {
 		b.Add(n)
 	}
 	return b.NodeSet()
+}
+
+// unionAcc computes the union of many node sets at once: spans and boxes
+// are gathered per pattern and merged in one pass at the end, instead of
+// one Union (a copy of everything so far) per operand.
+type unionAcc struct {
+	names    *Builder // literal names, added without building a NodeSet
+	pats     map[string]*accPat
+	autostep int
+	n        int
+}
+
+type accPat struct {
+	parts []string
+	sp    []span
+	vecs  []vec
+}
+
+func (a *unionAcc) empty() bool { return a.n == 0 && a.names == nil }
+
+// builder returns the Builder collecting literal names.
+func (a *unionAcc) builder() *Builder {
+	if a.names == nil {
+		a.names = new(Builder)
+	}
+	return a.names
+}
+
+func (a *unionAcc) add(s NodeSet) {
+	if a.autostep == 0 {
+		a.autostep = s.autostep
+	}
+	if len(s.pats) == 0 {
+		return
+	}
+	if a.pats == nil {
+		a.pats = make(map[string]*accPat)
+	}
+	a.n++
+	for i := range s.pats {
+		p := &s.pats[i]
+		ap := a.pats[p.key]
+		if ap == nil {
+			ap = &accPat{parts: p.parts}
+			a.pats[p.key] = ap
+		}
+		switch p.dims() {
+		case 0:
+		case 1:
+			ap.sp = append(ap.sp, p.rs.sp...)
+		default:
+			ap.vecs = append(ap.vecs, p.nd...)
+		}
+	}
+}
+
+// result returns the union and resets the accumulator.
+func (a *unionAcc) result() NodeSet {
+	if a.names != nil {
+		nb := a.names
+		a.names = nil
+		ns := nb.NodeSet()
+		if a.n == 0 {
+			ns.autostep = a.autostep
+			*a = unionAcc{}
+			return ns
+		}
+		a.add(ns)
+	}
+	keys := make([]string, 0, len(a.pats))
+	for k := range a.pats {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, strings.Compare)
+	out := NodeSet{autostep: a.autostep}
+	for _, k := range keys {
+		ap := a.pats[k]
+		pt := pat{key: k, parts: ap.parts}
+		switch len(ap.parts) - 1 {
+		case 0:
+		case 1:
+			pt.rs = RangeSet{slices.Clip(normalize(ap.sp))}
+		default:
+			if len(ap.vecs) == 1 {
+				pt.nd = ap.vecs
+			} else {
+				pt.nd = ndFold(ap.vecs)
+			}
+		}
+		out.pats = append(out.pats, pt)
+	}
+	*a = unionAcc{}
+	return out
 }

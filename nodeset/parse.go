@@ -106,8 +106,18 @@ func findOp(s string) (int, byte) {
 	return i, s[i]
 }
 
+// bracketBefore returns the index of the first '[' of s before opIdx (or
+// anywhere when opIdx < 0), or -1.
+func bracketBefore(s string, opIdx int) int {
+	if opIdx >= 0 {
+		s = s[:opIdx]
+	}
+	return strings.IndexByte(s, '[')
+}
+
 // element is one operand: a pattern key and its range sets per dimension.
 type element struct {
+	raw  string // a bracket-free operand not yet split (key and rs unset)
 	key  string
 	rs   []RangeSet
 	pos  int
@@ -118,15 +128,44 @@ type element struct {
 // strings that come from a group source) within group namespace ns.
 func (p *parser) parseString(s string, base int, ns string) (NodeSet, error) {
 	var result NodeSet
+	// consecutive unions are gathered and merged at once: a list of 100k
+	// names costs one sort, not 100k copies
+	var acc unionAcc
+	flush := func() {
+		if !acc.empty() {
+			acc.add(result)
+			result = acc.result()
+		}
+	}
 	st, off := trimOff(s, 0)
 	err := p.scan(st, off, func(op byte, el element) error {
+		if el.raw != "" {
+			if op == ',' && el.raw[0] != '@' && (p.cfg.resolver == nil || !strings.ContainsAny(el.raw, "*?")) {
+				// a plain node name: fold it directly
+				b := acc.builder()
+				if !b.sc.scan(el.raw) {
+					_, _, err := p.scanSingle(el.raw, el.pos)
+					return err
+				}
+				b.addScanned()
+				return nil
+			}
+			k, sets, err := p.scanSingle(el.raw, el.pos)
+			if err != nil {
+				return err
+			}
+			el.key, el.rs, el.raw = k, sets, ""
+		}
 		operand, err := p.operand(el, ns)
 		if err != nil {
 			return err
 		}
+		if op == ',' {
+			acc.add(operand)
+			return nil
+		}
+		flush()
 		switch op {
-		case ',':
-			result = result.Union(operand)
 		case '!':
 			result = result.Difference(operand)
 		case '&':
@@ -136,6 +175,7 @@ func (p *parser) parseString(s string, base int, ns string) (NodeSet, error) {
 		}
 		return nil
 	})
+	flush()
 	if err != nil {
 		var pe *ParseError
 		if base != 0 && errors.As(err, &pe) && pe.Input == p.input {
@@ -163,7 +203,9 @@ func (p *parser) scan(s string, off int, fn func(op byte, el element) error) err
 		op := nextOp
 		opIdx, nop := findOp(s)
 		nextOp = nop
-		bracketIdx := strings.IndexByte(s, '[')
+		// only a '[' before the next operator matters (and searching the
+		// whole rest of a long list for each operand would be quadratic)
+		bracketIdx := bracketBefore(s, opIdx)
 		var el element
 		el.pos = off
 		if bracketIdx >= 0 && (opIdx > bracketIdx || opIdx < 0) {
@@ -225,8 +267,8 @@ func (p *parser) scan(s string, off int, fn func(op byte, el element) error) err
 					return err
 				}
 				rs = RangeSet{normalize(sp)}
-				bracketIdx = strings.IndexByte(sfx, '[')
 				opIdx, nextOp = findOp(sfx)
+				bracketIdx = bracketBefore(sfx, opIdx)
 				if sfx != "" && sfx[0] == '[' {
 					return p.fail(soff, sfx, "illegal reopening bracket")
 				}
@@ -276,11 +318,7 @@ func (p *parser) scan(s string, off int, fn func(op byte, el element) error) err
 				off += opIdx + 1
 			}
 			node = strings.TrimRightFunc(node, func(r rune) bool { return r < 128 && isSpace(byte(r)) })
-			k, sets, err := p.scanSingle(node, nodeOff)
-			if err != nil {
-				return err
-			}
-			el.key, el.rs, el.text = k, sets, node
+			el.raw, el.pos, el.text = node, nodeOff, node
 		}
 		if err := fn(op, el); err != nil {
 			return err
