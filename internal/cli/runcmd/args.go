@@ -37,6 +37,7 @@ type options struct {
 	groups         []string
 	exGroups       []string
 	hostfiles      []string
+	outdir, errdir string
 	args           []string
 }
 
@@ -84,6 +85,8 @@ var specs = []optSpec{
 	{"g", []string{"group"}, valued, func(o *options, v string) error { o.groups = append(o.groups, v); return nil }},
 	{"X", nil, valued, func(o *options, v string) error { o.exGroups = append(o.exGroups, v); return nil }},
 	{"", []string{"hostfile", "machinefile"}, valued, func(o *options, v string) error { o.hostfiles = append(o.hostfiles, v); return nil }},
+	{"", []string{"outdir"}, valued, func(o *options, v string) error { o.outdir = v; return nil }},
+	{"", []string{"errdir"}, valued, func(o *options, v string) error { o.errdir = v; return nil }},
 	{"l", []string{"user"}, valued, func(o *options, v string) error { o.user = v; return nil }},
 	{"o", []string{"options"}, valued, func(o *options, v string) error { o.sshOptions = v; return nil }},
 	{"R", []string{"worker"}, valued, func(o *options, v string) error { o.workerName = v; return nil }},

@@ -206,3 +206,32 @@ list: echo og
 		})
 	}
 }
+
+func TestCompatOutdir(t *testing.T) {
+	clush := clushPath(t)
+	read := func(dir string) map[string]string {
+		m := map[string]string{}
+		for _, sub := range []string{"o", "e"} {
+			ents, _ := os.ReadDir(dir + "/" + sub)
+			for _, e := range ents {
+				b, _ := os.ReadFile(dir + "/" + sub + "/" + e.Name())
+				m[sub+"/"+e.Name()] = string(b)
+			}
+		}
+		return m
+	}
+	cdir, mdir := t.TempDir(), t.TempDir()
+	args := func(dir string) []string {
+		return []string{"-R", "exec", "--outdir", dir + "/o", "--errdir", dir + "/e", "-w", "n[1-3]",
+			"echo o%h; echo e >&2; printf x; [ %h = n2 ] || echo more"}
+	}
+	want := runClush(t, clush, args(cdir))
+	got := runMuster(t, args(mdir))
+	if !slices.Equal(sortedLines(got.out), sortedLines(want.out)) || got.rc != want.rc {
+		t.Fatalf("muster %+v\nclush %+v", got, want)
+	}
+	wf, gf := read(cdir), read(mdir)
+	if len(wf) != 6 || fmt.Sprint(wf) != fmt.Sprint(gf) {
+		t.Fatalf("files: muster %q\nclush %q", gf, wf)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"cmp"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
@@ -279,4 +281,71 @@ func (h *liveGatherHandler) OnClose(w *task.Worker, _ bool) {
 	}
 	h.d.closeCommon(w)
 	h.d.flush()
+}
+
+// dirHandler is directHandler that also writes each node's lines to
+// OUTDIR/node and ERRDIR/node (pssh style, --outdir/--errdir).
+type dirHandler struct {
+	directHandler
+	outs, errs map[string]*bufio.Writer
+	files      []*os.File
+}
+
+func newDirHandler(d *display, ns nodeset.NodeSet, outdir, errdir string) (*dirHandler, error) {
+	h := &dirHandler{directHandler: directHandler{d: d}, outs: map[string]*bufio.Writer{}, errs: map[string]*bufio.Writer{}}
+	for _, spec := range []struct {
+		dir string
+		m   map[string]*bufio.Writer
+	}{{outdir, h.outs}, {errdir, h.errs}} {
+		if spec.dir == "" {
+			continue
+		}
+		if err := os.MkdirAll(spec.dir, 0o777); err != nil {
+			h.close()
+			return nil, err
+		}
+		for n := range ns.All() {
+			f, err := os.Create(filepath.Join(spec.dir, n))
+			if err != nil {
+				h.close()
+				return nil, err
+			}
+			h.files = append(h.files, f)
+			spec.m[n] = bufio.NewWriter(f)
+		}
+	}
+	return h, nil
+}
+
+func (h *dirHandler) OnRead(w *task.Worker, node string, line []byte) {
+	h.directHandler.OnRead(w, node, line)
+	if f := h.outs[node]; f != nil {
+		f.Write(line)
+		f.WriteByte('\n')
+	}
+}
+
+func (h *dirHandler) OnError(w *task.Worker, node string, line []byte) {
+	h.directHandler.OnError(w, node, line)
+	if f := h.errs[node]; f != nil {
+		f.Write(line)
+		f.WriteByte('\n')
+	}
+}
+
+func (h *dirHandler) OnClose(w *task.Worker, timedOut bool) {
+	h.directHandler.OnClose(w, timedOut)
+	h.close()
+}
+
+func (h *dirHandler) close() {
+	for _, m := range []map[string]*bufio.Writer{h.outs, h.errs} {
+		for _, b := range m {
+			b.Flush()
+		}
+	}
+	for _, f := range h.files {
+		f.Close()
+	}
+	h.files = nil
 }

@@ -109,6 +109,8 @@ Options:
   -P, --progress        show progress during command execution
   -B                    like -b but including standard error
   -S, --maxrc           return the largest of command return codes
+  --outdir=OUTDIR       output directory for stdout files (OPTIONAL)
+  --errdir=ERRDIR       output directory for stderr files (OPTIONAL)
   -f FANOUT, --fanout=FANOUT
                         use a specified fanout
   -t CONNECT_TIMEOUT, --connect_timeout=CONNECT_TIMEOUT
@@ -330,6 +332,14 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 		h = &sortedHandler{gatherHandler{d: d}}
 	case gathering:
 		h = &gatherHandler{d: d}
+	case (o.outdir != "" || o.errdir != "") && !(o.progress && verbosity > verbQuiet):
+		dh, err := newDirHandler(d, targets, o.outdir, o.errdir)
+		if err != nil {
+			fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
+			return 1
+		}
+		defer dh.close()
+		h = dh
 	default:
 		h = &directHandler{d: d}
 	}
