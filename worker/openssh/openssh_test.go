@@ -202,6 +202,25 @@ func TestOnHosts(t *testing.T) {
 		}
 	})
 
+	t.Run("ProxyCommand and ProxyJump", func(t *testing.T) {
+		// Sites reach nodes through gateways: everything ssh_config and
+		// -o options can express applies, since the real ssh runs.
+		for _, opts := range []string{
+			"-F " + c.SSHConfig + " '-oProxyCommand=ssh -F " + c.SSHConfig + " -W %h:%p " + names[0] + "'",
+			"-F " + c.SSHConfig + " -J " + names[0],
+		} {
+			ptr, err := openssh.New(openssh.Config{Options: opts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range runAll(ctx, command(t, ptr, `echo "$SSH_CONNECTION" | cut -d' ' -f3`), sessionsFor(names[1:3])) {
+				if want := c.Hosts[r.s.rank+1].Addr + "\n"; r.err != nil || r.st.Code != 0 || r.s.Out() != want {
+					t.Errorf("%s via %s: %v %v %q %q, want %q", r.s.node, opts, r.st, r.err, r.s.Out(), r.s.Err(), want)
+				}
+			}
+		}
+	})
+
 	t.Run("stdin broadcast", func(t *testing.T) {
 		in := newBroadcast()
 		ss := sessionsFor(names)
