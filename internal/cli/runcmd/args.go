@@ -38,6 +38,8 @@ type options struct {
 	exGroups       []string
 	hostfiles      []string
 	outdir, errdir string
+	regroup        bool
+	groupBase      bool
 	args           []string
 }
 
@@ -87,6 +89,8 @@ var specs = []optSpec{
 	{"", []string{"hostfile", "machinefile"}, valued, func(o *options, v string) error { o.hostfiles = append(o.hostfiles, v); return nil }},
 	{"", []string{"outdir"}, valued, func(o *options, v string) error { o.outdir = v; return nil }},
 	{"", []string{"errdir"}, valued, func(o *options, v string) error { o.errdir = v; return nil }},
+	{"r", []string{"regroup"}, flag, func(o *options, _ string) error { o.regroup = true; return nil }},
+	{"G", []string{"groupbase"}, flag, func(o *options, _ string) error { o.groupBase = true; return nil }},
 	{"l", []string{"user"}, valued, func(o *options, v string) error { o.user = v; return nil }},
 	{"o", []string{"options"}, valued, func(o *options, v string) error { o.sshOptions = v; return nil }},
 	{"R", []string{"worker"}, valued, func(o *options, v string) error { o.workerName = v; return nil }},

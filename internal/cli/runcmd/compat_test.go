@@ -194,6 +194,10 @@ list: echo og
 		{"all", append(g, "-b", "-a", "-x", "@db", "echo hi"), true},
 		{"source", append(g, "-L", "-s", "other", "-g", "og", "echo o"), true},
 		{"prefixed", append(g, "-b", "-w", "@other:og,@nope", "echo o"), true},
+		{"regroup", append(g, "-b", "-r", "-w", "w[1-3],d1,x1", "echo x; [ %h = x1 ] && exit 2; true"), true},
+		{"regroup-bL", append(g, "-bL", "-r", "-w", "w[1-3],d1", "echo x"), true},
+		{"regroup-G", append(g, "-b", "-r", "-s", "other", "-G", "-w", "o[1-2]", "echo x"), true},
+		{"regroup-source", append(g, "-b", "-r", "-s", "other", "-w", "o[1-2],w1", "echo x"), true},
 		{"hostfile", append(g, "-b", "--hostfile", hosts, "-x", "h2", "echo x"), true},
 		{"hostfile-missing", append(g, "-b", "--machinefile", dir+"/nope", "echo x"), true},
 	} {

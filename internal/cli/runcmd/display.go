@@ -25,6 +25,20 @@ type display struct {
 	lineMode  bool
 	buf       []byte
 	meter     *meter // nil unless a progress meter is shown
+	// regroup writes gathered node sets with the groups of source (-r).
+	regroup  nodeset.Resolver
+	source   string
+	noprefix bool
+}
+
+// formatNodes writes a gathered node set, with groups when asked.
+func (d *display) formatNodes(ns nodeset.NodeSet) string {
+	if d.regroup != nil {
+		if s, err := ns.Regroup(d.regroup, d.source, d.noprefix); err == nil {
+			return s
+		}
+	}
+	return ns.String()
 }
 
 const (
@@ -72,7 +86,7 @@ func (d *display) printLineError(node string, line []byte) {
 // every line prefixed by the node set.
 func (d *display) printGather(ns nodeset.NodeSet, g gather.Group) {
 	d.buf = d.buf[:0]
-	s := ns.String()
+	s := d.formatNodes(ns)
 	if d.lineMode {
 		for l := range g.Lines() {
 			if d.label {

@@ -103,11 +103,13 @@ Options:
   -X GROUP              exclude nodes from this group
   -q, --quiet           be quiet, print essential output only
   -v, --verbose         be verbose, print informative messages
+  -G, --groupbase       do not display group source prefix
   -L                    disable header block and order output by nodes
   -N                    disable labeling of command line
   -b, --dshbak          gather nodes with same output
   -P, --progress        show progress during command execution
   -B                    like -b but including standard error
+  -r, --regroup         fold node set using node groups
   -S, --maxrc           return the largest of command return codes
   --outdir=OUTDIR       output directory for stdout files (OPTIONAL)
   --errdir=ERRDIR       output directory for stderr files (OPTIONAL)
@@ -172,13 +174,7 @@ func (e *hostfileError) Error() string { return e.err.Error() }
 func (e *hostfileError) Unwrap() error { return e.err }
 
 // targetNodes computes the nodes to run on from -w, -a, -g, -x and -X.
-func targetNodes(o *options) (nodeset.NodeSet, error) {
-	load := nodeset.LoadDefaultGroups
-	if o.groupsConf != "" {
-		path := o.groupsConf
-		load = func() (*nodeset.GroupSources, error) { return nodeset.LoadGroupsConfig(path) }
-	}
-	res := nodeset.NewLazyGroups(load)
+func targetNodes(o *options, res nodeset.Resolver) (nodeset.NodeSet, error) {
 	opts := []nodeset.Option{nodeset.WithResolver(res)}
 	if o.groupSource != "" {
 		opts = append(opts, nodeset.WithDefaultSource(o.groupSource))
@@ -242,7 +238,13 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	if o.verbose {
 		verbosity = 2
 	}
-	targets, err := targetNodes(o)
+	load := nodeset.LoadDefaultGroups
+	if o.groupsConf != "" {
+		path := o.groupsConf
+		load = func() (*nodeset.GroupSources, error) { return nodeset.LoadGroupsConfig(path) }
+	}
+	res := nodeset.NewLazyGroups(load)
+	targets, err := targetNodes(o, res)
 	var hfe *hostfileError
 	var pe *fs.PathError
 	switch {
@@ -321,6 +323,11 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 		maxrc:     o.maxrc,
 		verbosity: verbosity,
 		lineMode:  o.lineMode,
+		source:    o.groupSource,
+		noprefix:  o.groupBase,
+	}
+	if o.regroup {
+		d.regroup = res
 	}
 	defer d.flush()
 	gathering := o.gather || o.gatherAll
