@@ -292,8 +292,8 @@ func TestNoDistantTransport(t *testing.T) {
 	if _, err := tk.Copy("/etc/hosts", "/tmp", OnNodes("n1")); !errors.Is(err, ErrNoTransport) {
 		t.Fatalf("Copy: %v", err)
 	}
-	if _, err := tk.Rcopy("/etc/hosts", "/tmp", OnNodes("n1"), Via(exec.Transport{})); !errors.Is(err, worker.ErrUnsupported) {
-		t.Fatalf("Rcopy via exec: %v", err)
+	if _, err := tk.Rcopy("/etc/hosts", "/tmp", OnNodes("n1"), Via(noCopy{})); !errors.Is(err, worker.ErrUnsupported) {
+		t.Fatalf("Rcopy via a transport that cannot copy: %v", err)
 	}
 	if err := tk.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -944,5 +944,37 @@ func TestEmptyAndDuplicateNodes(t *testing.T) {
 	}
 	if !slices.Equal(dup.Nodes(), []string{"a", "b"}) || string(tk.NodeBuffer("a")) != "a\n" {
 		t.Fatalf("duplicates: nodes %v a=%q", dup.Nodes(), tk.NodeBuffer("a"))
+	}
+}
+
+// noCopy is a transport that cannot copy.
+type noCopy struct{ exec.Transport }
+
+func (noCopy) Copy(cp worker.Copy) (worker.Driver, error) {
+	return nil, fmt.Errorf("nocopy: %w", worker.ErrUnsupported)
+}
+
+func TestCopyAndRcopyThroughExec(t *testing.T) {
+	dir := t.TempDir()
+	src := dir + "/file"
+	os.WriteFile(src, []byte("payload"), 0o600)
+	tk := execTask()
+	if _, err := tk.Copy(src, dir+"/copy.%h", OnNodes("a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tk.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if _, err := tk.Rcopy(dir+"/copy.%h", out, OnNodes("a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tk.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "b"} {
+		if b, err := os.ReadFile(out + "/copy." + n + "." + n); err != nil || string(b) != "payload" {
+			t.Fatalf("%s: %q %v", n, b, err)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	osexec "os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -57,10 +58,65 @@ func (t Transport) Command(cmd worker.Command) (worker.Driver, error) {
 	return d, nil
 }
 
-// Copy is not supported by the exec transport yet: it returns an error
-// wrapping worker.ErrUnsupported.
-func (Transport) Copy(cp worker.Copy) (worker.Driver, error) {
-	return nil, fmt.Errorf("exec: copy %q to %q: %w", cp.Source, cp.Dest, worker.ErrUnsupported)
+// Copy returns a driver that copies locally with cp, once per node, with
+// the placeholders of Source and Dest substituted: "cp [-r] [-p] SOURCE
+// DEST" (-r when Source is a directory). With Reverse, Dest must be a
+// directory and each node's copy lands as DEST/<base of SOURCE>.<node>
+// (ClusterShell's exec worker swaps the paths instead; muster keeps the
+// meaning rcopy has for every other worker).
+func (t Transport) Copy(cp worker.Copy) (worker.Driver, error) {
+	for _, p := range []string{cp.Source, cp.Dest} {
+		if err := Check(p); err != nil {
+			return nil, err
+		}
+	}
+	d := &CopyDriver{cp: cp, run: &Driver{env: t.Env}}
+	if d.run.env == nil {
+		d.run.env = os.Environ()
+	}
+	if cp.Reverse {
+		if fi, err := os.Stat(cp.Dest); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("exec: reverse copy of %q: destination %q is not a directory", cp.Source, cp.Dest)
+		}
+	} else if fi, err := os.Stat(cp.Source); err == nil && fi.IsDir() {
+		d.dir = true
+	}
+	return d, nil
+}
+
+// CopyDriver copies files locally with cp, once per node. Make one with
+// Transport.Copy.
+type CopyDriver struct {
+	cp  worker.Copy
+	dir bool
+	run *Driver
+}
+
+// Run copies for one node.
+func (c *CopyDriver) Run(ctx context.Context, s worker.Session) (worker.Status, error) {
+	src, err := Expand(c.cp.Source, s.Node(), s.Rank())
+	if err != nil {
+		return worker.Status{}, err
+	}
+	dest, err := Expand(c.cp.Dest, s.Node(), s.Rank())
+	if err != nil {
+		return worker.Status{}, err
+	}
+	argv := []string{"cp"}
+	dir := c.dir
+	if c.cp.Reverse {
+		if fi, err := os.Stat(src); err == nil && fi.IsDir() {
+			dir = true
+		}
+		dest = filepath.Join(dest, filepath.Base(src)+"."+s.Node())
+	}
+	if dir {
+		argv = append(argv, "-r")
+	}
+	if c.cp.Preserve {
+		argv = append(argv, "-p")
+	}
+	return c.run.run(ctx, append(argv, src, dest), s)
 }
 
 // Driver runs one command locally per node. Make one with

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -213,7 +214,10 @@ func TestCommandErrors(t *testing.T) {
 	if _, err := (Transport{}).Command(worker.Command{Line: "  "}); !errors.Is(err, ErrSyntax) {
 		t.Fatalf("err %v", err)
 	}
-	if _, err := (Transport{}).Copy(worker.Copy{Source: "a", Dest: "b"}); !errors.Is(err, worker.ErrUnsupported) {
+	if _, err := (Transport{}).Copy(worker.Copy{Source: "a", Dest: "/nonexistent", Reverse: true}); err == nil {
+		t.Fatal("reverse copy to a missing directory accepted")
+	}
+	if _, err := (Transport{}).Copy(worker.Copy{Source: "a%", Dest: "b"}); !errors.As(err, &pe) {
 		t.Fatalf("err %v", err)
 	}
 }
@@ -283,5 +287,48 @@ func TestHostsRunsOnceForAllNodes(t *testing.T) {
 		if sts[i].Code != 3 || errs[i] != nil || s.out.String() != "n[1-3] 0\n" || s.started != 1 {
 			t.Fatalf("node %d: status %v err %v out %q started %d", i, sts[i], errs[i], s.out.String(), s.started)
 		}
+	}
+}
+
+func TestCopy(t *testing.T) {
+	dir := t.TempDir()
+	src := dir + "/src"
+	if err := os.WriteFile(src, []byte("data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Transport{}.Copy(worker.Copy{Source: src, Dest: dir + "/to-%h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{node: "n1"}
+	if st, err := d.Run(context.Background(), s); err != nil || st.Code != 0 {
+		t.Fatalf("copy: %v %v %q", st, err, s.err.String())
+	}
+	if b, _ := os.ReadFile(dir + "/to-n1"); string(b) != "data" {
+		t.Fatalf("copied %q", b)
+	}
+	// reverse: the "node's" file lands as DEST/<base>.<node>
+	out := t.TempDir()
+	d, err = Transport{}.Copy(worker.Copy{Source: dir + "/to-%h", Dest: out, Reverse: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := d.Run(context.Background(), &session{node: "n1"}); err != nil || st.Code != 0 {
+		t.Fatalf("rcopy: %v %v", st, err)
+	}
+	if b, _ := os.ReadFile(out + "/to-n1.n1"); string(b) != "data" {
+		t.Fatalf("rcopied %q", b)
+	}
+	// a directory is copied recursively
+	if err := os.Mkdir(dir+"/tree", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(dir+"/tree/f", []byte("x"), 0o600)
+	d, _ = Transport{}.Copy(worker.Copy{Source: dir + "/tree", Dest: dir + "/tree-%n", Preserve: true})
+	if st, err := d.Run(context.Background(), &session{node: "n", rank: 4}); err != nil || st.Code != 0 {
+		t.Fatalf("copy -r: %v %v", st, err)
+	}
+	if b, _ := os.ReadFile(dir + "/tree-4/f"); string(b) != "x" {
+		t.Fatalf("copied tree file %q", b)
 	}
 }
