@@ -197,6 +197,7 @@ func ndMerge(vl []vec) []vec {
 		k    []dimKey
 	}
 	var items []item
+	var perm []int32
 	var keys []dimKey
 	var dead []bool
 	for chg {
@@ -215,9 +216,29 @@ func ndMerge(vl []vec) []vec {
 			}
 			items = append(items, item{v, c, k})
 		}
-		slices.SortStableFunc(items, func(a, b item) int { return cmpBoxKey(a.card, b.card, a.k, b.k) })
-		for i := range items {
-			vl[i] = items[i].v
+		// stable sort; boxes often arrive sorted already
+		sorted := true
+		for i := 1; i < len(items); i++ {
+			if cmpBoxKey(items[i-1].card, items[i].card, items[i-1].k, items[i].k) > 0 {
+				sorted = false
+				break
+			}
+		}
+		if !sorted {
+			perm = slices.Grow(perm[:0], len(items))[:len(items)]
+			for i := range perm {
+				perm[i] = int32(i)
+			}
+			slices.SortFunc(perm, func(x, y int32) int {
+				a, b := &items[x], &items[y]
+				if c := cmpBoxKey(a.card, b.card, a.k, b.k); c != 0 {
+					return c
+				}
+				return int(x - y)
+			})
+			for i, x := range perm {
+				vl[i] = items[x].v
+			}
 		}
 		dead = slices.Grow(dead[:0], len(vl))[:len(vl)]
 		clear(dead)

@@ -366,7 +366,7 @@ func (r RangeSet) Union(o RangeSet) RangeSet {
 	if len(r.sp) == 0 {
 		return o
 	}
-	return RangeSet{setOp(r.sp, o.sp, func(a, b bool) bool { return a || b })}
+	return RangeSet{unionSpans(r.sp, o.sp)}
 }
 
 // Intersection returns the indexes in both r and o.
@@ -374,7 +374,7 @@ func (r RangeSet) Intersection(o RangeSet) RangeSet {
 	if len(o.sp) == 0 || len(r.sp) == 0 {
 		return RangeSet{}
 	}
-	return RangeSet{setOp(r.sp, o.sp, func(a, b bool) bool { return a && b })}
+	return RangeSet{intersectSpans(r.sp, o.sp)}
 }
 
 // Difference returns the indexes in r and not in o.
@@ -382,7 +382,7 @@ func (r RangeSet) Difference(o RangeSet) RangeSet {
 	if len(o.sp) == 0 || len(r.sp) == 0 {
 		return r
 	}
-	return RangeSet{setOp(r.sp, o.sp, func(a, b bool) bool { return a && !b })}
+	return RangeSet{differenceSpans(r.sp, o.sp)}
 }
 
 // SymmetricDifference returns the indexes in exactly one of r and o.
@@ -505,6 +505,107 @@ func (r RangeSet) Split(n int) []RangeSet {
 		}
 		out = append(out, r.slicePos(begin, begin+ln, 1))
 		begin += ln
+	}
+	return out
+}
+
+// before reports whether span a ends before span b starts in index order.
+func endsBefore(a, b span) bool {
+	return a.w < b.w || (a.w == b.w && a.hi < b.lo)
+}
+
+// unionSpans merges two canonical span lists.
+func unionSpans(a, b []span) []span {
+	out := make([]span, 0, len(a)+len(b))
+	add := func(s span) {
+		if n := len(out); n > 0 {
+			l := &out[n-1]
+			if l.w == s.w && s.lo <= l.hi+1 {
+				if s.hi > l.hi {
+					l.hi = s.hi
+				}
+				return
+			}
+		}
+		out = append(out, s)
+	}
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if cmpSpanStart(a[i], b[j]) <= 0 {
+			add(a[i])
+			i++
+		} else {
+			add(b[j])
+			j++
+		}
+	}
+	for ; i < len(a); i++ {
+		add(a[i])
+	}
+	for ; j < len(b); j++ {
+		add(b[j])
+	}
+	return out
+}
+
+// intersectSpans intersects two canonical span lists.
+func intersectSpans(a, b []span) []span {
+	var out []span
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		x, y := a[i], b[j]
+		switch {
+		case endsBefore(x, y):
+			i++
+			continue
+		case endsBefore(y, x):
+			j++
+			continue
+		}
+		lo, hi := max(x.lo, y.lo), min(x.hi, y.hi)
+		if out == nil {
+			out = make([]span, 0, min(len(a)-i, len(b)-j))
+		}
+		out = append(out, span{x.w, lo, hi})
+		if x.hi < y.hi {
+			i++
+		} else {
+			j++
+		}
+	}
+	return out
+}
+
+// differenceSpans removes the indexes of b from a.
+func differenceSpans(a, b []span) []span {
+	out := make([]span, 0, len(a))
+	j := 0
+	for _, x := range a {
+		for j < len(b) && endsBefore(b[j], x) {
+			j++
+		}
+		cur := x
+		k := j
+		for k < len(b) && !endsBefore(cur, b[k]) {
+			y := b[k]
+			// y overlaps cur (same width)
+			if y.lo > cur.lo {
+				out = append(out, span{cur.w, cur.lo, y.lo - 1})
+			}
+			if y.hi >= cur.hi {
+				cur.lo = cur.hi + 1 // consumed
+				break
+			}
+			cur.lo = y.hi + 1
+			k++
+		}
+		if cur.lo <= cur.hi {
+			out = append(out, cur)
+		}
+		j = k
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
