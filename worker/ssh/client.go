@@ -1,6 +1,7 @@
 package sshworker
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -29,8 +30,11 @@ type Client struct {
 	closing context.Context // done once Close starts: in-flight dials stop
 	stopAll context.CancelFunc
 
+	maxIdle int // idle connections kept; < 0: all
+
 	mu     sync.Mutex
 	conns  map[string]*conn
+	idle   *list.List // of *conn with no user, most recently used first
 	closed bool
 	wg     sync.WaitGroup // connection watchers and keepalives
 }
@@ -42,6 +46,12 @@ type conn struct {
 	ready  chan struct{}
 	client *ssh.Client
 	err    error
+	jump   *conn // the jump host connection this one runs through, held while it lives
+
+	// under Client.mu
+	users  int           // uses in progress (sessions, copies, tunnelled connections)
+	pinned bool          // handed out by Connect: never closed as idle
+	idle   *list.Element // in Client.idle while users == 0
 
 	sftpMu sync.Mutex
 	sftp   *sftp.Client
@@ -60,8 +70,12 @@ func New(opts Options) (*Client, error) {
 // NewClient returns a Client for a loaded configuration.
 func NewClient(cfg *Config) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
+	maxIdle := cfg.opts.MaxIdle
+	if maxIdle == 0 {
+		maxIdle = DefaultMaxIdle
+	}
 	return &Client{cfg: cfg, hk: newHostKeys(), auth: newAuthCache(), conns: map[string]*conn{},
-		closing: ctx, stopAll: cancel}
+		idle: list.New(), maxIdle: maxIdle, closing: ctx, stopAll: cancel}
 }
 
 // Config returns the Client's configuration.
@@ -105,12 +119,17 @@ func (cn *conn) close() {
 // Connect returns the connection to host (a node name resolved through
 // ssh_config), opening it when the pool has none. Concurrent calls for
 // the same node share one dial. A failure is a *ConnectError. The returned
-// client belongs to the pool: open sessions on it, do not close it.
+// client belongs to the pool: open sessions on it, do not close it; it
+// stays open (it is never closed as idle) until it fails or Close.
 func (c *Client) Connect(ctx context.Context, host string) (*ssh.Client, error) {
 	cn, err := c.connect(ctx, host, 0)
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
+	cn.pinned = true
+	c.mu.Unlock()
+	c.release(cn)
 	return cn.client, nil
 }
 
@@ -140,11 +159,17 @@ func (c *Client) connectHost(ctx context.Context, h *HostConfig, depth int) (*co
 			return nil, &ConnectError{Host: h.Alias, Addr: h.Addr(), User: h.User, Kind: KindOther, Err: ErrClosed}
 		}
 		cn, ok := c.conns[key]
+		if ok && cn.isReady() {
+			// a ready pooled connection (failed dials leave the pool)
+			c.acquireLocked(cn)
+			c.mu.Unlock()
+			return cn, nil
+		}
 		if !ok {
-			cn = &conn{key: key, host: h, ready: make(chan struct{})}
+			cn = &conn{key: key, host: h, ready: make(chan struct{}), users: 1}
 			c.conns[key] = cn
 			c.mu.Unlock()
-			cn.client, cn.err = c.dial(ctx, h, depth)
+			cn.client, cn.jump, cn.err = c.dial(ctx, h, depth)
 			if cn.err != nil {
 				c.mu.Lock()
 				if c.conns[key] == cn {
@@ -163,6 +188,9 @@ func (c *Client) connectHost(ctx context.Context, h *HostConfig, depth int) (*co
 			close(cn.ready)
 			if closed {
 				cn.close()
+				if cn.jump != nil {
+					c.release(cn.jump)
+				}
 				return nil, &ConnectError{Host: h.Alias, Addr: h.Addr(), User: h.User, Kind: KindOther, Err: ErrClosed}
 			}
 			go c.watch(cn)
@@ -175,7 +203,7 @@ func (c *Client) connectHost(ctx context.Context, h *HostConfig, depth int) (*co
 			return nil, &ConnectError{Host: h.Alias, Addr: h.Addr(), User: h.User, Via: h.ProxyJump, Kind: KindOther, Err: ctx.Err()}
 		}
 		if cn.err == nil {
-			return cn, nil
+			continue // acquire it under the lock
 		}
 		// Another caller's dial failed. Share its verdict, unless it was
 		// that caller's own cancellation and ours is still alive.
@@ -183,6 +211,45 @@ func (c *Client) connectHost(ctx context.Context, h *HostConfig, depth int) (*co
 			continue
 		}
 		return nil, cn.err
+	}
+}
+
+func (cn *conn) isReady() bool {
+	select {
+	case <-cn.ready:
+		return cn.err == nil
+	default:
+		return false
+	}
+}
+
+// acquireLocked marks cn in use; the caller holds c.mu.
+func (c *Client) acquireLocked(cn *conn) {
+	cn.users++
+	if cn.idle != nil {
+		c.idle.Remove(cn.idle)
+		cn.idle = nil
+	}
+}
+
+// release ends one use of cn. A connection nobody uses joins the idle
+// list; beyond the Client's MaxIdle the least recently used idle
+// connection is closed.
+func (c *Client) release(cn *conn) {
+	c.mu.Lock()
+	cn.users--
+	var evict *conn
+	if cn.users == 0 && !cn.pinned && c.conns[cn.key] == cn {
+		cn.idle = c.idle.PushFront(cn)
+		if c.maxIdle >= 0 && c.idle.Len() > c.maxIdle {
+			evict = c.idle.Remove(c.idle.Back()).(*conn)
+			evict.idle = nil
+			delete(c.conns, evict.key)
+		}
+	}
+	c.mu.Unlock()
+	if evict != nil {
+		evict.close() // its watcher then releases its jump host
 	}
 }
 
@@ -203,6 +270,9 @@ func (c *Client) watch(cn *conn) {
 	close(done)
 	kwg.Wait()
 	c.drop(cn)
+	if cn.jump != nil {
+		c.release(cn.jump)
+	}
 }
 
 // drop removes cn from the pool (if it is still there) and closes it.
@@ -210,6 +280,10 @@ func (c *Client) drop(cn *conn) {
 	c.mu.Lock()
 	if c.conns[cn.key] == cn {
 		delete(c.conns, cn.key)
+	}
+	if cn.idle != nil {
+		c.idle.Remove(cn.idle)
+		cn.idle = nil
 	}
 	c.mu.Unlock()
 	cn.close()
@@ -241,13 +315,23 @@ func keepalive(cl *ssh.Client, interval time.Duration, max int, done <-chan stru
 	}
 }
 
-// dial opens a new authenticated connection to h (through its jumps).
-func (c *Client) dial(ctx context.Context, h *HostConfig, depth int) (*ssh.Client, error) {
+// dial opens a new authenticated connection to h (through its jumps) and
+// returns it with the jump host connection it holds (nil when direct).
+func (c *Client) dial(ctx context.Context, h *HostConfig, depth int) (_ *ssh.Client, jump *conn, err error) {
+	cl, jump, err := c.dial1(ctx, h, depth)
+	if err != nil && jump != nil {
+		c.release(jump)
+		jump = nil
+	}
+	return cl, jump, err
+}
+
+func (c *Client) dial1(ctx context.Context, h *HostConfig, depth int) (*ssh.Client, *conn, error) {
 	cerr := func(kind Kind, err error) *ConnectError {
 		return &ConnectError{Host: h.Alias, Addr: h.Addr(), User: h.User, Via: h.ProxyJump, Kind: kind, Err: err}
 	}
 	if depth > maxJumpDepth {
-		return nil, cerr(KindOther, fmt.Errorf("ProxyJump chain deeper than %d hops (a loop?)", maxJumpDepth))
+		return nil, nil, cerr(KindOther, fmt.Errorf("ProxyJump chain deeper than %d hops (a loop?)", maxJumpDepth))
 	}
 	cctx, cancel := context.WithTimeout(ctx, h.ConnectTimeout)
 	defer cancel()
@@ -255,11 +339,12 @@ func (c *Client) dial(ctx context.Context, h *HostConfig, depth int) (*ssh.Clien
 
 	var (
 		nc  net.Conn
+		jc  *conn
 		err error
 	)
 	jumps, err := parseJumps(h.ProxyJump)
 	if err != nil {
-		return nil, cerr(KindOther, err)
+		return nil, jc, cerr(KindOther, err)
 	}
 	if len(jumps) == 0 {
 		network := "tcp"
@@ -275,14 +360,15 @@ func (c *Client) dial(ctx context.Context, h *HostConfig, depth int) (*ssh.Clien
 		}
 		nc, err = dialer(cctx, network, h.Addr())
 		if err != nil {
-			return nil, cerr(classifyDial(cctx, err), err)
+			return nil, jc, cerr(classifyDial(cctx, err), err)
 		}
 	} else {
-		jh, err := c.jumpHost(jumps, depth)
+		var jh *HostConfig
+		jh, err = c.jumpHost(jumps, depth)
 		if err != nil {
-			return nil, cerr(KindOther, err)
+			return nil, jc, cerr(KindOther, err)
 		}
-		jc, err := c.connectHost(cctx, jh, depth+1)
+		jc, err = c.connectHost(cctx, jh, depth+1)
 		if err != nil {
 			kind := KindOther
 			var ce *ConnectError
@@ -292,11 +378,11 @@ func (c *Client) dial(ctx context.Context, h *HostConfig, depth int) (*ssh.Clien
 			if kind == KindOther && cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 				kind = KindTimeout
 			}
-			return nil, cerr(kind, fmt.Errorf("jump host %s: %w", jh.Alias, err))
+			return nil, jc, cerr(kind, fmt.Errorf("jump host %s: %w", jh.Alias, err))
 		}
 		nc, err = jc.client.DialContext(cctx, "tcp", h.Addr())
 		if err != nil {
-			return nil, cerr(classifyJumpDial(cctx, err), fmt.Errorf("through jump host %s: %w", jh.Alias, err))
+			return nil, jc, cerr(classifyJumpDial(cctx, err), fmt.Errorf("through jump host %s: %w", jh.Alias, err))
 		}
 	}
 
@@ -329,37 +415,37 @@ func (c *Client) dial(ctx context.Context, h *HostConfig, depth int) (*ssh.Clien
 			_ = sc.Close()
 		}
 		if ctx.Err() != nil {
-			return nil, cerr(KindOther, ctx.Err())
+			return nil, jc, cerr(KindOther, ctx.Err())
 		}
 		if c.closing.Err() != nil {
-			return nil, cerr(KindOther, ErrClosed)
+			return nil, jc, cerr(KindOther, ErrClosed)
 		}
-		return nil, cerr(KindTimeout, fmt.Errorf("no SSH banner, key exchange or authentication within %v: %w", h.ConnectTimeout, context.DeadlineExceeded))
+		return nil, jc, cerr(KindTimeout, fmt.Errorf("no SSH banner, key exchange or authentication within %v: %w", h.ConnectTimeout, context.DeadlineExceeded))
 	}
 	if err != nil {
 		_ = nc.Close()
 		var hke *HostKeyError
 		switch {
 		case errors.As(hostKeyErr, &hke) && (hke.Mismatch || hke.Revoked):
-			return nil, cerr(KindHostKeyMismatch, hke)
+			return nil, jc, cerr(KindHostKeyMismatch, hke)
 		case errors.As(hostKeyErr, &hke):
-			return nil, cerr(KindHostKeyUnknown, hke)
+			return nil, jc, cerr(KindHostKeyUnknown, hke)
 		case hostKeyErr != nil:
-			return nil, cerr(KindOther, hostKeyErr)
+			return nil, jc, cerr(KindOther, hostKeyErr)
 		case hostKeyDone && strings.Contains(err.Error(), "unable to authenticate"):
-			return nil, cerr(KindAuth, fmt.Errorf("%w (identities tried: %s)", err, c.auth.describe(h)))
+			return nil, jc, cerr(KindAuth, fmt.Errorf("%w (identities tried: %s)", err, c.auth.describe(h)))
 		case isTimeout(err):
-			return nil, cerr(KindTimeout, err)
+			return nil, jc, cerr(KindTimeout, err)
 		case errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF):
 			if hostKeyDone {
 				// the server hung up during authentication (MaxAuthTries)
-				return nil, cerr(KindAuth, err)
+				return nil, jc, cerr(KindAuth, err)
 			}
-			return nil, cerr(KindUnreachable, err)
+			return nil, jc, cerr(KindUnreachable, err)
 		}
-		return nil, cerr(KindOther, err)
+		return nil, jc, cerr(KindOther, err)
 	}
-	return ssh.NewClient(sc, chans, reqs), nil
+	return ssh.NewClient(sc, chans, reqs), jc, nil
 }
 
 // jumpHost resolves the last hop of a ProxyJump chain; the hops before it

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -697,5 +698,53 @@ func TestKnownHostsBadLinesSkipped(t *testing.T) {
 	var hke *HostKeyError
 	if !errors.As(err, &hke) || len(hke.Known) != 1 || hke.Known[0] != wrong+":3" {
 		t.Fatalf("known at %v, want [%s:3]", hke.Known, wrong)
+	}
+}
+
+// Idle connections beyond MaxIdle are closed, least recently used first;
+// a jump host connection stays open while connections run through it.
+func TestIdleConnectionsBounded(t *testing.T) {
+	cl := cluster(t, 4, 185)
+	ctx := testCtx(t)
+	run := func(c *Client, node string) {
+		t.Helper()
+		if _, err := c.Run(ctx, node, "true", RunOptions{}); err != nil {
+			t.Fatalf("%s: %v", node, err)
+		}
+	}
+	dc := &dialCounter{}
+	c := newClient(t, cl, dc)
+	c.maxIdle = 2
+	for _, n := range []string{"node1", "node2", "node3", "node4", "node4", "node3"} {
+		run(c, n)
+	}
+	if n := dc.total.Load(); n != 4 {
+		t.Fatalf("%d dials, want 4 (node3 and node4 still pooled)", n)
+	}
+	run(c, "node1") // evicted: dialled again
+	if n := dc.count(cl.Hosts[0].HostPort()); n != 2 {
+		t.Fatalf("node1 dialled %d times, want 2", n)
+	}
+
+	dj := &dialCounter{}
+	cj := newClient(t, cl, dj, "-J", "node1")
+	cj.maxIdle = 1
+	for _, n := range []string{"node2", "node3", "node3"} {
+		run(cj, n)
+	}
+	// node2's tunnel was closed as idle; the jump connection, held by
+	// node3's, was not
+	if n := dj.total.Load(); n != 1 {
+		t.Fatalf("%d direct dials, want 1 (the jump host, once)", n)
+	}
+	cj.mu.Lock()
+	var pooled []string
+	for _, cn := range cj.conns {
+		pooled = append(pooled, cn.host.Alias)
+	}
+	cj.mu.Unlock()
+	sort.Strings(pooled)
+	if strings.Join(pooled, ",") != "node1,node3" {
+		t.Fatalf("pool holds %v, want node1 (jump) and node3", pooled)
 	}
 }

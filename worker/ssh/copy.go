@@ -29,7 +29,7 @@ type CopyOptions struct {
 }
 
 // sftpClient returns the SFTP client of host's pooled connection, starting
-// the sftp subsystem once per connection.
+// the sftp subsystem once per connection; the caller releases cn.
 func (c *Client) sftpClient(ctx context.Context, host string, ct time.Duration) (*sftp.Client, *conn, error) {
 	for attempt := 0; ; attempt++ {
 		cn, err := c.connect(ctx, host, ct)
@@ -60,6 +60,7 @@ func (c *Client) sftpClient(ctx context.Context, host string, ct time.Duration) 
 			return sc, cn, nil
 		}
 		var ce *ConnectError
+		c.release(cn)
 		if errors.As(err, &ce) {
 			return nil, nil, err
 		}
@@ -97,6 +98,7 @@ func (c *Client) Copy(ctx context.Context, host, src, dst string, co CopyOptions
 	if err != nil {
 		return err
 	}
+	defer c.release(cn)
 	target := dst
 	if rfi, err := sc.Stat(dst); err == nil && rfi.IsDir() {
 		target = path.Join(dst, filepath.Base(filepath.Clean(src)))
@@ -248,6 +250,7 @@ func (c *Client) Rcopy(ctx context.Context, host, src, destDir string, co CopyOp
 	if err != nil {
 		return local, err
 	}
+	defer c.release(cn)
 	d := downloader{ctx: ctx, sc: sc, co: co}
 	rfi, err := sc.Stat(src)
 	if err == nil {

@@ -40,6 +40,11 @@ type Options struct {
 	// AddressFamily is "inet" (ssh -4), "inet6" (ssh -6) or "" (any).
 	AddressFamily string
 
+	// MaxIdle is how many connections nobody uses the Client keeps open
+	// for reuse; beyond it the least recently used idle connection is
+	// closed. 0 means DefaultMaxIdle, a negative value keeps them all.
+	MaxIdle int
+
 	// DialContext, when set, opens every TCP connection to a node or first
 	// jump host (jumps through a jump host use that host's connection). It
 	// lets a program route or count connections; nil means a net.Dialer.
@@ -51,6 +56,11 @@ type Setting struct {
 	Keyword string // canonical spelling, e.g. "StrictHostKeyChecking"
 	Value   string
 }
+
+// DefaultMaxIdle is the default Options.MaxIdle: enough for a fanout of
+// 64 to find its connections again, without holding thousands of sockets
+// and their goroutines after a large node set.
+const DefaultMaxIdle = 256
 
 // DefaultConnectTimeout bounds connect, banner, key exchange and
 // authentication when neither the options nor ssh_config set ConnectTimeout.

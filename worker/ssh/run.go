@@ -83,6 +83,7 @@ type Session struct {
 	stdin   io.WriteCloser
 	timeout time.Duration
 	gates   []*gate
+	release func() // ends the session's use of its connection
 }
 
 // gate passes writes to w until shut; after shut returns, w is never
@@ -114,9 +115,13 @@ func (g *gate) close() {
 // Wait waits for its end. A connection found dead in the pool is replaced
 // once.
 func (c *Client) Start(ctx context.Context, host, cmd string, ro RunOptions) (*Session, error) {
-	var sess *ssh.Session
+	var (
+		sess *ssh.Session
+		cn   *conn
+		err  error
+	)
 	for attempt := 0; ; attempt++ {
-		cn, err := c.connect(ctx, host, ro.ConnectTimeout)
+		cn, err = c.connect(ctx, host, ro.ConnectTimeout)
 		if err != nil {
 			return nil, err
 		}
@@ -130,18 +135,24 @@ func (c *Client) Start(ctx context.Context, host, cmd string, ro RunOptions) (*S
 		var oe *ssh.OpenChannelError
 		var ce *ConnectError
 		if errors.As(err, &ce) {
+			c.release(cn)
 			return nil, err
 		}
 		if ctx.Err() != nil {
+			c.release(cn)
 			return nil, fmt.Errorf("ssh %s: open session: %w", host, ctx.Err())
 		}
 		if errors.As(err, &oe) || attempt > 0 {
+			c.release(cn)
 			return nil, fmt.Errorf("ssh %s: open session: %w", host, err)
 		}
 		// the connection died while pooled: drop it and dial again
 		c.drop(cn)
+		c.release(cn)
 	}
 	s := &Session{host: host, sess: sess, timeout: ro.Timeout}
+	var once sync.Once
+	s.release = func() { once.Do(func() { c.release(cn) }) }
 	for _, kv := range ro.Env {
 		name, value, _ := cut(kv, '=')
 		if err := sess.Setenv(name, value); err != nil {
@@ -163,6 +174,7 @@ func (c *Client) Start(ctx context.Context, host, cmd string, ro RunOptions) (*S
 		w, err := sess.StdinPipe()
 		if err != nil {
 			_ = sess.Close()
+			s.release()
 			return nil, fmt.Errorf("ssh %s: stdin: %w", host, err)
 		}
 		s.stdin = w
@@ -170,6 +182,7 @@ func (c *Client) Start(ctx context.Context, host, cmd string, ro RunOptions) (*S
 	}
 	if err := sess.Start(cmd); err != nil {
 		_ = sess.Close()
+		s.release()
 		return nil, fmt.Errorf("ssh %s: start command: %w", host, err)
 	}
 	s.parent, s.ctx, s.cancel = ctx, ctx, func() {}
@@ -216,6 +229,7 @@ func (s *Session) Signal(sig ssh.Signal) error { return s.sess.Signal(sig) }
 // Wait waits for the command to end (and its output to be copied) and
 // returns its exit status; see Run for the errors.
 func (s *Session) Wait() (ExitStatus, error) {
+	defer s.release()
 	defer s.cancel()
 	done := make(chan error, 1)
 	go func() { done <- s.sess.Wait() }()

@@ -147,14 +147,15 @@ type copyDriver struct {
 func (d *copyDriver) Run(ctx context.Context, s worker.Session) (worker.Status, error) {
 	co := CopyOptions{Preserve: d.cp.Preserve, ConnectTimeout: s.ConnectTimeout()}
 	// connect first so that the node is picked up once it is reachable
-	if _, err := d.t.client.connect(ctx, s.Node(), co.ConnectTimeout); err != nil {
+	cn, err := d.t.client.connect(ctx, s.Node(), co.ConnectTimeout)
+	if err != nil {
 		if ctx.Err() != nil {
 			return worker.Status{}, ctx.Err()
 		}
 		return worker.Status{}, err
 	}
+	defer d.t.client.release(cn)
 	s.Started()
-	var err error
 	if d.cp.Reverse {
 		s.Debugf("SFTP: %s:%s -> %s", s.Node(), d.cp.Source, RcopyName(d.cp.Dest, d.cp.Source, s.Node()))
 		_, err = d.t.client.Rcopy(ctx, s.Node(), d.cp.Source, d.cp.Dest, co)
