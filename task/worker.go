@@ -30,6 +30,7 @@ type config struct {
 	via        worker.Transport
 	shell      bool
 	remote     bool
+	preserve   bool
 }
 
 // WorkerOption configures a worker made by Shell, Copy, Rcopy or NewWorker.
@@ -77,6 +78,9 @@ func MergeStderr(on bool) WorkerOption { return func(c *config) { c.merge = on }
 // Via chooses the transport of this call, instead of the task's default
 // distant transport.
 func Via(tr worker.Transport) WorkerOption { return func(c *config) { c.via = tr } }
+
+// Preserve makes Copy and Rcopy keep modification times and modes.
+func Preserve(on bool) WorkerOption { return func(c *config) { c.preserve = on } }
 
 // UseShell runs the command through a shell (/bin/sh -c locally). Off by
 // default: the command line is split into words and run directly.
@@ -294,6 +298,7 @@ func (t *Task) Rcopy(source, dest string, opts ...WorkerOption) (*Worker, error)
 
 func (t *Task) copy(cp worker.Copy, opts []WorkerOption) (*Worker, error) {
 	c := newConfig(opts)
+	cp.Preserve = c.preserve
 	op := "copy"
 	if cp.Reverse {
 		op = "rcopy"

@@ -40,6 +40,9 @@ type options struct {
 	outdir, errdir string
 	regroup        bool
 	groupBase      bool
+	copy, rcopy    bool
+	dest           string
+	preserve       bool
 	args           []string
 }
 
@@ -91,6 +94,10 @@ var specs = []optSpec{
 	{"", []string{"errdir"}, valued, func(o *options, v string) error { o.errdir = v; return nil }},
 	{"r", []string{"regroup"}, flag, func(o *options, _ string) error { o.regroup = true; return nil }},
 	{"G", []string{"groupbase"}, flag, func(o *options, _ string) error { o.groupBase = true; return nil }},
+	{"c", []string{"copy"}, flag, func(o *options, _ string) error { o.copy = true; return nil }},
+	{"", []string{"rcopy"}, flag, func(o *options, _ string) error { o.rcopy = true; return nil }},
+	{"", []string{"dest"}, valued, func(o *options, v string) error { o.dest = v; return nil }},
+	{"p", nil, flag, func(o *options, _ string) error { o.preserve = true; return nil }},
 	{"l", []string{"user"}, valued, func(o *options, v string) error { o.user = v; return nil }},
 	{"o", []string{"options"}, valued, func(o *options, v string) error { o.sshOptions = v; return nil }},
 	{"R", []string{"worker"}, valued, func(o *options, v string) error { o.workerName = v; return nil }},
@@ -150,6 +157,12 @@ func parseArgs(args []string) (*options, error) {
 			break
 		}
 		if len(a) < 2 || a[0] != '-' {
+			if o.copy || o.rcopy {
+				// copies take several sources, options may follow them
+				o.args = append(o.args, a)
+				i++
+				continue
+			}
 			break
 		}
 		i++
@@ -205,6 +218,6 @@ func parseArgs(args []string) (*options, error) {
 			break
 		}
 	}
-	o.args = args[i:]
+	o.args = append(o.args, args[i:]...)
 	return o, nil
 }

@@ -35,11 +35,16 @@ type result struct {
 
 func runClush(t *testing.T, path string, args []string) result {
 	t.Helper()
+	return runClushIn(t, t.TempDir(), path, args)
+}
+
+func runClushIn(t *testing.T, dir, path string, args []string) result {
+	t.Helper()
 	cmd := osexec.Command(path, args...)
 	cmd.Stdin = nil // /dev/null: not a terminal, forwarded (empty)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.Dir = t.TempDir()
+	cmd.Dir = dir
 	err := cmd.Run()
 	rc := 0
 	if ee, ok := err.(*osexec.ExitError); ok {
@@ -52,8 +57,12 @@ func runClush(t *testing.T, path string, args []string) result {
 
 func runMuster(t *testing.T, args []string) result {
 	t.Helper()
+	return runMusterIn(t, t.TempDir(), args)
+}
+
+func runMusterIn(t *testing.T, dir string, args []string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
-	dir := t.TempDir()
 	old, _ := os.Getwd()
 	if err := os.Chdir(dir); err != nil {
 		t.Fatal(err)
@@ -237,5 +246,55 @@ func TestCompatOutdir(t *testing.T) {
 	wf, gf := read(cdir), read(mdir)
 	if len(wf) != 6 || fmt.Sprint(wf) != fmt.Sprint(gf) {
 		t.Fatalf("files: muster %q\nclush %q", gf, wf)
+	}
+}
+
+func TestCompatCopy(t *testing.T) {
+	clush := clushPath(t)
+	setup := func() string {
+		dir := t.TempDir()
+		os.WriteFile(dir+"/f", []byte("one\n"), 0o644)
+		os.WriteFile(dir+"/g", []byte("two\n"), 0o600)
+		os.Mkdir(dir+"/d", 0o755)
+		os.Mkdir(dir+"/tree", 0o755)
+		os.WriteFile(dir+"/tree/x", []byte("x"), 0o644)
+		return dir
+	}
+	files := func(dir string) string {
+		var b strings.Builder
+		for _, sub := range []string{"d", "."} {
+			ents, _ := os.ReadDir(dir + "/" + sub)
+			for _, e := range ents {
+				data, _ := os.ReadFile(dir + "/" + sub + "/" + e.Name())
+				fmt.Fprintf(&b, "%s/%s %v %q\n", sub, e.Name(), e.IsDir(), data)
+			}
+		}
+		return b.String()
+	}
+	for _, c := range []compatCase{
+		{"copy", []string{"-R", "exec", "-w", "n[1-3]", "-c", "f", "--dest", "d/f.%h"}, true},
+		{"copy-v-many", []string{"-R", "exec", "-v", "-w", "n1", "-c", "f", "g", "--dest", "d/"}, true},
+		{"copy-dir-p", []string{"-R", "exec", "-w", "n1", "-p", "-c", "tree", "--dest", "d/tree.%h"}, true},
+		{"copy-default-dest", []string{"-R", "exec", "-w", "n1", "--copy", "d/../f"}, true},
+		{"copy-missing", []string{"-R", "exec", "-w", "n[1-2]", "-c", "nope"}, true},
+		{"copy-fails", []string{"-R", "exec", "-w", "n[1-2]", "-c", "f", "--dest", "nodir/x"}, true},
+		{"copy-noarg", []string{"-R", "exec", "-w", "n1", "-c"}, true},
+		{"rcopy-notdir", []string{"-R", "exec", "-w", "n1", "--rcopy", "f", "--dest", "g"}, true},
+		{"rcopy-missing", []string{"-R", "exec", "-w", "n1", "--rcopy", "f", "--dest", "nope"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cdir, mdir := setup(), setup()
+			want := runClushIn(t, cdir, clush, c.args)
+			got := runMusterIn(t, mdir, c.args)
+			want.err = strings.ReplaceAll(progress.ReplaceAllString(want.err, ""), cdir, "DIR")
+			got.err = strings.ReplaceAll(progress.ReplaceAllString(got.err, ""), mdir, "DIR")
+			// copies close in completion order: compare lines as sets
+			if got.rc != want.rc || !slices.Equal(sortedLines(got.out), sortedLines(want.out)) || !slices.Equal(sortedLines(got.err), sortedLines(want.err)) {
+				t.Errorf("muster %+v\nclush  %+v", got, want)
+			}
+			if gf, wf := files(mdir), files(cdir); gf != wf {
+				t.Errorf("files\nmuster:\n%s\nclush:\n%s", gf, wf)
+			}
+		})
 	}
 }

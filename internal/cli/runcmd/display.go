@@ -48,8 +48,10 @@ const (
 
 func (d *display) startMeter(w *task.Worker) {
 	if d.meter != nil {
-		d.meter.w = w
-		d.meter.start = time.Now()
+		if len(d.meter.ws) == 0 {
+			d.meter.start = time.Now()
+		}
+		d.meter.ws = append(d.meter.ws, w)
 	}
 }
 
@@ -362,4 +364,46 @@ func (h *dirHandler) close() {
 		f.Close()
 	}
 	h.files = nil
+}
+
+// copyHandler reports copies (-c, --rcopy): errors as they come, the
+// copied files with -v, timeouts once every copy is done.
+type copyHandler struct {
+	directHandler
+	reverse bool
+	source  map[*task.Worker]string
+	dest    string
+	left    int
+}
+
+func (h *copyHandler) OnRead(_ *task.Worker, node string, line []byte) {
+	h.d.meter.erase()
+	h.d.printLine(node, line)
+}
+
+func (h *copyHandler) OnWritten(_ *task.Worker, _ string, n int) {
+	if h.d.meter != nil {
+		h.d.meter.written += int64(n)
+	}
+}
+
+func (h *copyHandler) OnClose(w *task.Worker, timedOut bool) {
+	for _, rg := range w.Retcodes() {
+		if rg.Code != 0 {
+			continue
+		}
+		if h.d.verbosity >= 2 {
+			if h.reverse {
+				fmt.Fprintf(h.d.out, "%s:`%s' -> `%s'\n", rg.NodeSet(), h.source[w], h.dest)
+			} else {
+				fmt.Fprintf(h.d.out, "`%s' -> %s:`%s'\n", h.source[w], rg.NodeSet(), h.dest)
+			}
+		}
+		break
+	}
+	h.left--
+	if h.left == 0 {
+		h.d.meter.finalize()
+		h.directHandler.OnClose(w, timedOut)
+	}
 }

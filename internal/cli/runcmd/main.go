@@ -294,12 +294,16 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	if c, ok := tr.(io.Closer); ok {
 		defer c.Close()
 	}
+	copying := o.copy || o.rcopy
+	if copying && len(o.args) == 0 {
+		return usageFail(prog, stdio, "--[r]copy option requires at least one argument")
+	}
 	if len(o.args) == 0 && stdio.InIsTerminal {
 		fmt.Fprintf(stdio.Err, "%s: interactive mode is not supported; give a command\n", prog)
 		return 1
 	}
 	command := strings.Join(o.args, " ")
-	if name == "exec" {
+	if name == "exec" && !copying {
 		if err := exec.Check(command); err != nil {
 			var pe *exec.PatternError
 			if errors.As(err, &pe) {
@@ -331,61 +335,68 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	}
 	defer d.flush()
 	gathering := o.gather || o.gatherAll
-	var h task.Handler
-	switch {
-	case gathering && o.lineMode:
-		h = newLiveGather(d, targets)
-	case o.lineMode:
-		h = &sortedHandler{gatherHandler{d: d}}
-	case gathering:
-		h = &gatherHandler{d: d}
-	case (o.outdir != "" || o.errdir != "") && !(o.progress && verbosity > verbQuiet):
-		dh, err := newDirHandler(d, targets, o.outdir, o.errdir)
-		if err != nil {
-			fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
-			return 1
-		}
-		defer dh.close()
-		h = dh
-	default:
-		h = &directHandler{d: d}
-	}
-
 	tk := task.New(
 		task.WithFanout(o.fanout),
 		task.WithDistant(tr),
-		task.WithKeepOutput(gathering || o.lineMode),
+		task.WithKeepOutput(!copying && (gathering || o.lineMode)),
 	)
 	if o.connTimeout > 0 {
 		tk.SetConnectTimeout(seconds(o.connTimeout))
 	}
-	// pdsh cannot forward input (it never closes the remote stdin).
-	forward := !o.nostdin && !stdio.InIsTerminal && stdio.In != nil && tr.Name() != "pdsh"
-	wopts := []task.WorkerOption{
-		task.OnNodeSet(targets),
-		task.WithHandler(h),
-		task.UseShell(true),
-		task.MergeStderr(o.gatherAll),
-		task.Stdin(forward),
-	}
+	var timeout []task.WorkerOption
 	if o.cmdTimeout > 0 {
-		wopts = append(wopts, task.Timeout(seconds(o.cmdTimeout)))
+		timeout = append(timeout, task.Timeout(seconds(o.cmdTimeout)))
 	}
-	// clush's progress meter: with -b/-L at normal verbosity, or -P.
-	if (gathering || o.lineMode) && verbosity >= verbStd || o.progress && verbosity > verbQuiet {
-		d.meter = newMeter(d, tk, targets.Len())
-	}
-	w, err := tk.Shell(command, wopts...)
-	if err != nil {
-		fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
-		return 1
-	}
-	if forward {
-		go forwardStdin(stdio.In, w)
+	if copying {
+		if rc := startCopies(tk, d, o, targets, timeout, prog, stdio); rc >= 0 {
+			return rc
+		}
+	} else {
+		var h task.Handler
+		switch {
+		case gathering && o.lineMode:
+			h = newLiveGather(d, targets)
+		case o.lineMode:
+			h = &sortedHandler{gatherHandler{d: d}}
+		case gathering:
+			h = &gatherHandler{d: d}
+		case (o.outdir != "" || o.errdir != "") && !(o.progress && verbosity > verbQuiet):
+			dh, err := newDirHandler(d, targets, o.outdir, o.errdir)
+			if err != nil {
+				fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
+				return 1
+			}
+			defer dh.close()
+			h = dh
+		default:
+			h = &directHandler{d: d}
+		}
+		// pdsh cannot forward input (it never closes the remote stdin).
+		forward := !o.nostdin && !stdio.InIsTerminal && stdio.In != nil && tr.Name() != "pdsh"
+		wopts := append([]task.WorkerOption{
+			task.OnNodeSet(targets),
+			task.WithHandler(h),
+			task.UseShell(true),
+			task.MergeStderr(o.gatherAll),
+			task.Stdin(forward),
+		}, timeout...)
+		// clush's progress meter: with -b/-L at normal verbosity, or -P.
+		if (gathering || o.lineMode) && verbosity >= verbStd || o.progress && verbosity > verbQuiet {
+			d.meter = newMeter(d, tk, targets.Len())
+		}
+		w, err := tk.Shell(command, wopts...)
+		if err != nil {
+			fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
+			return 1
+		}
+		if forward {
+			go forwardStdin(stdio.In, w)
+		}
 	}
 	// Flush output regularly while commands run; the timer does not keep
 	// the task alive.
-	tk.Timer(100*time.Millisecond, h, task.Every(100*time.Millisecond), task.Autoclose())
+	tk.Timer(100*time.Millisecond, task.TimerFunc(func(*task.Timer) { d.flush() }),
+		task.Every(100*time.Millisecond), task.Autoclose())
 
 	err = tk.Run(ctx)
 	switch {
@@ -408,6 +419,58 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 		return rc
 	}
 	return 0
+}
+
+// startCopies schedules one copy (or reverse copy) per source; it returns
+// an exit code when it cannot, -1 when the task is ready to run.
+func startCopies(tk *task.Task, d *display, o *options, targets nodeset.NodeSet, timeout []task.WorkerOption, prog string, stdio cli.Stdio) int {
+	dest := o.dest
+	if dest == "" {
+		abs, err := filepath.Abs(o.args[0])
+		if err != nil {
+			abs = o.args[0]
+		}
+		dest = filepath.Dir(abs)
+		if o.copy {
+			dest += "/"
+		}
+	}
+	if o.rcopy {
+		fi, err := os.Stat(dest)
+		switch {
+		case err != nil:
+			fmt.Fprintf(stdio.Err, "ERROR: directory \"%s\" not found\n", dest)
+			return 1
+		case !fi.IsDir():
+			fmt.Fprintf(stdio.Err, "ERROR: destination \"%s\" is not a directory\n", dest)
+			return 1
+		}
+	}
+	h := &copyHandler{directHandler: directHandler{d: d}, reverse: o.rcopy,
+		source: map[*task.Worker]string{}, dest: dest, left: len(o.args)}
+	if d.verbosity == verbStd || d.verbosity == 2 {
+		d.meter = newMeter(d, tk, targets.Len()*len(o.args))
+	}
+	for _, src := range o.args {
+		opts := append([]task.WorkerOption{task.OnNodeSet(targets), task.WithHandler(h)}, timeout...)
+		var w *task.Worker
+		var err error
+		if o.rcopy {
+			w, err = tk.Rcopy(src, dest, append(opts, task.Preserve(o.preserve))...)
+		} else {
+			if _, serr := os.Stat(src); serr != nil {
+				fmt.Fprintf(stdio.Err, "ERROR: file \"%s\" not found\n", src)
+				return 1
+			}
+			w, err = tk.Copy(src, dest, append(opts, task.Preserve(o.preserve))...)
+		}
+		if err != nil {
+			fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
+			return 1
+		}
+		h.source[w] = src
+	}
+	return -1
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }

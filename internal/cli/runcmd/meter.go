@@ -14,7 +14,7 @@ import (
 type meter struct {
 	task.BaseHandler
 	d       *display
-	w       *task.Worker
+	ws      []*task.Worker
 	total   int
 	last    int
 	width   int // length of the last line written, to erase it
@@ -44,10 +44,13 @@ func humanBytes(v float64) string {
 }
 
 func (m *meter) update() {
-	if m == nil || m.w == nil {
+	if m == nil || len(m.ws) == 0 {
 		return
 	}
-	done := m.w.Finished()
+	done := 0
+	for _, w := range m.ws {
+		done += w.Finished()
+	}
 	if m.written == 0 && done == m.last {
 		return
 	}
