@@ -157,6 +157,22 @@ low: x[1-5]
 all: x[1-20]
 `,
 		"rev.pairs": revPairs(),
+		"alt/groups.conf": `[Main]
+default: alpha
+autodir: $CFGDIR/yaml
+
+[beta]
+map: echo "b[1-2]"
+list: echo x
+`,
+		"alt/yaml/alpha.yaml": `alpha:
+  alpha: 'a[1-4]'
+  odd: 'a[1,3]'
+  all: 'a[1-4]'
+`,
+		"bad/groups.conf": `[Main]
+default: nope
+`,
 		"groups.conf.d/nolist.conf": `[nolist]
 map: echo "m[1-3]"
 `,
@@ -365,6 +381,11 @@ func TestCompatWithClusterShell(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	cases := compatCorpus()
+	for i := range cases {
+		for j, a := range cases[i].args {
+			cases[i].args[j] = strings.ReplaceAll(a, "{CFGDIR}", cfgdir)
+		}
+	}
 	if len(cases) < 1000 {
 		t.Fatalf("corpus has %d cases, want at least 1000", len(cases))
 	}

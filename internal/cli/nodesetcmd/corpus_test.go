@@ -396,6 +396,21 @@ func compatCorpus() []compatCase {
 	add("--groupsconf=/nonexistent/groups.conf", "-f", "n1")
 	add("--groupsconf=/nonexistent/groups.conf", "-f", "@adm")
 	add("--groupsconf=/nonexistent/groups.conf", "--list-sources")
+	// {CFGDIR} is replaced with the test's configuration directory.
+	add("--groupsconf={CFGDIR}/alt/groups.conf", "--list-sources")
+	add("--groupsconf={CFGDIR}/alt/groups.conf", "-f", "@alpha")
+	add("--groupsconf={CFGDIR}/alt/groups.conf", "-f", "@adm")
+	add("--groupsconf={CFGDIR}/alt/groups.conf", "-f", "@beta:x")
+	add("--groupsconf={CFGDIR}/alt/groups.conf", "-ll")
+	add("--groupsconf={CFGDIR}/alt/groups.conf", "-LL")
+	add("--groupsconf={CFGDIR}/alt/groups.conf", "-r", "a[1-4],b[1-2]")
+	add("--groupsconf={CFGDIR}/alt/groups.conf", "-a", "-c")
+	add("--groupsconf", "{CFGDIR}/alt/groups.conf", "-s", "beta", "-f", "@x")
+	add("--groupsc={CFGDIR}/alt/groups.conf", "-f", "@alpha", "n1")
+	add("--groupsconf={CFGDIR}/bad/groups.conf", "-f", "n1")
+	add("--groupsconf={CFGDIR}/bad/groups.conf", "-f", "@x")
+	add("--groupsconf={CFGDIR}/bad/groups.conf", "--list-sources")
+	add("--groupsconf={CFGDIR}", "-f", "@x")
 
 	// --- standard input ---------------------------------------------------
 	addIn("n1\nn2\nn3\n", "-f")
