@@ -43,6 +43,7 @@ type options struct {
 	copy, rcopy    bool
 	dest           string
 	preserve       bool
+	pick           int
 	args           []string
 }
 
@@ -98,6 +99,7 @@ var specs = []optSpec{
 	{"", []string{"rcopy"}, flag, func(o *options, _ string) error { o.rcopy = true; return nil }},
 	{"", []string{"dest"}, valued, func(o *options, v string) error { o.dest = v; return nil }},
 	{"p", nil, flag, func(o *options, _ string) error { o.preserve = true; return nil }},
+	{"", []string{"pick"}, valued, func(o *options, v string) error { return intValue("--pick", &o.pick, v) }},
 	{"l", []string{"user"}, valued, func(o *options, v string) error { o.user = v; return nil }},
 	{"o", []string{"options"}, valued, func(o *options, v string) error { o.sshOptions = v; return nil }},
 	{"R", []string{"worker"}, valued, func(o *options, v string) error { o.workerName = v; return nil }},

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -113,6 +115,11 @@ Options:
   -S, --maxrc           return the largest of command return codes
   --outdir=OUTDIR       output directory for stdout files (OPTIONAL)
   --errdir=ERRDIR       output directory for stderr files (OPTIONAL)
+  -c, --copy            copy local file or directory to remote nodes
+  --rcopy               copy file or directory from remote nodes
+  --dest=DEST_PATH      destination file or directory on the nodes
+  -p                    preserve modification times and modes
+  --pick=N              pick N node(s) at random in nodeset
   -f FANOUT, --fanout=FANOUT
                         use a specified fanout
   -t CONNECT_TIMEOUT, --connect_timeout=CONNECT_TIMEOUT
@@ -275,6 +282,14 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	}
 	if targets.IsEmpty() {
 		return usageFail(prog, stdio, "No node to run on.")
+	}
+	if o.pick > 0 && o.pick < targets.Len() {
+		names := slices.Collect(targets.All())
+		rand.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
+		targets = nodeset.FromNames(names[:o.pick]...)
+		if verbosity >= 2 {
+			fmt.Fprintf(stdio.Out, "Picked random nodes: %s\n", targets)
+		}
 	}
 	name := o.workerName
 	if name == "" {

@@ -50,3 +50,14 @@ func TestMusterProgName(t *testing.T) {
 		t.Fatalf("rc %d stderr %q", rc, errb.String())
 	}
 }
+
+func TestPick(t *testing.T) {
+	out, _, rc := runIn(t, "", "-R", "exec", "-L", "--pick", "3", "-w", "n[1-10]", "echo x")
+	if rc != 0 || strings.Count(out, ": x\n") != 3 {
+		t.Fatalf("rc %d out %q", rc, out)
+	}
+	out, _, _ = runIn(t, "", "-R", "exec", "-L", "--pick=20", "-w", "n[1-5]", "echo x")
+	if strings.Count(out, ": x\n") != 5 {
+		t.Fatalf("pick more than the set: %q", out)
+	}
+}
