@@ -25,6 +25,19 @@
 // engine keeps once for all nodes; a transport pulls it with
 // Session.Stdin().Next and reports what it wrote with Session.Written.
 //
+// A transport that reaches a whole node set with one local process (pdsh,
+// or the exec worker's %hosts) returns a driver that also implements
+// [BatchDriver]: the engine then calls RunAll once for all the worker's
+// nodes, in one fanout slot, instead of Run per node.
+//
+// When a node cannot be reached, Run returns an error: the engine gives the
+// node exit code 255, keeps the error (task.Worker.NodeErr) and writes it to
+// the node's stderr, unless the error implements [Reported] (the
+// transport already wrote its own message there).
+//
 // A transport that cannot copy files returns an error wrapping
 // [ErrUnsupported] from Copy.
+//
+// Transports are chosen per task (task.WithDistant) or per call
+// (task.Via); the command line registers them by name for -R.
 package worker
