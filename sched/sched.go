@@ -671,6 +671,8 @@ func (s *Scheduler) drop() int {
 // [Scheduler.Shutdown] does, without waiting further, and returns a
 // *[ShutdownError] carrying the number of dropped jobs and wrapping ctx.Err().
 // Close may be called more than once and concurrently; every call waits.
+// Called from a job, it would wait for that job: such a Close can only end
+// through ctx.
 func (s *Scheduler) Close(ctx context.Context) error {
 	s.beginClose()
 	select {
@@ -691,7 +693,8 @@ func (s *Scheduler) Close(ctx context.Context) error {
 // (telling those that implement [Dropper]), cancels the context passed to
 // running jobs, and waits until the running jobs return or ctx ends. It
 // returns the number of jobs dropped by this call, and ctx.Err() if ctx ended
-// before the last job returned. It may be called after Close.
+// before the last job returned. It may be called after Close, or while a
+// Close is waiting, to force it.
 func (s *Scheduler) Shutdown(ctx context.Context) (dropped int, err error) {
 	s.beginClose()
 	dropped = s.drop()
