@@ -704,3 +704,24 @@ func TestRingReleasesBurstMemory(t *testing.T) {
 		t.Fatalf("after reuse: n=%d head=%d", r.n, r.peek().enq)
 	}
 }
+
+func TestShutdownForcesWaitingClose(t *testing.T) {
+	s, _ := New(Config{MaxWorkers: 1})
+	started := make(chan struct{})
+	s.Submit(context.Background(), Normal, func(ctx context.Context) {
+		close(started)
+		<-ctx.Done()
+	})
+	<-started
+	s.Submit(context.Background(), Normal, func(context.Context) {})
+	closed := make(chan error)
+	go func() { closed <- s.Close(context.Background()) }()
+	waitFor(t, "Close to begin", func() bool { return errors.Is(s.TrySubmit(Normal, func(context.Context) {}), ErrClosed) })
+	n, err := s.Shutdown(context.Background())
+	if n != 1 || err != nil {
+		t.Fatalf("Shutdown = %d, %v; want 1, nil", n, err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close after a forcing Shutdown = %v, want nil", err)
+	}
+}
