@@ -112,8 +112,9 @@ type Config struct {
 	// Default 0: off, strict priorities.
 	Aging time.Duration
 	// PanicHandler is called on the worker, after the panic is recovered,
-	// for every job that panics or calls runtime.Goexit. It must not panic.
-	// Default: log the value and stack with slog.Default at level Error.
+	// for every job that panics or calls runtime.Goexit. Several workers may
+	// call it at once; it must not panic. Default: log the value and stack
+	// with slog.Default at level Error.
 	PanicHandler func(*PanicError)
 }
 
