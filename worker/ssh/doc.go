@@ -23,7 +23,10 @@
 //
 // A Client keeps one SSH connection per resolved user@host:port (and jump
 // chain) and runs every command, copy and reverse copy to that node as a
-// session on it. A node that cannot be reached fails with a *ConnectError
+// session on it; a jump host's connection carries every node behind it.
+// Connections nobody uses stay open for reuse up to Options.MaxIdle (least
+// recently used closed first), so a large node set does not hold a socket
+// per node until Close. A node that cannot be reached fails with a *ConnectError
 // whose Kind (refused, timeout, auth, host key unknown or mismatch, DNS,
 // unreachable) tells why; a remote command's own failure is its
 // ExitStatus, never an error. Connect, banner, key exchange and
@@ -33,6 +36,9 @@
 // Files are copied with SFTP (github.com/pkg/sftp) over the same
 // connections; Rcopy writes one entry per node, named basename.node, as
 // clush --rcopy does.
+//
+// Transport adapts a Client to the task engine (worker.Transport): muster
+// run -R ssh uses it.
 //
 // The package is importable as github.com/muster-sh/muster/worker/ssh; its
 // name is sshworker so that it does not shadow golang.org/x/crypto/ssh.
