@@ -92,17 +92,27 @@ func (h *HostConfig) Key() string {
 // Config is a loaded ssh_config plus Options; it resolves node names into
 // HostConfigs. It is safe for concurrent use.
 type Config struct {
-	opts     Options
-	file     *ssh_config.Config // nil: no file
-	filePath string
-	home     string
-	local    string // local user name
+	opts  Options
+	files []configFile // searched in order: the first value found wins
+	home  string
+	local string // local user name
 }
 
-// LoadConfig reads the ssh_config named by opts.ConfigFile (default
-// ~/.ssh/config, silently absent; "none" reads nothing) with
-// github.com/kevinburke/ssh_config. A file that cannot be parsed is an
-// error naming it.
+type configFile struct {
+	path string
+	cfg  *ssh_config.Config
+}
+
+// systemConfig is the system-wide ssh_config read after the user's when
+// no -F is given, as ssh(1) does.
+var systemConfig = "/etc/ssh/ssh_config"
+
+// LoadConfig reads the ssh_config named by opts.ConfigFile with
+// github.com/kevinburke/ssh_config. Without one it reads ~/.ssh/config
+// then /etc/ssh/ssh_config, as ssh(1) does (either may be absent; a system
+// file the parser rejects is skipped with a warning); "none" reads
+// nothing. A user or -F file that cannot be read or parsed is an error
+// naming it.
 func LoadConfig(opts Options) (*Config, error) {
 	c := &Config{opts: opts}
 	c.home, _ = os.UserHomeDir()
@@ -112,53 +122,78 @@ func LoadConfig(opts Options) (*Config, error) {
 		c.local = os.Getenv("USER")
 	}
 	path := opts.ConfigFile
-	explicit := path != ""
-	if !explicit {
-		if c.home == "" {
-			return c, nil
-		}
-		path = filepath.Join(c.home, ".ssh", "config")
-	}
 	if strings.EqualFold(path, "none") {
 		return c, nil
 	}
-	path = c.expandTilde(path)
+	if path != "" {
+		f, err := readConfig(c.expandTilde(path))
+		if err != nil {
+			return nil, err
+		}
+		c.files = append(c.files, f)
+		return c, nil
+	}
+	if c.home != "" {
+		f, err := readConfig(filepath.Join(c.home, ".ssh", "config"))
+		switch {
+		case err == nil:
+			c.files = append(c.files, f)
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, err
+		}
+	}
+	f, err := readConfig(systemConfig)
+	switch {
+	case err == nil:
+		c.files = append(c.files, f)
+	case !errors.Is(err, os.ErrNotExist):
+		logger().Warn("system ssh_config skipped", "err", err)
+	}
+	return c, nil
+}
+
+func readConfig(path string) (configFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		if !explicit && errors.Is(err, os.ErrNotExist) {
-			return c, nil
-		}
-		return nil, fmt.Errorf("ssh config: %w", err)
+		return configFile{}, fmt.Errorf("ssh config: %w", err)
 	}
 	cfg, err := ssh_config.Decode(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("ssh config %s: %w (the openssh worker reads every ssh_config construct)", path, err)
+		return configFile{}, fmt.Errorf("ssh config %s: %w (the openssh worker reads every ssh_config construct)", path, err)
 	}
-	c.file, c.filePath = cfg, path
-	return c, nil
+	return configFile{path: path, cfg: cfg}, nil
 }
 
 // Options returns the options the Config was loaded with.
 func (c *Config) Options() Options { return c.opts }
 
-// get returns the value of keyword for alias: -o first, then the file.
+// get returns the value of keyword for alias: -o first, then the files.
 func (c *Config) get(alias, keyword string) (string, error) {
 	if v, ok := c.opts.setting(keyword); ok {
 		return v, nil
 	}
-	if c.file == nil {
-		return "", nil
-	}
-	v, err := c.file.Get(alias, keyword)
-	if err != nil {
-		return "", fmt.Errorf("ssh config %s: %w", c.filePath, err)
-	}
-	if v != "" {
-		if err := validateValue(keyword, v); err != nil {
-			return "", fmt.Errorf("ssh config %s, host %s: %w", c.filePath, alias, err)
+	return c.fileGet(alias, keyword, true)
+}
+
+// fileGet returns the first value of keyword for alias in the files,
+// validated when check is set.
+func (c *Config) fileGet(alias, keyword string, check bool) (string, error) {
+	for _, f := range c.files {
+		v, err := f.cfg.Get(alias, keyword)
+		if err != nil {
+			return "", fmt.Errorf("ssh config %s: %w", f.path, err)
 		}
+		if v == "" {
+			continue
+		}
+		if check {
+			if err := validateValue(keyword, v); err != nil {
+				return "", fmt.Errorf("ssh config %s, host %s: %w", f.path, alias, err)
+			}
+		}
+		return v, nil
 	}
-	return v, nil
+	return "", nil
 }
 
 // Resolve applies the configuration to the node name alias. It fails with
@@ -179,19 +214,17 @@ func (c *Config) Resolve(alias string) (*HostConfig, error) {
 		return v
 	}
 	// Keywords in the file that the native client cannot honour.
-	if c.file != nil {
-		for _, k := range []string{"ProxyCommand", "RemoteCommand", "ForwardAgent", "RequestTTY", "ForwardX11"} {
-			v, _ := c.file.Get(alias, k)
-			if v == "" {
-				continue
+	for _, k := range []string{"ProxyCommand", "RemoteCommand", "ForwardAgent", "RequestTTY", "ForwardX11"} {
+		v, _ := c.fileGet(alias, k, false)
+		if v == "" {
+			continue
+		}
+		if _, err := checkKeyword(k, v); err != nil {
+			if k == "ProxyCommand" || k == "RemoteCommand" {
+				return nil, fmt.Errorf("ssh config, host %s: %w", alias, err)
 			}
-			if _, err := checkKeyword(k, v); err != nil {
-				if k == "ProxyCommand" || k == "RemoteCommand" {
-					return nil, fmt.Errorf("ssh config %s, host %s: %w", c.filePath, alias, err)
-				}
-				// forwarding or a tty are conveniences of interactive use: log, go on
-				logger().Debug("ssh config keyword ignored by the native client", "host", alias, "keyword", k, "value", v)
-			}
+			// forwarding or a tty are conveniences of interactive use: log, go on
+			logger().Debug("ssh config keyword ignored by the native client", "host", alias, "keyword", k, "value", v)
 		}
 	}
 
@@ -276,8 +309,8 @@ func (c *Config) Resolve(alias string) (*HostConfig, error) {
 			ids = append(ids, s.Value)
 		}
 	}
-	if c.file != nil {
-		more, err := c.file.GetAll(alias, "IdentityFile")
+	for _, f := range c.files {
+		more, err := f.cfg.GetAll(alias, "IdentityFile")
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}

@@ -287,3 +287,48 @@ func FuzzResolveConfig(f *testing.F) {
 		}
 	})
 }
+
+// Without -F, ~/.ssh/config is read, then the system ssh_config; the
+// first value found wins. -F reads only its file.
+func TestUserThenSystemConfig(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "config"), []byte("Host a\n  Port 1111\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sys := filepath.Join(t.TempDir(), "ssh_config")
+	if err := os.WriteFile(sys, []byte("Host *\n  Port 2222\n  User sysuser\n  HashKnownHosts yes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := systemConfig
+	systemConfig = sys
+	defer func() { systemConfig = old }()
+
+	c, err := LoadConfig(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.Resolve("a")
+	if err != nil || h.Port != 1111 || h.User != "sysuser" || !h.HashKnownHosts {
+		t.Fatalf("a: %+v %v, want port 1111 from the user file, user and HashKnownHosts from the system file", h, err)
+	}
+	if h, _ := c.Resolve("b"); h.Port != 2222 {
+		t.Fatalf("b: port %d, want 2222", h.Port)
+	}
+	c, _ = LoadConfig(Options{ConfigFile: filepath.Join(home, ".ssh", "config")})
+	if h, _ := c.Resolve("b"); h.Port != 22 || h.User == "sysuser" {
+		t.Fatalf("-F: %+v, want no system settings", h)
+	}
+	// a system file the parser rejects is skipped, not fatal
+	if err := os.WriteFile(sys, []byte("Match exec \"true\"\n  Port 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := LoadConfig(Options{}); err != nil {
+		t.Fatalf("unparsable system config: %v", err)
+	} else if h, _ := c.Resolve("a"); h.Port != 1111 {
+		t.Fatalf("a: %+v", h)
+	}
+}
