@@ -130,8 +130,14 @@ func (b *Builder) addScanned() {
 			// not reachable from names (no '-' sign in digit runs)
 			e.w = 0
 		}
+		if len(pb.sp) == cap(pb.sp) {
+			pb.sp = slices.Grow(pb.sp, max(cap(pb.sp), 16)) // double: fewer copies than append's 1.25x
+		}
 		pb.sp = append(pb.sp, span{e.w, e.v, e.v})
 	default:
+		if len(pb.pts)+len(b.sc.el) > cap(pb.pts) {
+			pb.pts = slices.Grow(pb.pts, max(cap(pb.pts), 64))
+		}
 		pb.pts = append(pb.pts, b.sc.el...)
 	}
 }
@@ -178,55 +184,172 @@ func (b *Builder) NodeSet() NodeSet {
 	return out
 }
 
-// pointsFold folds nD points (dims elems each) as ClusterShell does.
+// pointsFold folds nD points (dims elems each, in any order, duplicates
+// allowed) as ClusterShell's RangeSetND does.
 func pointsFold(pts []elem, dims int) []vec {
 	n := len(pts) / dims
-	// deduplicate: sort point indexes
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
+	if n == 0 {
+		return nil
 	}
-	cmp := func(a, b int) int {
-		for k := 0; k < dims; k++ {
-			x, y := pts[a*dims+k], pts[b*dims+k]
-			if x.w != y.w {
-				if x.w < y.w {
-					return -1
-				}
-				return 1
-			}
-			if x.v != y.v {
-				if x.v < y.v {
-					return -1
-				}
-				return 1
+	// sort by index texts, ClusterShell's order for single points
+	cmp := func(a, b int32) int {
+		x, y := pts[int(a)*dims:int(a)*dims+dims], pts[int(b)*dims:int(b)*dims+dims]
+		for k := range x {
+			if c := compareElemText(x[k], y[k]); c != 0 {
+				return c
 			}
 		}
 		return 0
 	}
-	slices.SortFunc(idx, cmp)
-	sps := make([]span, 0, n*dims)
-	var vl []vec
-	backing := make([]RangeSet, 0, n*dims)
-	for j, i := range idx {
-		if j > 0 && cmp(idx[j-1], i) == 0 {
-			continue
-		}
-		start := len(backing)
-		for k := 0; k < dims; k++ {
-			e := pts[i*dims+k]
-			sps = append(sps, span{e.w, e.v, e.v})
-			backing = append(backing, RangeSet{sps[len(sps)-1 : len(sps) : len(sps)]})
-		}
-		vl = append(vl, vec(backing[start:len(backing):len(backing)]))
+	sorted := pts
+	strict := true // sorted without duplicates
+	for i := 1; i < n && strict; i++ {
+		strict = cmp(int32(i-1), int32(i)) < 0
 	}
+	if !strict {
+		idx := make([]int32, n)
+		for i := range idx {
+			idx[i] = int32(i)
+		}
+		slices.SortFunc(idx, cmp)
+		// deduplicate into a flat sorted copy
+		sorted = make([]elem, 0, len(pts))
+		for j, i := range idx {
+			if j > 0 && cmp(idx[j-1], i) == 0 {
+				continue
+			}
+			sorted = append(sorted, pts[int(i)*dims:int(i)*dims+dims]...)
+		}
+	}
+	n = len(sorted) / dims
+	// univariate: all points equal but in one axis -> one box
+	diff, vardim := 0, -1
+	for k := 0; k < dims && diff <= 1; k++ {
+		for i := 1; i < n; i++ {
+			if sorted[i*dims+k] != sorted[k] {
+				diff++
+				vardim = k
+				break
+			}
+		}
+	}
+	if diff <= 1 {
+		v := make(vec, dims)
+		for k := range v {
+			if k == vardim {
+				var sp []span
+				for i := 0; i < n; i++ {
+					e := sorted[i*dims+k]
+					sp = append(sp, span{e.w, e.v, e.v})
+				}
+				v[k] = RangeSet{normalize(sp)}
+			} else {
+				v[k] = RangeSet{[]span{{sorted[k].w, sorted[k].v, sorted[k].v}}}
+			}
+		}
+		return []vec{v}
+	}
+	vl := pointsFirstPass(sorted, dims)
 	if len(vl) <= 1 {
 		return vl
 	}
-	if u, ok := univariate(vl); ok {
-		return u
-	}
 	return ndMerge(vl)
+}
+
+// pointsFirstPass runs the first (neighbour) merge pass of ClusterShell's
+// multivariate fold directly on sorted unique points: each box absorbs
+// the following points while the union stays one box.
+func pointsFirstPass(pts []elem, dims int) []vec {
+	n := len(pts) / dims
+	// single-index range sets are shared between boxes (they are never
+	// changed in place: a growing axis gets its own copy)
+	singles := make([]map[elem]RangeSet, dims)
+	for k := range singles {
+		singles[k] = map[elem]RangeSet{}
+	}
+	single := func(k int, e elem) RangeSet {
+		r, ok := singles[k][e]
+		if !ok {
+			r = RangeSet{[]span{{e.w, e.v, e.v}}}
+			singles[k][e] = r
+		}
+		return r
+	}
+	var rsArena []RangeSet
+	var out []vec
+	for i := 0; i < n; {
+		p := pts[i*dims : i*dims+dims]
+		if len(rsArena)+dims > cap(rsArena) {
+			rsArena = make([]RangeSet, 0, max(1024, dims*64))
+		}
+		start := len(rsArena)
+		for k, e := range p {
+			rsArena = append(rsArena, single(k, e))
+		}
+		v := vec(rsArena[start:len(rsArena):len(rsArena)])
+		grown := -1 // the axis with its own growable span slice
+		j := i + 1
+		for ; j < n; j++ {
+			q := pts[j*dims : j*dims+dims]
+			nb, axis := 0, -1
+			for k, e := range q {
+				r := v[k]
+				if len(r.sp) == 1 && r.sp[0].lo == r.sp[0].hi && r.sp[0].w == e.w && r.sp[0].lo == e.v {
+					continue // equal
+				}
+				nb++
+				if nb > 1 {
+					break
+				}
+				if !r.containsElem(e.w, e.v) {
+					axis = k // disjoint: union
+				}
+				// else: r is a proper superset of {e}, kept as is
+			}
+			if nb > 1 {
+				break
+			}
+			if axis >= 0 {
+				e := q[axis]
+				if grown != axis {
+					if grown >= 0 {
+						// a second axis grows: copy-on-write below
+						v[grown] = RangeSet{slices.Clip(v[grown].sp)}
+					}
+					v[axis] = RangeSet{append(make([]span, 0, 4), v[axis].sp...)}
+					grown = axis
+				}
+				v[axis] = RangeSet{insertElem(v[axis].sp, e)}
+			}
+		}
+		if grown >= 0 {
+			v[grown] = RangeSet{slices.Clip(v[grown].sp)}
+		}
+		out = append(out, v)
+		i = j
+	}
+	return out
+}
+
+// insertElem adds index e (not in sp) to canonical spans sp, in place
+// when possible.
+func insertElem(sp []span, e elem) []span {
+	i, _ := slices.BinarySearchFunc(sp, span{e.w, e.v, e.v}, cmpSpanStart)
+	// merge with the previous or next span when adjacent
+	joinPrev := i > 0 && sp[i-1].w == e.w && sp[i-1].hi+1 == e.v
+	joinNext := i < len(sp) && sp[i].w == e.w && sp[i].lo-1 == e.v
+	switch {
+	case joinPrev && joinNext:
+		sp[i-1].hi = sp[i].hi
+		return slices.Delete(sp, i, i+1)
+	case joinPrev:
+		sp[i-1].hi = e.v
+		return sp
+	case joinNext:
+		sp[i].lo = e.v
+		return sp
+	}
+	return slices.Insert(sp, i, span{e.w, e.v, e.v})
 }
 
 // FromNames returns the set of the given literal node names (see

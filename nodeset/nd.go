@@ -15,15 +15,6 @@ import (
 //     (sort by size and bounds, merge neighbours that differ in one axis,
 //     repeat; then the same with all pairs).
 
-func vecEqual(a, b vec) bool {
-	for k := range a {
-		if !a[k].Equal(b[k]) {
-			return false
-		}
-	}
-	return true
-}
-
 // ndFold folds vecs (which may overlap) into ClusterShell's canonical boxes.
 func ndFold(vecs []vec) []vec {
 	out := vecs[:0:0]
@@ -106,12 +97,6 @@ func ndMultivariate(vecs []vec) []vec {
 	return pointsFold(pts, d)
 }
 
-// dimKey is the part of a box's sort key for one axis.
-type dimKey struct {
-	n           int
-	first, last elem
-}
-
 // compareElemText compares the texts of two indexes as strings.
 func compareElemText(a, b elem) int {
 	if a.w == b.w && a.w > 0 {
@@ -127,9 +112,10 @@ func compareElemText(a, b elem) int {
 	return bytes.Compare(appendElem(ba[:0], a.w, a.v), appendElem(bb[:0], b.w, b.v))
 }
 
-// cmpBoxKey orders boxes as ClusterShell's RangeSetND._sort: decreasing
-// size, then per axis decreasing length, first and last index text.
-func cmpBoxKey(ca, cb int, a, b []dimKey) int {
+// cmpBox orders boxes as ClusterShell's RangeSetND._sort: decreasing
+// size (ca, cb), then per axis decreasing length, first and last index
+// text.
+func cmpBox(ca, cb int, a, b vec) int {
 	if ca != cb {
 		if ca > cb {
 			return -1
@@ -137,107 +123,93 @@ func cmpBoxKey(ca, cb int, a, b []dimKey) int {
 		return 1
 	}
 	for i := range a {
-		x, y := &a[i], &b[i]
-		if x.n != y.n {
-			if x.n > y.n {
+		x, y := a[i], b[i]
+		if nx, ny := x.Len(), y.Len(); nx != ny {
+			if nx > ny {
 				return -1
 			}
 			return 1
 		}
-		if c := compareElemText(x.first, y.first); c != 0 {
+		fx, fy := x.sp[0], y.sp[0]
+		if c := compareElemText(elem{fx.w, fx.lo}, elem{fy.w, fy.lo}); c != 0 {
 			return c
 		}
-		if c := compareElemText(x.last, y.last); c != 0 {
+		lx, ly := x.sp[len(x.sp)-1], y.sp[len(y.sp)-1]
+		if c := compareElemText(elem{lx.w, lx.hi}, elem{ly.w, ly.hi}); c != 0 {
 			return c
 		}
 	}
 	return 0
 }
 
-// tryMerge merges two boxes when their union is one box.
-func tryMerge(a, b vec) (vec, bool) {
-	var nv vec
-	diff := 0
+// mergeAxis reports whether boxes a and b merge into one box (they are
+// equal but in at most one axis, where they are disjoint or nested), and
+// returns that axis (-1: equal boxes) and its merged range set.
+func mergeAxis(a, b vec) (int, RangeSet, bool) {
+	axis := -1
+	var m RangeSet
 	for k := range a {
 		r1, r2 := a[k], b[k]
 		if r1.Equal(r2) {
 			continue
 		}
-		diff++
-		if diff > 1 {
-			return nil, false
+		if axis >= 0 {
+			return 0, RangeSet{}, false
 		}
-		var m RangeSet
+		axis = k
 		switch {
 		case !r1.Intersects(r2):
-			m = r1.Union(r2)
+			m = RangeSet{} // union computed below, once sure
 		case r2.IsSubset(r1):
 			m = r1
 		case r1.IsSubset(r2):
 			m = r2
 		default:
-			return nil, false
+			return 0, RangeSet{}, false
 		}
-		nv = slices.Clone(a)
-		nv[k] = m
 	}
-	if nv == nil {
-		return a, true
+	if axis >= 0 && m.sp == nil {
+		m = RangeSet{unionSpans(a[axis].sp, b[axis].sp)}
 	}
-	return nv, true
+	return axis, m, true
 }
 
 // ndMerge is ClusterShell's _fold_multivariate_merge.
 func ndMerge(vl []vec) []vec {
 	full := false
 	chg := true
-	type item struct {
-		v    vec
-		card int
-		k    []dimKey
-	}
-	var items []item
+	var cards []int
 	var perm []int32
-	var keys []dimKey
+	var tmp []vec
 	var dead []bool
 	for chg {
 		chg = false
-		d := len(vl[0])
-		items = items[:0]
-		keys = slices.Grow(keys[:0], len(vl)*d)[:len(vl)*d]
+		cards = slices.Grow(cards[:0], len(vl))[:len(vl)]
 		for i, v := range vl {
-			k := keys[i*d : (i+1)*d : (i+1)*d]
-			c := 1
-			for j, r := range v {
-				f, l := r.sp[0], r.sp[len(r.sp)-1]
-				n := r.Len()
-				c *= n
-				k[j] = dimKey{n, elem{f.w, f.lo}, elem{l.w, l.hi}}
-			}
-			items = append(items, item{v, c, k})
+			cards[i] = v.card()
 		}
 		// stable sort; boxes often arrive sorted already
 		sorted := true
-		for i := 1; i < len(items); i++ {
-			if cmpBoxKey(items[i-1].card, items[i].card, items[i-1].k, items[i].k) > 0 {
+		for i := 1; i < len(vl); i++ {
+			if cmpBox(cards[i-1], cards[i], vl[i-1], vl[i]) > 0 {
 				sorted = false
 				break
 			}
 		}
 		if !sorted {
-			perm = slices.Grow(perm[:0], len(items))[:len(items)]
+			perm = slices.Grow(perm[:0], len(vl))[:len(vl)]
 			for i := range perm {
 				perm[i] = int32(i)
 			}
 			slices.SortFunc(perm, func(x, y int32) int {
-				a, b := &items[x], &items[y]
-				if c := cmpBoxKey(a.card, b.card, a.k, b.k); c != 0 {
+				if c := cmpBox(cards[x], cards[y], vl[x], vl[y]); c != 0 {
 					return c
 				}
 				return int(x - y)
 			})
+			tmp = append(tmp[:0], vl...)
 			for i, x := range perm {
-				vl[i] = items[x].v
+				vl[i] = tmp[x]
 			}
 		}
 		dead = slices.Grow(dead[:0], len(vl))[:len(vl)]
@@ -246,19 +218,28 @@ func ndMerge(vl []vec) []vec {
 			if dead[i] {
 				continue
 			}
-			item1 := vl[i]
+			owned := false // vl[i] was built here and may be changed in place
 			for j := i + 1; j < len(vl); j++ {
 				if dead[j] {
 					continue
 				}
-				if m, ok := tryMerge(item1, vl[j]); ok {
-					chg = true
-					item1 = m
-					vl[i] = m
-					dead[j] = true
-				} else if !full {
-					break
+				axis, m, ok := mergeAxis(vl[i], vl[j])
+				if !ok {
+					if !full {
+						break
+					}
+					continue
 				}
+				chg = true
+				dead[j] = true
+				if axis < 0 {
+					continue
+				}
+				if !owned {
+					vl[i] = slices.Clone(vl[i])
+					owned = true
+				}
+				vl[i][axis] = m
 			}
 		}
 		out := vl[:0]
