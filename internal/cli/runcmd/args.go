@@ -44,6 +44,10 @@ type options struct {
 	dest           string
 	preserve       bool
 	pick           int
+	conf           string
+	overrides      []string
+	nodeCount      bool // resolved from clush.conf
+	verbosity      int  // resolved from clush.conf and -q/-v
 	args           []string
 }
 
@@ -100,6 +104,8 @@ var specs = []optSpec{
 	{"", []string{"dest"}, valued, func(o *options, v string) error { o.dest = v; return nil }},
 	{"p", nil, flag, func(o *options, _ string) error { o.preserve = true; return nil }},
 	{"", []string{"pick"}, valued, func(o *options, v string) error { return intValue("--pick", &o.pick, v) }},
+	{"", []string{"conf"}, valued, func(o *options, v string) error { o.conf = v; return nil }},
+	{"O", []string{"option"}, valued, func(o *options, v string) error { o.overrides = append(o.overrides, v); return nil }},
 	{"l", []string{"user"}, valued, func(o *options, v string) error { o.user = v; return nil }},
 	{"o", []string{"options"}, valued, func(o *options, v string) error { o.sshOptions = v; return nil }},
 	{"R", []string{"worker"}, valued, func(o *options, v string) error { o.workerName = v; return nil }},

@@ -3,6 +3,7 @@ package runcmd
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -52,6 +53,26 @@ func FuzzParseArgs(f *testing.F) {
 		// sources between options)
 		if !o.copy && !o.rcopy && !slices.Equal(args[len(args)-len(o.args):], o.args) {
 			t.Fatalf("command %q is not a suffix of %q", o.args, args)
+		}
+	})
+}
+
+func FuzzParseINI(f *testing.F) {
+	f.Add("[Main]\nfanout: 3\n  more\n# c\nkey = v\n")
+	f.Add("[Main\nx")
+	f.Add("k=v\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		c := config{}
+		if err := parseINI(strings.NewReader(text), "Main", c); err != nil {
+			if !errors.Is(err, errConfig) {
+				t.Fatalf("error %v does not wrap errConfig", err)
+			}
+			return
+		}
+		for k := range c {
+			if k != strings.ToLower(k) || strings.TrimSpace(k) != k {
+				t.Fatalf("key %q not normalized", k)
+			}
 		}
 	})
 }

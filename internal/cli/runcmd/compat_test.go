@@ -298,3 +298,28 @@ func TestCompatCopy(t *testing.T) {
 		})
 	}
 }
+
+func TestCompatConfig(t *testing.T) {
+	clush := clushPath(t)
+	conf := t.TempDir() + "/clush.conf"
+	text := "[Main]\nnode_count: no\nmaxrc = yes\n# comment\n; other comment\nfanout: 2\n\n[other]\nfanout: x\n"
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []compatCase{
+		{"conf", []string{"--conf", conf, "-R", "exec", "-b", "-w", "n[1-3]", "echo x; exit 3"}, true},
+		{"conf-overridden", []string{"--conf", conf, "-O", "maxrc=no", "-O", "NODE_COUNT=yes", "-R", "exec", "-b", "-w", "n[1-3]", "echo x; exit 3"}, true},
+		{"O-bad-int", []string{"-O", "fanout=abc", "-R", "exec", "-w", "n1", "echo x"}, true},
+		{"O-no-value", []string{"-O", "nodecount", "-R", "exec", "-w", "n1", "echo x"}, true},
+		{"O-bad-bool", []string{"-O", "maxrc=perhaps", "-R", "exec", "-w", "n1", "echo x"}, true},
+		{"O-quiet", []string{"-O", "node_count=no", "-O", "verbosity=0", "-R", "exec", "-b", "-w", "n[1-3]", "echo x;exit 1"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			want := runClush(t, clush, c.args)
+			got := runMuster(t, c.args)
+			if got != want {
+				t.Errorf("muster %+v\nclush  %+v", got, want)
+			}
+		})
+	}
+}

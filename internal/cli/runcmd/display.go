@@ -23,6 +23,7 @@ type display struct {
 	maxrc     bool
 	verbosity int // 0 quiet, 1 standard, 2 verbose
 	lineMode  bool
+	nodeCount bool // "(N)" after gathered node sets (clush.conf node_count)
 	buf       []byte
 	meter     *meter // nil unless a progress meter is shown
 	// regroup writes gathered node sets with the groups of source (-r).
@@ -99,7 +100,7 @@ func (d *display) printGather(ns nodeset.NodeSet, g gather.Group) {
 		}
 	} else {
 		count := 0
-		if d.verbosity >= verbStd {
+		if d.verbosity >= verbStd && d.nodeCount {
 			count = ns.Len()
 		}
 		d.buf = gather.AppendBlock(d.buf, d.label, s, count, g.Lines())

@@ -120,6 +120,9 @@ Options:
   --dest=DEST_PATH      destination file or directory on the nodes
   -p                    preserve modification times and modes
   --pick=N              pick N node(s) at random in nodeset
+  --conf=FILE           use alternate config file for clush.conf(5)
+  -O KEY=VALUE, --option=KEY=VALUE
+                        override any key=value clush.conf(5) options
   -f FANOUT, --fanout=FANOUT
                         use a specified fanout
   -t CONNECT_TIMEOUT, --connect_timeout=CONNECT_TIMEOUT
@@ -238,13 +241,15 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	if errors.As(err, &ue) {
 		return usageFail(prog, stdio, ue.msg)
 	}
-	verbosity := verbStd
-	if o.quiet {
-		verbosity = verbQuiet
+	conf, err := loadConfig(o.conf)
+	if err == nil {
+		err = conf.apply(o)
 	}
-	if o.verbose {
-		verbosity = 2
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "ERROR: %s\n", strings.TrimPrefix(err.Error(), errConfig.Error()+": "))
+		return 1
 	}
+	verbosity := o.verbosity
 	load := nodeset.LoadDefaultGroups
 	if o.groupsConf != "" {
 		path := o.groupsConf
@@ -301,7 +306,7 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 		return 1
 	}
 	tr, err := mk(Settings{User: o.user, Options: o.sshOptions, Fanout: o.fanout,
-		ConnectTimeout: seconds(o.connTimeout), Conf: map[string]string{}})
+		ConnectTimeout: seconds(o.connTimeout), Conf: conf})
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "%s: worker %s: %v\n", prog, name, err)
 		return 1
@@ -342,6 +347,7 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 		maxrc:     o.maxrc,
 		verbosity: verbosity,
 		lineMode:  o.lineMode,
+		nodeCount: o.nodeCount,
 		source:    o.groupSource,
 		noprefix:  o.groupBase,
 	}
@@ -426,7 +432,12 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 		return 1
 	}
 	d.flush()
-	if o.maxrc {
+	useMax, err := conf.boolean("maxrc")
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "ERROR: %s\n", strings.TrimPrefix(err.Error(), errConfig.Error()+": "))
+		return 1
+	}
+	if useMax {
 		rc, _ := tk.MaxRetcode()
 		if tk.NumTimeout() > 0 {
 			rc = 255
