@@ -367,6 +367,7 @@ func FromNames(names ...string) NodeSet {
 // one Union (a copy of everything so far) per operand.
 type unionAcc struct {
 	names    *Builder // literal names, added without building a NodeSet
+	first    NodeSet  // the only set added so far (n == 1)
 	pats     map[string]*accPat
 	autostep int
 	n        int
@@ -395,10 +396,26 @@ func (a *unionAcc) add(s NodeSet) {
 	if len(s.pats) == 0 {
 		return
 	}
+	a.n++
+	if a.n == 1 {
+		// keep the first set as is: a single operand needs no merge
+		a.first = s
+		return
+	}
+	if a.n == 2 {
+		a.n = 1
+		a.gather(a.first)
+		a.first = NodeSet{}
+		a.n = 2
+	}
+	a.gather(s)
+}
+
+// gather appends the spans and boxes of s to the per-pattern lists.
+func (a *unionAcc) gather(s NodeSet) {
 	if a.pats == nil {
 		a.pats = make(map[string]*accPat)
 	}
-	a.n++
 	for i := range s.pats {
 		p := &s.pats[i]
 		ap := a.pats[p.key]
@@ -428,6 +445,14 @@ func (a *unionAcc) result() NodeSet {
 			return ns
 		}
 		a.add(ns)
+	}
+	if a.n == 1 {
+		out := a.first
+		if out.autostep == 0 {
+			out.autostep = a.autostep
+		}
+		*a = unionAcc{}
+		return out
 	}
 	keys := make([]string, 0, len(a.pats))
 	for k := range a.pats {

@@ -1,6 +1,7 @@
 package nodeset
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -152,6 +153,8 @@ func (p *rangeParser) parseSub(dst []span, raw string, off int) ([]span, error) 
 	if step == 1 {
 		return appendSpansRange(dst, lo, hi, pad), nil
 	}
+	// stepped ranges are stored index by index: reserve the room once
+	dst = slices.Grow(dst, int((hi-lo)/step)+2)
 	for v := lo; v <= hi; v += step {
 		dst = appendSpansRange(dst, v, v, pad)
 		if v > hi-step {

@@ -548,9 +548,21 @@ func unionSpans(a, b []span) []span {
 	return out
 }
 
-// intersectSpans intersects two canonical span lists.
+// intersectSpans intersects two canonical span lists (a counting pass
+// first, so that the result is allocated once at its exact size).
 func intersectSpans(a, b []span) []span {
-	var out []span
+	n := intersectWalk(a, b, nil)
+	if n == 0 {
+		return nil
+	}
+	out := make([]span, 0, n)
+	intersectWalk(a, b, &out)
+	return out
+}
+
+// intersectWalk counts the spans of a∩b, appending them to *out if set.
+func intersectWalk(a, b []span, out *[]span) int {
+	n := 0
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
 		x, y := a[i], b[j]
@@ -562,18 +574,17 @@ func intersectSpans(a, b []span) []span {
 			j++
 			continue
 		}
-		lo, hi := max(x.lo, y.lo), min(x.hi, y.hi)
-		if out == nil {
-			out = make([]span, 0, min(len(a)-i, len(b)-j))
+		n++
+		if out != nil {
+			*out = append(*out, span{x.w, max(x.lo, y.lo), min(x.hi, y.hi)})
 		}
-		out = append(out, span{x.w, lo, hi})
 		if x.hi < y.hi {
 			i++
 		} else {
 			j++
 		}
 	}
-	return out
+	return n
 }
 
 // differenceSpans removes the indexes of b from a.
