@@ -46,8 +46,9 @@ type options struct {
 	pick           int
 	conf           string
 	overrides      []string
-	nodeCount      bool // resolved from clush.conf
-	verbosity      int  // resolved from clush.conf and -q/-v
+	color          *string // --color, nil when not given
+	nodeCount      bool    // resolved from clush.conf
+	verbosity      int     // resolved from clush.conf and -q/-v
 	args           []string
 }
 
@@ -106,6 +107,14 @@ var specs = []optSpec{
 	{"", []string{"pick"}, valued, func(o *options, v string) error { return intValue("--pick", &o.pick, v) }},
 	{"", []string{"conf"}, valued, func(o *options, v string) error { o.conf = v; return nil }},
 	{"O", []string{"option"}, valued, func(o *options, v string) error { o.overrides = append(o.overrides, v); return nil }},
+	{"", []string{"color"}, valued, func(o *options, v string) error {
+		switch v {
+		case "", "never", "always", "auto":
+			o.color = &v
+			return nil
+		}
+		return &usageError{fmt.Sprintf("option --color: invalid choice: '%s' (choose from '', 'never', 'always', 'auto')", v)}
+	}},
 	{"l", []string{"user"}, valued, func(o *options, v string) error { o.user = v; return nil }},
 	{"o", []string{"options"}, valued, func(o *options, v string) error { o.sshOptions = v; return nil }},
 	{"R", []string{"worker"}, valued, func(o *options, v string) error { o.workerName = v; return nil }},

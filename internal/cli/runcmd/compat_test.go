@@ -323,3 +323,40 @@ func TestCompatConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestCompatColor(t *testing.T) {
+	clush := clushPath(t)
+	cmd := "echo x; echo e >&2; [ %h = n2 ] && exit 3; true"
+	for _, c := range []struct {
+		compatCase
+		env map[string]string
+	}{
+		{compatCase{"always-b", []string{"--color=always", "-R", "exec", "-b", "-w", "n[1-3]", cmd}, true}, nil},
+		{compatCase{"always-L", []string{"--color", "always", "-R", "exec", "-L", "-w", "n[1-3]", cmd}, true}, nil},
+		{compatCase{"always-bL", []string{"--color=always", "-R", "exec", "-bL", "-w", "n[1-3]", cmd}, true}, nil},
+		{compatCase{"always-direct", []string{"--color=always", "-R", "exec", "-w", "n[1-3]", cmd}, false}, nil},
+		{compatCase{"always-N", []string{"--color=always", "-R", "exec", "-N", "-b", "-w", "n[1-3]", cmd}, true}, nil},
+		{compatCase{"never", []string{"--color=never", "-R", "exec", "-b", "-w", "n[1-3]", cmd}, true}, map[string]string{"CLICOLOR_FORCE": "1"}},
+		{compatCase{"force", []string{"-R", "exec", "-b", "-w", "n[1-3]", cmd}, true}, map[string]string{"CLICOLOR_FORCE": "1"}},
+		{compatCase{"no-color", []string{"-R", "exec", "-b", "-w", "n[1-3]", cmd}, true}, map[string]string{"CLICOLOR_FORCE": "1", "NO_COLOR": "1"}},
+		{compatCase{"clicolor-not-tty", []string{"-R", "exec", "-b", "-w", "n[1-3]", cmd}, true}, map[string]string{"CLICOLOR": "1"}},
+		{compatCase{"bad", []string{"--color=bogus", "-R", "exec", "-w", "n1", "true"}, true}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			want := runClush(t, clush, c.args)
+			got := runMuster(t, c.args)
+			if got.rc != want.rc {
+				t.Errorf("exit code %d, clush %d", got.rc, want.rc)
+			}
+			if c.ordered && got.out != want.out || !slices.Equal(sortedLines(got.out), sortedLines(want.out)) {
+				t.Errorf("stdout\nmuster %q\nclush  %q", got.out, want.out)
+			}
+			if !slices.Equal(sortedLines(got.err), sortedLines(want.err)) {
+				t.Errorf("stderr\nmuster %q\nclush  %q", got.err, want.err)
+			}
+		})
+	}
+}

@@ -157,6 +157,9 @@ func (c config) apply(o *options) error {
 	if o.maxrc {
 		c["maxrc"] = "yes"
 	}
+	if o.color != nil && *o.color != "" {
+		c["color"] = *o.color
+	}
 	for _, kv := range o.overrides {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {

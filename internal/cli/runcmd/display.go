@@ -24,6 +24,7 @@ type display struct {
 	verbosity int // 0 quiet, 1 standard, 2 verbose
 	lineMode  bool
 	nodeCount bool // "(N)" after gathered node sets (clush.conf node_count)
+	color     bool // ANSI colours (--color, clush.conf color, NO_COLOR, CLICOLOR)
 	buf       []byte
 	meter     *meter // nil unless a progress meter is shown
 	// regroup writes gathered node sets with the groups of source (-r).
@@ -63,25 +64,40 @@ func (d *display) flush() {
 	d.out.Flush()
 }
 
-func (d *display) printLine(node string, line []byte) {
-	d.buf = d.buf[:0]
-	if d.label {
-		d.buf = gather.AppendLine(d.buf, node, line)
-	} else {
-		d.buf = gather.AppendLine(d.buf, "", line)
+// ANSI colours of clush's output: node prefixes and headers on stdout,
+// node prefixes on stderr.
+const (
+	colorOut   = "\033[94m"
+	colorErr   = "\033[91m"
+	colorReset = "\033[0m"
+)
+
+// appendLine appends "prefix: line\n" (colored when asked), or "line\n"
+// without a label.
+func (d *display) appendLine(dst []byte, prefix string, line []byte, color string) []byte {
+	if !d.label {
+		return gather.AppendLine(dst, "", line)
 	}
+	if !d.color {
+		return gather.AppendLine(dst, prefix, line)
+	}
+	dst = append(dst, color...)
+	dst = append(dst, prefix...)
+	dst = append(dst, ": "...)
+	dst = append(dst, colorReset...)
+	dst = append(dst, line...)
+	return append(dst, '\n')
+}
+
+func (d *display) printLine(node string, line []byte) {
+	d.buf = d.appendLine(d.buf[:0], node, line, colorOut)
 	d.out.Write(d.buf)
 }
 
 func (d *display) printLineError(node string, line []byte) {
 	d.meter.erase()
 	defer d.meter.dirty()
-	d.buf = d.buf[:0]
-	if d.label {
-		d.buf = gather.AppendLine(d.buf, node, line)
-	} else {
-		d.buf = gather.AppendLine(d.buf, "", line)
-	}
+	d.buf = d.appendLine(d.buf[:0], node, line, colorErr)
 	d.err.Write(d.buf)
 }
 
@@ -92,18 +108,23 @@ func (d *display) printGather(ns nodeset.NodeSet, g gather.Group) {
 	s := d.formatNodes(ns)
 	if d.lineMode {
 		for l := range g.Lines() {
-			if d.label {
-				d.buf = gather.AppendLine(d.buf, s, l)
-			} else {
-				d.buf = gather.AppendLine(d.buf, "", l)
-			}
+			d.buf = d.appendLine(d.buf, s, l, colorOut)
 		}
 	} else {
 		count := 0
 		if d.verbosity >= verbStd && d.nodeCount {
 			count = ns.Len()
 		}
-		d.buf = gather.AppendBlock(d.buf, d.label, s, count, g.Lines())
+		if d.label {
+			if d.color {
+				d.buf = append(d.buf, colorOut...)
+			}
+			d.buf = gather.AppendHeader(d.buf, s, count)
+			if d.color {
+				d.buf = append(d.buf[:len(d.buf)-1], colorReset+"\n"...)
+			}
+		}
+		d.buf = gather.AppendBlock(d.buf, false, s, count, g.Lines())
 	}
 	d.out.Write(d.buf)
 }

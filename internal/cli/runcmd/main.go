@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/muster-sh/muster/internal/cli"
 	"github.com/muster-sh/muster/nodeset"
 	"github.com/muster-sh/muster/task"
@@ -120,6 +122,7 @@ Options:
   --dest=DEST_PATH      destination file or directory on the nodes
   -p                    preserve modification times and modes
   --pick=N              pick N node(s) at random in nodeset
+  --color=WHENCOLOR     whether to use ANSI colors (never, always or auto)
   --conf=FILE           use alternate config file for clush.conf(5)
   -O KEY=VALUE, --option=KEY=VALUE
                         override any key=value clush.conf(5) options
@@ -348,6 +351,7 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 		verbosity: verbosity,
 		lineMode:  o.lineMode,
 		nodeCount: o.nodeCount,
+		color:     useColor(o, conf, stdio),
 		source:    o.groupSource,
 		noprefix:  o.groupBase,
 	}
@@ -497,6 +501,56 @@ func startCopies(tk *task.Task, d *display, o *options, targets nodeset.NodeSet,
 		h.source[w] = src
 	}
 	return -1
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// useColor decides on ANSI colours as clush does: --color wins; otherwise
+// clush.conf's color, where "" and "auto" defer to NO_COLOR, CLICOLOR_FORCE
+// and CLICOLOR, and finally to whether stdout is a terminal.
+func useColor(o *options, conf config, stdio cli.Stdio) bool {
+	outTTY := isTerminal(stdio.Out)
+	var color *bool
+	set := func(b bool) { color = &b }
+	switch conf["color"] {
+	case "auto":
+		set(outTTY && (o.gatherAll || isTerminal(stdio.Err)))
+	default:
+		set(conf["color"] == "always")
+	}
+	if o.color == nil && (conf["color"] == "" || conf["color"] == "auto") {
+		if _, no := os.LookupEnv("NO_COLOR"); no {
+			set(false)
+		} else if force := os.Getenv("CLICOLOR_FORCE"); force != "" && force != "0" {
+			set(true)
+		} else if cc, ok := os.LookupEnv("CLICOLOR"); !ok {
+			color = nil
+		} else {
+			set(cc != "0" && outTTY)
+		}
+	}
+	if color == nil {
+		when := ""
+		if o.color != nil {
+			when = *o.color
+		}
+		switch when {
+		case "", "auto":
+			return outTTY
+		case "always":
+			return true
+		}
+		return false
+	}
+	return *color
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
