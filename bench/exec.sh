@@ -23,18 +23,20 @@ ns="node[1-$NODES]"
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
-# wall seconds of one run of "$@", output discarded
+# "wall cpu" seconds of one run of "$@" (cpu = user + sys of the whole
+# process tree), output discarded
 wall() {
-	local s e
-	s=$(date +%s.%N)
-	"$@" >/dev/null 2>&1 </dev/null || true
-	e=$(date +%s.%N)
-	awk -v s="$s" -v e="$e" 'BEGIN { printf "%.4f\n", e - s }'
+	local TIMEFORMAT='%R %U %S' t
+	t=$({ time "$@" >/dev/null 2>&1 </dev/null; } 2>&1) || true
+	awk '{ printf "%.4f %.4f\n", $1, $2 + $3 }' <<<"$t"
+}
+
+median() { # column $1 of stdin
+	awk -v c="$1" '{ print $c }' | sort -g | awk '{a[NR]=$1} END {m=a[int((NR+1)/2)]; printf "%.3f", m}'
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-median() { sort -g | awk '{a[NR]=$1} END {m=a[int((NR+1)/2)]; printf "%.3f", m}'; }
 
 bashloop() { # cmd: true|echo
 	local i n=0
@@ -60,7 +62,7 @@ xargsrun() {
 }
 export -f xargsrun
 
-declare -A T
+declare -A T C
 tools=(muster clush pdsh xargs bash)
 for cmd in true echo; do
 	if [[ $cmd == true ]]; then mcmd=true; else mcmd='echo %h'; fi
@@ -83,15 +85,16 @@ for cmd in true echo; do
 			bash) wall bash -c "bashloop $cmd" >>"$tmp/times" ;;
 			esac
 		done
-		T[$tool.$cmd]=$(median <"$tmp/times")
+		T[$tool.$cmd]=$(median 1 <"$tmp/times")
+		C[$tool.$cmd]=$(median 2 <"$tmp/times")
 	done
 done
 
-printf '%d nodes, fanout %d, median of %d runs (wall seconds)\n\n' "$NODES" "$FANOUT" "$RUNS"
-printf '%-8s %10s %10s\n' tool true 'echo %h'
+printf '%d nodes, fanout %d, median of %d runs, seconds (cpu = user+sys of the process tree)\n\n' "$NODES" "$FANOUT" "$RUNS"
+printf '%-8s %10s %10s %12s %12s\n' tool 'true wall' 'true cpu' 'echo%h wall' 'echo%h cpu'
 for tool in "${tools[@]}"; do
 	[[ -n "${T[$tool.true]:-}" ]] || continue
-	printf '%-8s %10s %10s\n' "$tool" "${T[$tool.true]}" "${T[$tool.echo]}"
+	printf '%-8s %10s %10s %12s %12s\n' "$tool" "${T[$tool.true]}" "${C[$tool.true]}" "${T[$tool.echo]}" "${C[$tool.echo]}"
 done
 echo
 for cmd in true echo; do
@@ -100,4 +103,12 @@ for cmd in true echo; do
 	[[ -n "${T[clush.$cmd]:-}" ]] && printf '   clush/muster = %sx (target >= 6)' "$(ratio "${T[clush.$cmd]}" "$m")"
 	[[ -n "${T[pdsh.$cmd]:-}" ]] && printf '   pdsh/muster = %sx' "$(ratio "${T[pdsh.$cmd]}" "$m")"
 	printf '   xargs/muster = %sx\n' "$(ratio "${T[xargs.$cmd]}" "$m")"
+done
+echo
+for cmd in true echo; do
+	m=${C[muster.$cmd]}
+	printf '%-5s cpu: muster/bash-loop = %sx' "$cmd" "$(ratio "$m" "${C[bash.$cmd]}")"
+	[[ -n "${C[clush.$cmd]:-}" ]] && printf '   clush/muster = %sx' "$(ratio "${C[clush.$cmd]}" "$m")"
+	[[ -n "${C[pdsh.$cmd]:-}" ]] && printf '   pdsh/muster = %sx' "$(ratio "${C[pdsh.$cmd]}" "$m")"
+	printf '   xargs/muster = %sx\n' "$(ratio "${C[xargs.$cmd]}" "$m")"
 done
