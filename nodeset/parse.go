@@ -55,9 +55,10 @@ func DefaultResolver() Resolver {
 const maxGroupDepth = 64
 
 type parser struct {
-	input string
-	cfg   config
-	depth int
+	input      string
+	cfg        config
+	depth      int
+	noWildcard bool // while expanding "all nodes" for a wildcard
 	all   map[string][]string // "@*" cache per source, for wildcards
 }
 
@@ -140,7 +141,7 @@ func (p *parser) parseString(s string, base int, ns string) (NodeSet, error) {
 	st, off := trimOff(s, 0)
 	err := p.scan(st, off, func(op byte, el element) error {
 		if el.raw != "" {
-			if op == ',' && el.raw[0] != '@' && (p.cfg.resolver == nil || !strings.ContainsAny(el.raw, "*?")) {
+			if op == ',' && el.raw[0] != '@' && (p.cfg.resolver == nil || p.noWildcard || !strings.ContainsAny(el.raw, "*?")) {
 				// a plain node name: fold it directly
 				b := acc.builder()
 				if !b.sc.scan(el.raw) {
@@ -462,7 +463,7 @@ func (p *parser) operand(el element, ns string) (NodeSet, error) {
 		})
 		return out, ferr
 	}
-	if r != nil && strings.ContainsAny(el.key, "*?") {
+	if r != nil && !p.noWildcard && strings.ContainsAny(el.key, "*?") {
 		return p.wildcard(el, ns)
 	}
 	return single(el), nil
@@ -501,7 +502,7 @@ func (p *parser) group(name string, ns string, el element) (NodeSet, error) {
 	}
 	p.depth++
 	defer func() { p.depth-- }()
-	sub := parser{input: strings.Join(list, ","), cfg: p.cfg, depth: p.depth, all: p.all}
+	sub := parser{input: strings.Join(list, ","), cfg: p.cfg, depth: p.depth, all: p.all, noWildcard: p.noWildcard}
 	res, err := sub.parseString(sub.input, -1, ns)
 	if err != nil {
 		return NodeSet{}, p.groupErr(el, fmt.Sprintf("bad definition of group %q", name), err)
@@ -559,11 +560,10 @@ func (p *parser) allNodes(ns string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := p.cfg
-	cfg.resolver = nil // no wildcards while expanding "all"
 	var set NodeSet
 	for _, s := range list {
-		sub := parser{input: s, cfg: p.cfg}
+		// groups are resolved, wildcards are not (as ClusterShell)
+		sub := parser{input: s, cfg: p.cfg, noWildcard: true, depth: p.depth + 1}
 		part, err := sub.parseString(s, -1, ns)
 		if err != nil {
 			return nil, err

@@ -235,3 +235,17 @@ func TestRegroup(t *testing.T) {
 		t.Errorf("Regroup(bad source) = %v", err)
 	}
 }
+
+// TestWildcardAllNodesResolvesGroups checks that the "all nodes" list a
+// wildcard is matched against may itself use groups (ClusterShell resolves
+// them, without wildcards).
+func TestWildcardAllNodesResolvesGroups(t *testing.T) {
+	r := &mapResolver{def: "s", groups: map[string]map[string][]string{"s": {
+		"a": {"@b", "web[1-2]"},
+		"b": {"db[1-3]"},
+	}}}
+	ns, err := Parse("db*!db2", WithResolver(r))
+	if err != nil || ns.String() != "db[1,3]" {
+		t.Errorf("db*!db2 = %s, %v", ns, err)
+	}
+}
