@@ -58,8 +58,8 @@ type parser struct {
 	input      string
 	cfg        config
 	depth      int
-	noWildcard bool // while expanding "all nodes" for a wildcard
-	all   map[string][]string // "@*" cache per source, for wildcards
+	noWildcard bool                // while expanding "all nodes" for a wildcard
+	all        map[string][]string // "@*" cache per source, for wildcards
 }
 
 // Parse parses a ClusterShell node set string: names with bracketed ranges
