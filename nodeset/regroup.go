@@ -43,6 +43,8 @@ func (s NodeSet) Regroup(r Resolver, source string, noprefix bool) (string, erro
 		return strings.Compare(a.name, b.name)
 	})
 	rest := s
+	// group names print without autostep, the rest with s's autostep
+	// (ClusterShell's regrouped set is a new one, the rest a copy of s)
 	var names Builder
 	any := false
 	for _, f := range fulls {
@@ -58,11 +60,11 @@ func (s NodeSet) Regroup(r Resolver, source string, noprefix bool) (string, erro
 		any = true
 		rest = rest.Difference(m)
 		if rest.IsEmpty() {
-			return names.NodeSet().WithAutostep(s.autostep).String(), nil
+			return names.NodeSet().String(), nil
 		}
 	}
 	if any {
-		return names.NodeSet().WithAutostep(s.autostep).String() + "," + rest.String(), nil
+		return names.NodeSet().String() + "," + rest.String(), nil
 	}
 	return rest.String(), nil
 }
