@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -114,13 +115,23 @@ func describe(err error) string {
 	}
 	var gce *nodeset.GroupsConfigError
 	if errors.As(err, &gce) {
+		if m := defaultNotFound.FindStringSubmatch(gce.Msg); m != nil {
+			return fmt.Sprintf("%s: Group resolver error: Default group source not found: %s", progName, m[1])
+		}
 		return progName + ": Group resolver error: " + trimPkg(gce.Error())
 	}
 	switch {
 	case errors.Is(err, nodeset.ErrNoGroupSource):
 		return progName + ": Unknown group source: " + sourceInError(err)
 	case errors.Is(err, nodeset.ErrNoUpcall):
-		return progName + ": " + trimPkg(err.Error())
+		msg := err.Error()
+		if strings.Contains(msg, "neither an all nor a list upcall") {
+			return progName + ": External error: Not enough working methods (all or map + list) to get all nodes"
+		}
+		if m := noUpcall.FindStringSubmatch(msg); m != nil {
+			return fmt.Sprintf("%s: No %s upcall defined for group source %s", progName, m[2], m[1])
+		}
+		return progName + ": " + trimPkg(msg)
 	case errors.Is(err, nodeset.ErrIllegalGroupChar):
 		return progName + ": Illegal group character: " + trimPkg(err.Error())
 	case errors.Is(err, nodeset.ErrUpcallFailed):
@@ -128,15 +139,69 @@ func describe(err error) string {
 	}
 	var parseErr *nodeset.ParseError
 	if errors.As(err, &parseErr) {
-		msg := parseErr.Msg
-		if parseErr.Text != "" {
-			msg += fmt.Sprintf(": %q", parseErr.Text)
-		} else {
-			msg += fmt.Sprintf(": %q", parseErr.Input)
-		}
-		return progName + ": Parse error: " + msg
+		return describeParse(parseErr, errors.Is(err, errRangeSetInput))
 	}
 	return progName + ": " + trimPkg(err.Error())
+}
+
+var (
+	defaultNotFound = regexp.MustCompile(`^default group source ("[^"]*") is not defined`)
+	noUpcall        = regexp.MustCompile(`group source ("[^"]*") has no (\w+) upcall`)
+)
+
+// errRangeSetInput marks errors of strings parsed as range sets (-R,
+// -I, --axis), which ClusterShell words slightly differently.
+var errRangeSetInput = errors.New("range set input")
+
+// rangeSetError wraps a ParseRangeSet error with errRangeSetInput.
+func rangeSetError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", errRangeSetInput, err)
+}
+
+// describeParse words a parse error as ClusterShell does: the message
+// without the library's "(expected ...)" hint, then the offending text;
+// errors in a bracketed range of a node set read 'bad range: "msg : "text""'.
+func describeParse(pe *nodeset.ParseError, rangeSet bool) string {
+	msg := pe.Msg
+	if i := strings.Index(msg, " (expected"); i >= 0 {
+		msg = msg[:i]
+	}
+	if i := strings.Index(msg, " (at most"); i >= 0 {
+		msg = msg[:i]
+	}
+	if msg == "range too large" {
+		return "ERROR: range too large"
+	}
+	if msg == "empty range" {
+		if rangeSet {
+			return progName + ": Parse error: empty range"
+		}
+		return progName + `: Parse error: bad range: "empty range"`
+	}
+	text := pe.Text
+	if text == "" {
+		text = pe.Input
+	}
+	rangeMsg := false
+	for _, p := range []string{"cannot convert string to integer", "invalid values in range", "padding length mismatch",
+		"invalid step usage", "empty range", "padding not supported"} {
+		if strings.HasPrefix(msg, p) {
+			rangeMsg = true
+		}
+	}
+	switch {
+	case rangeSet:
+		return fmt.Sprintf("%s: Parse error: %s : \"%s\"", progName, msg, text)
+	case rangeMsg:
+		return fmt.Sprintf("%s: Parse error: bad range: \"%s : \"%s\"\"", progName, msg, text)
+	}
+	if pe.Err != nil && errors.Is(pe.Err, nodeset.ErrNoGroupSource) {
+		return progName + ": Unknown group source: " + sourceInError(pe.Err)
+	}
+	return fmt.Sprintf("%s: Parse error: %s: \"%s\"", progName, msg, text)
 }
 
 func trimPkg(s string) string { return strings.TrimPrefix(s, "nodeset: ") }
@@ -145,6 +210,9 @@ func trimPkg(s string) string { return strings.TrimPrefix(s, "nodeset: ") }
 // error, as ClusterShell prints just the name.
 func sourceInError(err error) string {
 	s := err.Error()
+	if i := strings.Index(s, "no such group source: "); i >= 0 {
+		s = s[i+len("no such group source: "):]
+	}
 	if i := strings.Index(s, `"`); i >= 0 {
 		if j := strings.Index(s[i+1:], `"`); j >= 0 {
 			return s[i : i+j+2]
@@ -373,7 +441,7 @@ func (c *command) parse(s string, autostep int) (xset, error) {
 	if c.o.rangeset {
 		r, err := nodeset.ParseRangeSet(s)
 		if err != nil {
-			return nil, err
+			return nil, rangeSetError(err)
 		}
 		return rsSet{r, autostep}, nil
 	}
@@ -622,7 +690,7 @@ func (c *command) allNodes() (xset, error) {
 func (c *command) sliceSet(xs xset) (xset, error) {
 	rs, err := nodeset.ParseRangeSet(c.o.slice)
 	if err != nil {
-		return nil, err
+		return nil, rangeSetError(err)
 	}
 	out := c.empty(0)
 	for _, run := range rs.Contiguous() {
@@ -661,7 +729,7 @@ func parseAxis(s string) ([]int, error) {
 	}
 	rs, err := nodeset.ParseRangeSet(s)
 	if err != nil {
-		return nil, err
+		return nil, rangeSetError(err)
 	}
 	axes := []int{}
 	for v := range rs.Ints() {
@@ -976,8 +1044,10 @@ func (l *lazyResolver) load() (*nodeset.GroupSources, error) {
 			return
 		}
 		l.gs, l.err = nodeset.LoadGroupsConfig(l.path)
-		if errors.Is(l.err, fs.ErrNotExist) {
-			// ClusterShell reads a missing file as an empty one.
+		var pe *fs.PathError
+		if errors.As(l.err, &pe) {
+			// ClusterShell (configparser) skips a file it cannot read:
+			// no group sources at all.
 			l.gs, l.err = nodeset.NewStaticGroups("", nil), nil
 		}
 	})

@@ -82,6 +82,10 @@ func pyFormat(format string, arg pyArg) (string, error) {
 			continue
 		}
 		if rs[i] == '(' {
+			if arg.obj {
+				// A RangeSet passes for a mapping but wants integer keys.
+				return "", &pyError{pyTypeError, "RangeSet indices must be integers"}
+			}
 			return "", &pyError{pyTypeError, "format requires a mapping"}
 		}
 		// flags
