@@ -24,9 +24,9 @@ func ExampleParseLine() {
 		"pdsh@head: node3: ssh exited with exit code 2",
 	} {
 		l := pdsh.ParseLine([]byte(s))
-		fmt.Printf("kind %d node %s code %d text %q\n", l.Kind, l.Node, l.Code, l.Text)
+		fmt.Printf("kind %v node %s code %d text %q\n", l.Kind, l.Node, l.Code, l.Text)
 	}
 	// Output:
-	// kind 0 node node2 code 0 text "5.10.0-28-amd64"
-	// kind 1 node node3 code 2 text "ssh exited with exit code 2"
+	// kind node node node2 code 0 text "5.10.0-28-amd64"
+	// kind exit node node3 code 2 text "ssh exited with exit code 2"
 }

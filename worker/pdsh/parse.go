@@ -29,6 +29,16 @@ const (
 	LineTool
 )
 
+var lineKindNames = [...]string{"node", "exit", "timeout", "node-error", "signal", "tool"}
+
+// String returns a short name for the kind ("node", "exit", ...).
+func (k LineKind) String() string {
+	if k < 0 || int(k) >= len(lineKindNames) {
+		return "kind(" + strconv.Itoa(int(k)) + ")"
+	}
+	return lineKindNames[k]
+}
+
 // Line is one parsed line.
 type Line struct {
 	Kind LineKind
