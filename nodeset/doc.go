@@ -22,4 +22,17 @@
 // Parse handles full expressions; FromNames and Builder take literal node
 // names (one per string) and fold them quickly, which is what reading
 // millions of names from a file needs.
+//
+// Differences from ClusterShell 1.9.1, all at the edges:
+//   - indexes are int64 (ClusterShell accepts up to 1e100);
+//   - stepped ranges ("n[1-1000000/2]") are stored index by index, like
+//     ClusterShell, so they cost memory per index;
+//   - slicing with a step across several patterns selects the positions
+//     (ClusterShell 1.9.1 raises a TypeError there);
+//   - a regrouped source's nested groups resolve in that source.
+//
+// Multi-dimensional sets whose boxes are not a single box after an
+// operation are folded, as in ClusterShell, by expanding them into points
+// and merging those greedily; that costs time and memory per node (about
+// 2 s for a million points), where one-dimensional sets never do.
 package nodeset

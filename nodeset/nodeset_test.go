@@ -373,3 +373,27 @@ func TestIndexSliceSplit(t *testing.T) {
 		t.Errorf("Contiguous = %s", got)
 	}
 }
+
+// TestFoldNDExpandedNames folds the 9,472 names of
+// x[2000-2073]c[0-7]s[0-7]b[0-1] (ClusterShell issue #485) given in order
+// and shuffled, and a scattered 3-D set checked against ClusterShell.
+func TestFoldNDExpandedNames(t *testing.T) {
+	names := ndNames()
+	if got := FromNames(names...).String(); got != "x[2000-2073]c[0-7]s[0-7]b[0-1]" {
+		t.Errorf("in order: %q", got)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	r.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
+	ns := FromNames(names...)
+	if got := ns.String(); got != "x[2000-2073]c[0-7]s[0-7]b[0-1]" {
+		t.Errorf("shuffled: %q", got)
+	}
+	if ns.Len() != 9472 || !ns.Contains("x2042c3s7b1") || ns.Contains("x2074c0s0b0") {
+		t.Errorf("Len %d / Contains", ns.Len())
+	}
+	// value from ClusterShell 1.9.1
+	const want = "a[1,3]b[1-3]c[1-3],a2b[1,3]c[1-3],a2b2c[1,3]"
+	if got := MustParse("a[1-3]b[1-3]c[1-3]!a2b2c2").String(); got != want {
+		t.Errorf("3-D difference: %q, want %q", got, want)
+	}
+}
