@@ -47,8 +47,9 @@ type options struct {
 	conf           string
 	overrides      []string
 	color          *string // --color, nil when not given
-	nodeCount      bool    // resolved from clush.conf
-	verbosity      int     // resolved from clush.conf and -q/-v
+	diff           bool
+	nodeCount      bool // resolved from clush.conf
+	verbosity      int  // resolved from clush.conf and -q/-v
 	args           []string
 }
 
@@ -115,6 +116,7 @@ var specs = []optSpec{
 		}
 		return &usageError{fmt.Sprintf("option --color: invalid choice: '%s' (choose from '', 'never', 'always', 'auto')", v)}
 	}},
+	{"", []string{"diff"}, flag, func(o *options, _ string) error { o.diff = true; return nil }},
 	{"l", []string{"user"}, valued, func(o *options, v string) error { o.user = v; return nil }},
 	{"o", []string{"options"}, valued, func(o *options, v string) error { o.sshOptions = v; return nil }},
 	{"R", []string{"worker"}, valued, func(o *options, v string) error { o.workerName = v; return nil }},

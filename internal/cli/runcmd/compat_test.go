@@ -360,3 +360,38 @@ func TestCompatColor(t *testing.T) {
 		})
 	}
 }
+
+// TestCompatMergedStreams runs both tools with stdout and stderr on one
+// pipe: the interleaving must match too.
+func TestCompatMergedStreams(t *testing.T) {
+	clush := clushPath(t)
+	seqs := "case %h in n1|n2) seq 1 10;; n3) seq 1 12 | sed s/5/five/;; n4) exit 2;; n5) seq 3 9;; n7) seq 300 | sed s/^1..$/x/;; n8) seq 300;; esac"
+	for _, c := range []compatCase{
+		{"b-fail", []string{"-R", "exec", "-b", "-w", "n[1-4]", "echo x; [ %h = n3 ] && exit 1; true"}, true},
+		{"L-fail", []string{"-R", "exec", "-L", "-w", "n[1-4]", "echo x; [ %h = n3 ] && exit 1; true"}, true},
+		{"diff", []string{"-R", "exec", "--diff", "-w", "n[1-8]", seqs}, true},
+		{"diff-color", []string{"-R", "exec", "--diff", "--color=always", "-w", "n[1-8]", seqs}, true},
+		{"diff-q", []string{"-R", "exec", "--diff", "-q", "-w", "n[1-8]", seqs}, true},
+		{"diff-same", []string{"-R", "exec", "--diff", "-w", "n[1-3]", "echo same"}, true},
+		{"diff-L", []string{"-R", "exec", "--diff", "-L", "-w", "n1", "true"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := osexec.Command(clush, c.args...)
+			var want bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &want, &want
+			cmd.Dir = t.TempDir()
+			werr := cmd.Run()
+			wrc := 0
+			if ee, ok := werr.(*osexec.ExitError); ok {
+				wrc = ee.ExitCode()
+			}
+			var got bytes.Buffer
+			rc := run(context.Background(), "clush", c.args, cli.Stdio{In: strings.NewReader(""), Out: &got, Err: &got})
+			w := progress.ReplaceAllString(want.String(), "")
+			g := progress.ReplaceAllString(got.String(), "")
+			if rc != wrc || g != w {
+				t.Errorf("rc %d (clush %d)\nmuster:\n%s\nclush:\n%s", rc, wrc, g, w)
+			}
+		})
+	}
+}

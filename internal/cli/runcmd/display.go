@@ -4,27 +4,61 @@ import (
 	"bufio"
 	"cmp"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/muster-sh/muster/gather"
 	"github.com/muster-sh/muster/nodeset"
 	"github.com/muster-sh/muster/task"
 )
 
+// stream is a buffered stdout or stderr that flushes its sibling before
+// writing, so that a terminal or a shared file sees the two streams in the
+// order things happened, as with clush.
+type stream struct {
+	*bufio.Writer
+	other *stream
+}
+
+func newStreams(out, err io.Writer) (*stream, *stream) {
+	o := &stream{Writer: bufio.NewWriterSize(out, 64<<10)}
+	e := &stream{Writer: bufio.NewWriterSize(err, 16<<10), other: o}
+	o.other = e
+	return o, e
+}
+
+func (s *stream) Write(p []byte) (int, error) {
+	if s.other.Buffered() > 0 {
+		s.other.Flush()
+	}
+	return s.Writer.Write(p)
+}
+
+func (s *stream) WriteString(str string) (int, error) {
+	if s.other.Buffered() > 0 {
+		s.other.Flush()
+	}
+	return s.Writer.WriteString(str)
+}
+
 // display holds what every output handler needs.
 type display struct {
 	prog      string
-	out, err  *bufio.Writer
+	out, err  *stream
 	label     bool
 	maxrc     bool
 	verbosity int // 0 quiet, 1 standard, 2 verbose
 	lineMode  bool
 	nodeCount bool // "(N)" after gathered node sets (clush.conf node_count)
 	color     bool // ANSI colours (--color, clush.conf color, NO_COLOR, CLICOLOR)
+	diff      bool // --diff: gathered outputs as unified diffs against the first
+	diffRef   *diffRef
 	buf       []byte
 	meter     *meter // nil unless a progress meter is shown
 	// regroup writes gathered node sets with the groups of source (-r).
@@ -99,6 +133,65 @@ func (d *display) printLineError(node string, line []byte) {
 	defer d.meter.dirty()
 	d.buf = d.appendLine(d.buf[:0], node, line, colorErr)
 	d.err.Write(d.buf)
+}
+
+type diffRef struct {
+	ns    nodeset.NodeSet
+	lines []string
+}
+
+const (
+	colorDiffHdr = "\033[1m"
+	colorDiffHnk = "\033[96m"
+	colorDiffAdd = "\033[92m"
+	colorDiffDel = "\033[91m"
+)
+
+// printDiff prints lines as a unified diff against the first output
+// printed (the reference, which prints nothing), as clush --diff does.
+func (d *display) printDiff(ns nodeset.NodeSet, lines []string) {
+	if d.diffRef == nil {
+		d.diffRef = &diffRef{ns, lines}
+		return
+	}
+	name := func(s nodeset.NodeSet) string {
+		str := d.formatNodes(s)
+		if d.verbosity >= verbStd && d.nodeCount && s.Len() > 1 {
+			str += " (" + strconv.Itoa(s.Len()) + ")"
+		}
+		return str
+	}
+	paint := func(color, s string) string {
+		if d.color {
+			return color + s + colorReset
+		}
+		return s
+	}
+	d.buf = d.buf[:0]
+	for _, l := range unifiedDiff(d.diffRef.lines, lines, name(d.diffRef.ns), name(ns), 3) {
+		switch {
+		case strings.HasPrefix(l, "---") || strings.HasPrefix(l, "+++"):
+			l = paint(colorDiffHdr, strings.TrimRightFunc(l, unicode.IsSpace))
+		case strings.HasPrefix(l, "@@"):
+			l = paint(colorDiffHnk, l)
+		case strings.HasPrefix(l, "+"):
+			l = paint(colorDiffAdd, l)
+		case strings.HasPrefix(l, "-"):
+			l = paint(colorDiffDel, l)
+		}
+		d.buf = append(append(d.buf, l...), '\n')
+	}
+	d.out.Write(d.buf)
+}
+
+// diffLines decodes output lines as clush does for --diff (UTF-8, invalid
+// bytes dropped).
+func diffLines(g gather.Group) []string {
+	var out []string
+	for l := range g.Lines() {
+		out = append(out, strings.ToValidUTF8(string(l), ""))
+	}
+	return out
 }
 
 // printGather prints one gathered output: a dshbak block, or in line mode
@@ -234,10 +327,21 @@ func (h *gatherHandler) OnClose(w *task.Worker, _ bool) {
 			in[n] = true
 		}
 		groups := slices.Collect(w.BuffersOf(func(n string) bool { return in[n] }))
+		remain := rg.NodeSet()
 		for _, g := range sortedGroups(groups) {
-			h.d.printGather(g.ns, g.g)
+			if h.d.diff {
+				h.d.printDiff(g.ns, diffLines(g.g))
+				remain = remain.Difference(g.ns)
+			} else {
+				h.d.printGather(g.ns, g.g)
+			}
+		}
+		// nodes without output are compared as empty outputs
+		if h.d.diff && !remain.IsEmpty() && h.d.diffRef != nil {
+			h.d.printDiff(remain, nil)
 		}
 	}
+	h.d.diffRef = nil
 	h.d.closeCommon(w)
 	h.d.flush()
 }

@@ -1,7 +1,6 @@
 package runcmd
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -114,6 +113,7 @@ Options:
   -P, --progress        show progress during command execution
   -B                    like -b but including standard error
   -r, --regroup         fold node set using node groups
+  --diff                show diff between gathered outputs
   -S, --maxrc           return the largest of command return codes
   --outdir=OUTDIR       output directory for stdout files (OPTIONAL)
   --errdir=ERRDIR       output directory for stderr files (OPTIONAL)
@@ -244,6 +244,9 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	if errors.As(err, &ue) {
 		return usageFail(prog, stdio, ue.msg)
 	}
+	if o.diff && o.lineMode {
+		return usageFail(prog, stdio, "option mismatch (diff not supported in line_mode)")
+	}
 	conf, err := loadConfig(o.conf)
 	if err == nil {
 		err = conf.apply(o)
@@ -342,10 +345,11 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 		}
 	}
 
+	out, errs := newStreams(stdio.Out, stdio.Err)
 	d := &display{
 		prog:      prog,
-		out:       bufio.NewWriterSize(stdio.Out, 64<<10),
-		err:       bufio.NewWriterSize(stdio.Err, 16<<10),
+		out:       out,
+		err:       errs,
 		label:     !o.noLabel,
 		maxrc:     o.maxrc,
 		verbosity: verbosity,
@@ -359,7 +363,8 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 		d.regroup = res
 	}
 	defer d.flush()
-	gathering := o.gather || o.gatherAll
+	gathering := o.gather || o.gatherAll || o.diff
+	d.diff = o.diff
 	tk := task.New(
 		task.WithFanout(o.fanout),
 		task.WithDistant(tr),
