@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -223,6 +224,34 @@ func TestOnHosts(t *testing.T) {
 					t.Errorf("%s via %s: %v %v %q %q, want %q", r.s.node, opts, r.st, r.err, r.s.Out(), r.s.Err(), want)
 				}
 			}
+		}
+	})
+
+	t.Run("ControlMaster with ControlPersist", func(t *testing.T) {
+		// The first run leaves a persistent master behind (it lets go of
+		// the output pipes); later runs go through it. The probe's
+		// LocalCommand does not run for those, which only matters for an
+		// exit code 255 (documented).
+		dir, err := os.MkdirTemp("", "cm") // short: socket paths are limited
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		cp := filepath.Join(dir, "%C")
+		opts := "-F " + c.SSHConfig + " -oControlMaster=auto -oControlPath=" + cp + " -oControlPersist=60"
+		mtr, err := openssh.New(openssh.Config{Options: opts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer exec.Command("ssh", "-F", c.SSHConfig, "-oControlPath="+cp, "-O", "exit", names[0]).Run()
+		for i := range 3 {
+			r := runAll(ctx, command(t, mtr, "echo $SSH_CONNECTION | cut -d' ' -f3"), sessionsFor(names[:1]))[0]
+			if r.err != nil || r.st.Code != 0 || r.s.Out() != c.Hosts[0].Addr+"\n" {
+				t.Errorf("run %d: %v %v %q %q", i, r.st, r.err, r.s.Out(), r.s.Err())
+			}
+		}
+		if out, err := exec.Command("ssh", "-F", c.SSHConfig, "-oControlPath="+cp, "-O", "check", names[0]).CombinedOutput(); err != nil {
+			t.Errorf("no master running: %v %s", err, out)
 		}
 	})
 
