@@ -332,14 +332,60 @@ func ndSlicePos(p *pat, lo, hi, step int) []vec {
 			pos += c
 			continue
 		}
-		// enumerate points of v at positions next.. within it
-		for next < min(hi, pos+c) {
-			out = append(out, pointAt(v, next-pos))
-			next += step
+		end := min(hi, pos+c)
+		if step == 1 {
+			// contiguous positions: a few sub-boxes, no expansion
+			out = append(out, sliceBox(v, next-pos, end-pos)...)
+			next = end
+		} else {
+			for next < end {
+				out = append(out, pointAt(v, next-pos))
+				next += step
+			}
 		}
 		pos += c
 	}
 	return ndFold(out)
+}
+
+// sliceBox returns boxes holding positions [a, b) of box v (row-major,
+// last axis fastest).
+func sliceBox(v vec, a, b int) []vec {
+	if a >= b {
+		return nil
+	}
+	if a == 0 && b == v.card() {
+		return []vec{v}
+	}
+	if len(v) == 1 {
+		return []vec{{v[0].slicePos(a, b, 1)}}
+	}
+	inner := vec(v[1:]).card()
+	prefixed := func(i int, subs []vec) []vec {
+		head := v[0].slicePos(i, i+1, 1)
+		out := make([]vec, len(subs))
+		for k, sv := range subs {
+			out[k] = append(vec{head}, sv...)
+		}
+		return out
+	}
+	i0, r0 := a/inner, a%inner
+	i1, r1 := b/inner, b%inner
+	if i0 == i1 {
+		return prefixed(i0, sliceBox(v[1:], r0, r1))
+	}
+	var out []vec
+	if r0 > 0 {
+		out = append(out, prefixed(i0, sliceBox(v[1:], r0, inner))...)
+		i0++
+	}
+	if i0 < i1 {
+		out = append(out, append(vec{v[0].slicePos(i0, i1, 1)}, v[1:]...))
+	}
+	if r1 > 0 {
+		out = append(out, prefixed(i1, sliceBox(v[1:], 0, r1))...)
+	}
+	return out
 }
 
 // pointAt returns the i-th point of box v (last axis fastest) as a box.
