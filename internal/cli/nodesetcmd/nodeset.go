@@ -2,6 +2,7 @@ package nodesetcmd
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -565,8 +566,7 @@ func (c *command) readSets(autostep int) (xset, error) {
 	for sc.Scan() {
 		// Bytes that are not UTF-8 pass through unchanged, as with
 		// Python's surrogateescape error handler on standard streams.
-		line := sc.Text()
-		if err := c.stdinLine(line, autostep, &acc, &names, flush); err != nil {
+		if err := c.stdinLine(sc.Bytes(), autostep, &acc, &names); err != nil {
 			return nil, err
 		}
 	}
@@ -580,24 +580,25 @@ func (c *command) readSets(autostep int) (xset, error) {
 }
 
 // scanUniversalLines splits lines as Python's text files do with universal
-// newlines: "\n", "\r\n" and "\r" all end a line, and each token ends with
-// a single "\n" (except a last line without a line ending).
+// newlines: "\n", "\r\n" and "\r" all end a line. A token keeps one byte of
+// its line ending ("\n" or "\r", standing for Python's "\n"), and a last
+// line without a line ending has none. Tokens share the scanner's buffer.
 func scanUniversalLines(data []byte, atEOF bool) (advance int, token []byte, err error) {
 	for i, b := range data {
 		switch b {
 		case '\n':
-			return i + 1, append(data[:i:i], '\n'), nil
+			return i + 1, data[:i+1], nil
 		case '\r':
 			if i+1 < len(data) {
 				if data[i+1] == '\n' {
-					return i + 2, append(data[:i:i], '\n'), nil
+					return i + 2, data[:i+1], nil
 				}
-				return i + 1, append(data[:i:i], '\n'), nil
+				return i + 1, data[:i+1], nil
 			}
 			if !atEOF {
 				return 0, nil, nil // need to know whether "\n" follows
 			}
-			return i + 1, append(data[:i:i], '\n'), nil
+			return i + 1, data[:i+1], nil
 		}
 	}
 	if atEOF && len(data) > 0 {
@@ -609,14 +610,27 @@ func scanUniversalLines(data []byte, atEOF bool) (advance int, token []byte, err
 // stdinLine handles one line of standard input (with its line ending, if
 // any). As ClusterShell, without a "#" the last character of the line is
 // dropped, which is the newline except on a last line without one.
-func (c *command) stdinLine(line string, autostep int, acc *xset, names *nodeset.Builder, flush func() error) error {
-	if i := strings.IndexByte(line, '#'); i >= 0 {
+func (c *command) stdinLine(line []byte, autostep int, acc *xset, names *nodeset.Builder) error {
+	if i := bytes.IndexByte(line, '#'); i >= 0 {
 		line = line[:i]
-	} else {
-		_, size := utf8.DecodeLastRuneInString(line)
+	} else if len(line) > 0 {
+		_, size := utf8.DecodeLastRune(line)
 		line = line[:len(line)-size]
 	}
-	for _, elem := range strings.FieldsFunc(line, pyIsSpace) {
+	for len(line) > 0 {
+		// skip white space, then take one element
+		n := spaceLen(line)
+		if n > 0 {
+			line = line[n:]
+			continue
+		}
+		end := 0
+		for end < len(line) && spaceLen(line[end:]) == 0 {
+			_, size := utf8.DecodeRune(line[end:])
+			end += size
+		}
+		elem := string(line[:end])
+		line = line[end:]
 		if !c.o.rangeset && plainName(elem) {
 			names.Add(elem)
 			continue
@@ -628,6 +642,24 @@ func (c *command) stdinLine(line string, autostep int, acc *xset, names *nodeset
 		*acc = (*acc).Union(s)
 	}
 	return nil
+}
+
+// spaceLen returns the length of the white space character (as Python's
+// str.split sees it) at the start of b, or 0.
+func spaceLen(b []byte) int {
+	c := b[0]
+	if c < utf8.RuneSelf {
+		switch c {
+		case ' ', '\t', '\n', '\r', '\v', '\f', 0x1c, 0x1d, 0x1e, 0x1f:
+			return 1
+		}
+		return 0
+	}
+	r, size := utf8.DecodeRune(b)
+	if r != utf8.RuneError && pyIsSpace(r) {
+		return size
+	}
+	return 0
 }
 
 // plainName reports whether s is a single node name with no syntax that
