@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Expectations computed with Python's difflib.unified_diff(lineterm='').
+// Expectations computed with Python's difflib.unified_diff(lineterm=”).
 func TestUnifiedDiff(t *testing.T) {
 	split := func(s string) []string {
 		if s == "" {
