@@ -26,9 +26,26 @@ type stream struct {
 	other *stream
 }
 
-func newStreams(out, err io.Writer) (*stream, *stream) {
-	o := &stream{Writer: bufio.NewWriterSize(out, 64<<10)}
-	e := &stream{Writer: bufio.NewWriterSize(err, 16<<10), other: o}
+// failWriter reports the first write error of w (a closed pipe, say).
+type failWriter struct {
+	w      io.Writer
+	failed func(error)
+}
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err != nil && f.failed != nil {
+		f.failed(err)
+		f.failed = nil
+	}
+	return n, err
+}
+
+// newStreams buffers out and err; failed is called once when writing to
+// either fails.
+func newStreams(out, err io.Writer, failed func(error)) (*stream, *stream) {
+	o := &stream{Writer: bufio.NewWriterSize(&failWriter{out, failed}, 64<<10)}
+	e := &stream{Writer: bufio.NewWriterSize(&failWriter{err, failed}, 16<<10), other: o}
 	o.other = e
 	return o, e
 }

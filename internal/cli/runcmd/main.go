@@ -80,6 +80,11 @@ func Main(args []string, stdio cli.Stdio) int {
 func MainAs(prog string, args []string, stdio cli.Stdio) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	// A write to a closed stdout must return an error (and stop the task,
+	// killing the commands), not kill muster and orphan them.
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
+	defer signal.Stop(pipe)
 	return run(ctx, prog, args, stdio)
 }
 
@@ -345,7 +350,16 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 		}
 	}
 
-	out, errs := newStreams(stdio.Out, stdio.Err)
+	// When the output goes away (a closed pipe), stop everything: the
+	// commands' output can no longer be shown.
+	var tk *task.Task
+	var outputGone bool
+	out, errs := newStreams(stdio.Out, stdio.Err, func(error) {
+		outputGone = true
+		if tk != nil {
+			tk.Abort()
+		}
+	})
 	d := &display{
 		prog:      prog,
 		out:       out,
@@ -365,7 +379,7 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	defer d.flush()
 	gathering := o.gather || o.gatherAll || o.diff
 	d.diff = o.diff
-	tk := task.New(
+	tk = task.New(
 		task.WithFanout(o.fanout),
 		task.WithDistant(tr),
 		task.WithKeepOutput(!copying && (gathering || o.lineMode)),
@@ -430,6 +444,8 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 
 	err = tk.Run(ctx)
 	switch {
+	case outputGone:
+		return 128 + int(syscall.SIGPIPE)
 	case err == nil:
 	case errors.Is(err, context.Canceled):
 		d.flush()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/muster-sh/muster/internal/cli"
@@ -59,5 +60,19 @@ func TestPick(t *testing.T) {
 	out, _, _ = runIn(t, "", "-R", "exec", "-L", "--pick=20", "-w", "n[1-5]", "echo x")
 	if strings.Count(out, ": x\n") != 5 {
 		t.Fatalf("pick more than the set: %q", out)
+	}
+}
+
+// brokenPipe accepts nothing, like a pipe whose reader went away.
+type brokenPipe struct{}
+
+func (brokenPipe) Write([]byte) (int, error) { return 0, syscall.EPIPE }
+
+func TestClosedOutputStopsCommands(t *testing.T) {
+	var errb bytes.Buffer
+	rc := run(context.Background(), "clush", []string{"-R", "exec", "-w", "n[1-3]", "echo x; exec sleep 300"},
+		cli.Stdio{In: strings.NewReader(""), Out: brokenPipe{}, Err: &errb})
+	if rc != 128+int(syscall.SIGPIPE) {
+		t.Fatalf("rc %d, stderr %q", rc, errb.String())
 	}
 }
