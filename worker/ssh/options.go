@@ -452,11 +452,14 @@ type jump struct {
 
 func (j jump) String() string {
 	s := j.host
-	if j.user != "" {
-		s = j.user + "@" + s
+	if strings.Contains(s, ":") {
+		s = "[" + s + "]" // an IPv6 address
 	}
 	if j.port != 0 {
-		s = net.JoinHostPort(s, strconv.Itoa(j.port))
+		s += ":" + strconv.Itoa(j.port)
+	}
+	if j.user != "" {
+		s = j.user + "@" + s
 	}
 	return s
 }

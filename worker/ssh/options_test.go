@@ -332,3 +332,35 @@ func TestUserThenSystemConfig(t *testing.T) {
 		t.Fatalf("a: %+v", h)
 	}
 }
+
+// FuzzParseJumps: a ProxyJump value that parses prints back to one that
+// parses to the same hops.
+func FuzzParseJumps(f *testing.F) {
+	for _, s := range []string{"gw", "admin@gw:2200,gw2", "[::1]:22", "ssh://u@h:1", "none", "a,,b", "@x", "h:0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		js, err := parseJumps(s)
+		if err != nil {
+			var oe *OptionError
+			if !errors.As(err, &oe) {
+				t.Fatalf("%q: untyped error %v", s, err)
+			}
+			return
+		}
+		var parts []string
+		for _, j := range js {
+			if j.host == "" || j.port < 0 || j.port > 65535 {
+				t.Fatalf("%q: bad hop %+v", s, j)
+			}
+			parts = append(parts, j.String())
+		}
+		if len(parts) == 0 {
+			return
+		}
+		again, err := parseJumps(strings.Join(parts, ","))
+		if err != nil || !reflect.DeepEqual(again, js) {
+			t.Fatalf("%q -> %q -> %+v %v, want %+v", s, strings.Join(parts, ","), again, err, js)
+		}
+	})
+}
