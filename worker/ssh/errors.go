@@ -158,7 +158,7 @@ func (e *UnsupportedOptionError) Error() string {
 	if e.Reason != "" {
 		msg += " (" + e.Reason + ")"
 	}
-	return msg + "; use the openssh worker (which runs the ssh binary) for it"
+	return msg + "; use the openssh worker (muster run -R openssh, which runs the ssh binary) for it"
 }
 
 // Is makes an UnsupportedOptionError match ErrUnsupported.

@@ -364,3 +364,25 @@ func FuzzParseJumps(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSplitWords: words split from any input, quoted back, split to the
+// same words.
+func FuzzSplitWords(f *testing.F) {
+	for _, s := range []string{`-o 'A B' "c\"d" e\ f`, `''`, `"`, `a\`, "x\ty\nz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		words, err := SplitWords(s)
+		if err != nil {
+			return
+		}
+		var quoted []string
+		for _, w := range words {
+			quoted = append(quoted, "'"+strings.ReplaceAll(w, "'", `'\''`)+"'")
+		}
+		again, err := SplitWords(strings.Join(quoted, " "))
+		if err != nil || !reflect.DeepEqual(again, words) {
+			t.Fatalf("%q -> %q -> %q %v", s, words, again, err)
+		}
+	})
+}
