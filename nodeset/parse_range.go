@@ -155,10 +155,25 @@ func (p *rangeParser) parseSub(dst []span, raw string, off int) ([]span, error) 
 	}
 	// stepped ranges are stored index by index: reserve the room once
 	dst = slices.Grow(dst, int((hi-lo)/step)+2)
-	for v := lo; v <= hi; v += step {
+	v := lo
+	for ; v < 0 && v <= hi; v += step {
 		dst = appendSpansRange(dst, v, v, pad)
 		if v > hi-step {
-			break
+			return dst, nil
+		}
+	}
+	for v <= hi {
+		// all indexes below limit have text width w
+		d := ndigits(v)
+		w, limit := int32(max(d, pad)), pow10(d)
+		if d < pad {
+			limit = pow10(pad)
+		}
+		for ; v <= hi && v < limit; v += step {
+			dst = append(dst, span{w, v, v})
+			if v > hi-step {
+				return dst, nil
+			}
 		}
 	}
 	return dst, nil

@@ -31,23 +31,28 @@ type RangeSet struct {
 	sp []span // sorted by (w, lo), disjoint, non-adjacent within a width
 }
 
+// pow10tab[i] is 10^i for i <= 18.
+var pow10tab = func() [19]int64 {
+	var t [19]int64
+	t[0] = 1
+	for i := 1; i < len(t); i++ {
+		t[i] = t[i-1] * 10
+	}
+	return t
+}()
+
 // pow10 returns 10^n, saturated at MaxInt64.
 func pow10(n int) int64 {
-	p := int64(1)
-	for i := 0; i < n; i++ {
-		if p > math.MaxInt64/10 {
-			return math.MaxInt64
-		}
-		p *= 10
+	if n < len(pow10tab) {
+		return pow10tab[n]
 	}
-	return p
+	return math.MaxInt64
 }
 
 // ndigits is the number of decimal digits of v >= 0.
 func ndigits(v int64) int {
 	n := 1
-	for v >= 10 {
-		v /= 10
+	for n < len(pow10tab) && v >= pow10tab[n] {
 		n++
 	}
 	return n
@@ -237,6 +242,9 @@ func appendElem(dst []byte, w int32, v int64) []byte {
 
 // appendPadded appends v formatted as "%0*d" % (pad, v).
 func appendPadded(dst []byte, v int64, pad int) []byte {
+	if pad <= 1 {
+		return strconv.AppendInt(dst, v, 10)
+	}
 	if v < 0 {
 		dst = append(dst, '-')
 		v = -v
