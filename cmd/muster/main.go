@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"golang.org/x/term"
+
 	"github.com/muster-sh/muster/internal/cli"
 )
 
@@ -44,38 +46,35 @@ func main() {
 }
 
 func stdio() cli.Stdio {
-	term := false
-	if fi, err := os.Stdin.Stat(); err == nil {
-		term = fi.Mode()&os.ModeCharDevice != 0
-	}
-	return cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, InIsTerminal: term}
+	// Ask the tty driver: /dev/null is a character device but no terminal.
+	return cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, InIsTerminal: term.IsTerminal(int(os.Stdin.Fd()))}
 }
 
 // run dispatches on the program name (multi-call) or on the first argument.
-func run(argv []string, io cli.Stdio) int {
+func run(argv []string, std cli.Stdio) int {
 	prog := filepath.Base(argv[0])
 	if sub, ok := aliases[prog]; ok {
 		if c, ok := commands[sub]; ok {
-			return c.main(argv[1:], io)
+			return c.main(argv[1:], std)
 		}
-		fmt.Fprintf(io.Err, "muster: %s is not available in this build\n", prog)
+		fmt.Fprintf(std.Err, "muster: %s is not available in this build\n", prog)
 		return 1
 	}
 	if len(argv) < 2 {
-		usage(io.Err)
+		usage(std.Err)
 		return 2
 	}
 	switch argv[1] {
 	case "-h", "--help", "help":
-		usage(io.Out)
+		usage(std.Out)
 		return 0
 	}
 	c, ok := commands[argv[1]]
 	if !ok {
-		fmt.Fprintf(io.Err, "muster: unknown command %q (expected one of: %s)\n", argv[1], strings.Join(names(), ", "))
+		fmt.Fprintf(std.Err, "muster: unknown command %q (expected one of: %s)\n", argv[1], strings.Join(names(), ", "))
 		return 2
 	}
-	return c.main(argv[2:], io)
+	return c.main(argv[2:], std)
 }
 
 func names() []string {
