@@ -7,8 +7,9 @@
 # machine hits them alike); medians of wall time and of client-side CPU
 # time (the tool and its ssh children, not sshd) are printed with ratios.
 #
-# The muster rows drive the library in-process (no CLI start-up; a Go
-# binary starts in a few ms, clush's Python in ~0.1 s).
+# The muster-openssh/-pdsh rows drive the library in-process; the
+# muster-cli-* rows run the muster binary (muster run -R openssh|pdsh|ssh),
+# command line against command line.
 #
 # usage: bench/ssh.sh [rounds]    (default 7)
 # env:   HOSTS=8 (number of sshd test hosts)
@@ -18,8 +19,17 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-7}
 export MUSTER_BENCH_HOSTS=${HOSTS:-8}
 
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if [[ -z "${MUSTER:-}" ]]; then
+	go build -o "$tmp/muster" ./cmd/muster
+	MUSTER=$tmp/muster
+fi
+export MUSTER
+
 out=$(go test -run '^$' -bench '^BenchmarkPeers$' -benchtime "${ROUNDS}x" ./worker/openssh/)
 line=$(grep '^BenchmarkPeers' <<<"$out") || { echo "$out" >&2; exit 1; }
+grep 'left out' <<<"$out" >&2 || true
 
 echo "true on $MUSTER_BENCH_HOSTS ssh hosts, median of $ROUNDS rounds"
 awk '
@@ -31,7 +41,7 @@ awk '
 }
 END {
 	printf "%-24s %10s %10s %12s %12s\n", "contender", "wall ms", "cpu ms", "wall/clush", "cpu/clush"
-	n = split("muster-openssh muster-openssh-noprobe muster-pdsh clush pdsh sh-ssh-loop", order, " ")
+	n = split("muster-openssh muster-openssh-noprobe muster-pdsh muster-cli-openssh muster-cli-pdsh muster-cli-ssh clush pdsh sh-ssh-loop", order, " ")
 	for (k = 1; k <= n; k++) {
 		c = order[k]
 		if (!(c in names)) continue
@@ -40,6 +50,8 @@ END {
 		rp = (("cpu-ms", "clush") in v) ? sprintf("%.2f", p / v["cpu-ms", "clush"]) : "-"
 		printf "%-24s %10.0f %10.0f %12s %12s\n", c, w, p, rw, rp
 	}
+	if (("wall-ms", "pdsh") in v && ("wall-ms", "muster-cli-pdsh") in v)
+		printf "muster-cli-pdsh / pdsh: wall %.2f, cpu %.2f\n", v["wall-ms", "muster-cli-pdsh"] / v["wall-ms", "pdsh"], v["cpu-ms", "muster-cli-pdsh"] / v["cpu-ms", "pdsh"]
 	if (("wall-ms", "pdsh") in v && ("wall-ms", "muster-pdsh") in v)
 		printf "muster-pdsh / pdsh: wall %.2f, cpu %.2f\n", v["wall-ms", "muster-pdsh"] / v["wall-ms", "pdsh"], v["cpu-ms", "muster-pdsh"] / v["cpu-ms", "pdsh"]
 }' <<<"$line"

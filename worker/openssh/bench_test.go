@@ -115,9 +115,26 @@ func BenchmarkPeers(b *testing.B) {
 	if _, err := exec.LookPath("clush"); err == nil {
 		cs = append(cs, contender{"clush", command(nil, "clush", "-R", "ssh", "-n", "-f", "64", "-o", "-F "+cfg, "-w", list, "true")})
 	}
+	// The muster binary (bench/ssh.sh builds it), command line against
+	// command line: -R openssh (this package), -R pdsh, and the built-in
+	// client -R ssh.
+	if bin := os.Getenv("MUSTER"); bin != "" {
+		for _, w := range []string{"openssh", "pdsh", "ssh"} {
+			env := append(os.Environ(), "PDSH_SSH_ARGS=-F "+cfg, "PDSH_RCMD_TYPE=ssh")
+			cs = append(cs, contender{"muster-cli-" + w, command(env, bin, "run", "-R", w, "-n", "-f", "64", "-o", "-F "+cfg, "-w", list, "true")})
+		}
+	}
 	script := `for h in ` + strings.Join(names, " ") + `; do ssh -F "$0" -oBatchMode=yes $h true </dev/null & done; wait`
 	cs = append(cs, contender{"sh-ssh-loop", command(nil, "sh", "-c", script, cfg)})
 
+	// Drop contenders that do not work here (a tool's set-up), once.
+	for i := 0; i < len(cs); i++ {
+		if err := cs[i].run(); err != nil {
+			b.Logf("%s left out: %v", cs[i].name, err)
+			cs = slices.Delete(cs, i, i+1)
+			i--
+		}
+	}
 	wall := make([][]time.Duration, len(cs))
 	cpu := make([][]time.Duration, len(cs))
 	round := 0
