@@ -748,3 +748,27 @@ func TestIdleConnectionsBounded(t *testing.T) {
 		t.Fatalf("pool holds %v, want node1 (jump) and node3", pooled)
 	}
 }
+
+// -tt gives the command a pseudo-terminal (sudo prompts need one); -t
+// alone does not, as ssh(1) without a local terminal.
+func TestPseudoTerminal(t *testing.T) {
+	cl := cluster(t, 1, 187)
+	ctx := testCtx(t)
+	for _, tc := range []struct {
+		args []string
+		tty  bool
+	}{{nil, false}, {[]string{"-t"}, false}, {[]string{"-tt"}, true}, {[]string{"-o", "RequestTTY=force"}, true}} {
+		c := newClient(t, cl, nil, tc.args...)
+		var out bytes.Buffer
+		st, err := c.Run(ctx, "node1", "test -t 0 && tty", RunOptions{Stdout: &out})
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if got := st.Code == 0; got != tc.tty {
+			t.Errorf("%v: terminal %v (exit %d), want %v", tc.args, got, st.Code, tc.tty)
+		}
+		if tc.tty && !strings.HasPrefix(out.String(), "/dev/pts/") {
+			t.Errorf("%v: tty printed %q", tc.args, out.String())
+		}
+	}
+}

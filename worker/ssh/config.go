@@ -73,6 +73,9 @@ type HostConfig struct {
 	ServerAliveInterval   time.Duration // 0: no keepalives
 	ServerAliveCountMax   int
 	AddressFamily         string // "", "inet" or "inet6"
+	// RequestTTY is "force" when commands get a pseudo-terminal (ssh -tt),
+	// else "" (yes, auto and no all mean none without a local terminal).
+	RequestTTY string
 }
 
 // Addr returns HostName:Port.
@@ -214,7 +217,7 @@ func (c *Config) Resolve(alias string) (*HostConfig, error) {
 		return v
 	}
 	// Keywords in the file that the native client cannot honour.
-	for _, k := range []string{"ProxyCommand", "RemoteCommand", "ForwardAgent", "RequestTTY", "ForwardX11"} {
+	for _, k := range []string{"ProxyCommand", "RemoteCommand", "ForwardAgent", "ForwardX11"} {
 		v, _ := c.fileGet(alias, k, false)
 		if v == "" {
 			continue
@@ -256,6 +259,13 @@ func (c *Config) Resolve(alias string) (*HostConfig, error) {
 	}
 	if c.opts.AddressFamily != "" {
 		h.AddressFamily = c.opts.AddressFamily
+	}
+	tty := c.opts.RequestTTY
+	if tty == "" {
+		tty = val("RequestTTY")
+	}
+	if strings.EqualFold(tty, "force") {
+		h.RequestTTY = "force"
 	}
 
 	// ProxyJump: -J, then -o / file. "none" disables.

@@ -9,9 +9,10 @@
 //     Host patterns, HostName, Port, User, IdentityFile, IdentitiesOnly,
 //     IdentityAgent, ProxyJump, ConnectTimeout, StrictHostKeyChecking,
 //     UserKnownHostsFile, GlobalKnownHostsFile, HashKnownHosts,
-//     HostKeyAlias, ServerAliveInterval, ServerAliveCountMax, AddressFamily;
-//   - the ssh options clush users pass (-F -i -p -l -J -o Keyword=Value,
-//     see ParseOptions); an option the native client cannot honour is an
+//     HostKeyAlias, ServerAliveInterval, ServerAliveCountMax, AddressFamily,
+//     RequestTTY;
+//   - the ssh options clush users pass (-F -i -p -l -J -t -tt -T -4 -6
+//     -o Keyword=Value, see ParseOptions); an option the native client cannot honour is an
 //     *UnsupportedOptionError that names it and points to the openssh worker;
 //   - authentication with the ssh-agent (SSH_AUTH_SOCK or IdentityAgent) and
 //     identity files, with their certificates (key-cert.pub) when present;

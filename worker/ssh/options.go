@@ -37,6 +37,10 @@ type Options struct {
 	// over ssh_config; 0 means unset (ssh_config's value, else
 	// DefaultConnectTimeout).
 	ConnectTimeout time.Duration
+	// RequestTTY is ssh's -t (yes), -tt (force) or -T (no); "" leaves
+	// ssh_config's RequestTTY. Only "force" allocates a pseudo-terminal:
+	// like ssh(1) without a local terminal, "yes" does not.
+	RequestTTY string
 	// AddressFamily is "inet" (ssh -4), "inet6" (ssh -6) or "" (any).
 	AddressFamily string
 
@@ -106,7 +110,7 @@ var keywords = func() map[string]keywordInfo {
 	}
 	add(keywordInfo{name: "ForwardAgent", class: kwValued, ok: []string{"no"}, why: "agent forwarding is not implemented"})
 	add(keywordInfo{name: "ForwardX11", class: kwValued, ok: []string{"no"}, why: "X11 forwarding is not implemented"})
-	add(keywordInfo{name: "RequestTTY", class: kwValued, ok: []string{"no", "auto"}, why: "no pseudo-terminal is requested"})
+	add(keywordInfo{name: "RequestTTY", class: kwHonoured})
 	add(keywordInfo{name: "PubkeyAuthentication", class: kwValued, ok: []string{"yes", "unbound", "host-bound"}, why: "public keys are the only authentication"})
 	add(keywordInfo{name: "ProxyCommand", class: kwValued, ok: []string{"none"}, why: "ProxyJump covers jump hosts"})
 	add(keywordInfo{name: "RemoteCommand", class: kwValued, ok: []string{"none"}, why: "the command comes from the task"})
@@ -172,6 +176,10 @@ func validateValue(keyword, value string) error {
 	case "StrictHostKeyChecking":
 		if _, err := ParseHostKeyPolicy(value); err != nil {
 			return err
+		}
+	case "RequestTTY":
+		if !containsFold([]string{"yes", "no", "force", "auto"}, value) {
+			return &OptionError{Option: keyword, Value: value, Want: "yes, no, force or auto"}
 		}
 	case "AddressFamily":
 		if !containsFold([]string{"any", "inet", "inet6"}, value) {
@@ -269,8 +277,8 @@ func ParseOptionString(s string) (Options, error) {
 
 // ParseOptions parses ssh(1) command-line options: -F file, -i key,
 // -p port, -l user, -J jump, -o Keyword=Value (or "Keyword Value"), -4,
-// -6, and the flags that change nothing for a batch client (-q -v -T -x -C
-// -n -a -k). Flags may be grouped (-qT) and an option's value may be
+// -6, -t/-tt/-T (see Options.RequestTTY), and the flags that change nothing
+// for a batch client (-q -v -x -C -n -a -k). Flags may be grouped (-qT) and an option's value may be
 // attached (-p2222, -oPort=2222). Anything else, and any -o keyword or
 // value the native client cannot honour, is an *UnsupportedOptionError
 // naming it. A malformed value is an *OptionError.
@@ -284,7 +292,19 @@ func ParseOptions(argv []string) (Options, error) {
 		for j := 1; j < len(arg); j++ {
 			c := arg[j]
 			switch c {
-			case 'q', 'v', 'T', 'x', 'C', 'n', 'a', 'k':
+			case 'q', 'v', 'x', 'C', 'n', 'a', 'k':
+				continue
+			case 't':
+				// as ssh(1): one -t asks for a terminal only when the local
+				// input is one (never so for a worker), -tt forces it
+				if o.RequestTTY == "yes" {
+					o.RequestTTY = "force"
+				} else if o.RequestTTY != "force" {
+					o.RequestTTY = "yes"
+				}
+				continue
+			case 'T':
+				o.RequestTTY = "no"
 				continue
 			case '4':
 				o.AddressFamily = "inet"

@@ -23,6 +23,7 @@ func TestParseOptions(t *testing.T) {
 		IdentityFiles: []string{"~/.ssh/id_a", "/keys/with space"},
 		ProxyJump:     "admin@gw:2200,gw2",
 		AddressFamily: "inet",
+		RequestTTY:    "no",
 		Settings: []Setting{
 			{"StrictHostKeyChecking", "accept-new"}, {"ConnectTimeout", "5"}, {"ServerAliveInterval", "30"},
 			{"IdentityFile", "/k/b"}, {"ForwardAgent", "no"}, {"BatchMode", "yes"}, {"ControlMaster", "auto"},
@@ -38,13 +39,12 @@ func TestParseOptionsRefused(t *testing.T) {
 		in          string
 		unsupported string // the option an *UnsupportedOptionError names, or "" for an *OptionError
 	}{
-		{"-t", "-t"},
 		{"-A", "-A"},
 		{"-qX", "-X"},
 		{"-L 8080:localhost:80", "-L"},
 		{`-o "ProxyCommand=nc %h %p"`, "-o ProxyCommand=nc %h %p"},
 		{"-o ForwardAgent=yes", "-o ForwardAgent=yes"},
-		{"-o RequestTTY=force", "-o RequestTTY=force"},
+		{"-o RequestTTY=sometimes", ""},
 		{"-o LocalForward=1", "-o LocalForward"},
 		{"-o NoSuchKeyword=1", "-o NoSuchKeyword"},
 		{"node1", "node1"},
@@ -77,6 +77,15 @@ func TestParseOptionsRefused(t *testing.T) {
 		var oe *OptionError
 		if !errors.As(err, &oe) {
 			t.Errorf("%q: %v (%T), want an *OptionError", tc.in, err, err)
+		}
+	}
+}
+
+func TestParseTTYFlags(t *testing.T) {
+	for in, want := range map[string]string{"-t": "yes", "-tt": "force", "-t -t": "force", "-ttt": "force", "-T": "no", "-tt -T": "no", "-q": ""} {
+		o, err := ParseOptionString(in)
+		if err != nil || o.RequestTTY != want {
+			t.Errorf("%q: RequestTTY %q %v, want %q", in, o.RequestTTY, err, want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -157,6 +158,20 @@ func (c *Client) Start(ctx context.Context, host, cmd string, ro RunOptions) (*S
 		name, value, _ := cut(kv, '=')
 		if err := sess.Setenv(name, value); err != nil {
 			logger().Debug("environment variable refused by the server", "host", host, "name", name)
+		}
+	}
+	if cn.host.RequestTTY == "force" {
+		// ssh -tt: the command's output (stdout and stderr) comes through
+		// the terminal, with its line discipline (\r\n line ends)
+		modes := ssh.TerminalModes{ssh.ECHO: 0, ssh.TTY_OP_ISPEED: 38400, ssh.TTY_OP_OSPEED: 38400}
+		term := os.Getenv("TERM")
+		if term == "" {
+			term = "dumb"
+		}
+		if err := sess.RequestPty(term, 24, 80, modes); err != nil {
+			_ = sess.Close()
+			s.release()
+			return nil, fmt.Errorf("ssh %s: request a pseudo-terminal: %w", host, err)
 		}
 	}
 	// One lock for both streams: a caller may give the same writer for
