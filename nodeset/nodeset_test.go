@@ -397,3 +397,32 @@ func TestFoldNDExpandedNames(t *testing.T) {
 		t.Errorf("3-D difference: %q, want %q", got, want)
 	}
 }
+
+// TestBuilderShuffledLarge folds thousands of shuffled, duplicated and
+// mixed-padding names (the packed-sort path) and compares with a map.
+func TestBuilderShuffledLarge(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	want := naive{}
+	var names []string
+	for i := 0; i < 6000; i++ {
+		var n string
+		switch r.IntN(3) {
+		case 0:
+			n = fmt.Sprintf("n%d", r.IntN(5000))
+		case 1:
+			n = fmt.Sprintf("n%04d", r.IntN(3000))
+		default:
+			n = fmt.Sprintf("n%d", 100000+i) // runs that merge in Add
+		}
+		names = append(names, n)
+		want[n] = true
+	}
+	r.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
+	got := FromNames(names...)
+	sameSet(t, "shuffled", got, want)
+	sorted := slices.Clone(names)
+	sort.Strings(sorted)
+	if s := FromNames(sorted...).String(); s != got.String() {
+		t.Errorf("order changes the fold:\n%s\n%s", s, got)
+	}
+}
