@@ -772,3 +772,20 @@ func TestPseudoTerminal(t *testing.T) {
 		}
 	}
 }
+
+// SendEnv passes the local variables its patterns match, SetEnv sets
+// values; sshd keeps those its AcceptEnv (LANG LC_* on the test hosts) lists.
+func TestSendEnvSetEnv(t *testing.T) {
+	cl := cluster(t, 1, 189)
+	t.Setenv("LC_MUSTER_SEND", "sent value")
+	t.Setenv("LC_MUSTER_OTHER", "not matched")
+	c := newClient(t, cl, nil, "-o", "SendEnv=LC_MUSTER_S*", "-o", "SetEnv=LC_MUSTER_SET=fixed")
+	var out bytes.Buffer
+	st, err := c.Run(testCtx(t), "node1", `echo "$LC_MUSTER_SEND|$LC_MUSTER_OTHER|$LC_MUSTER_SET"`, RunOptions{Stdout: &out})
+	if err != nil || st.Code != 0 {
+		t.Fatalf("%+v %v", st, err)
+	}
+	if got := out.String(); got != "sent value||fixed\n" {
+		t.Fatalf("remote environment %q, want %q", got, "sent value||fixed\n")
+	}
+}

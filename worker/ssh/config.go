@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -76,6 +78,10 @@ type HostConfig struct {
 	// RequestTTY is "force" when commands get a pseudo-terminal (ssh -tt),
 	// else "" (yes, auto and no all mean none without a local terminal).
 	RequestTTY string
+	// Env holds the NAME=value pairs sent to the server for every command:
+	// SetEnv's, and the local variables SendEnv's patterns match (sshd
+	// keeps only the names its AcceptEnv lists).
+	Env []string
 }
 
 // Addr returns HostName:Port.
@@ -348,6 +354,8 @@ func (c *Config) Resolve(alias string) (*HostConfig, error) {
 		h.IdentityFiles = append(h.IdentityFiles, p)
 	}
 
+	h.Env = c.env(alias)
+
 	agent := val("IdentityAgent")
 	switch {
 	case agent == "" || agent == "SSH_AUTH_SOCK":
@@ -426,4 +434,58 @@ func joinHostPort(host string, port int) string {
 		return "[" + host + "]:" + strconv.Itoa(port)
 	}
 	return host + ":" + strconv.Itoa(port)
+}
+
+// env gathers SetEnv and SendEnv for alias from -o and the files: every
+// value of each, as ssh(1) accumulates them ("-Name" in SendEnv removes).
+func (c *Config) env(alias string) []string {
+	all := func(keyword string) []string {
+		var out []string
+		for _, s := range c.opts.Settings {
+			if s.Keyword == keyword {
+				out = append(out, strings.Fields(s.Value)...)
+			}
+		}
+		for _, f := range c.files {
+			vs, _ := f.cfg.GetAll(alias, keyword)
+			for _, v := range vs {
+				out = append(out, strings.Fields(v)...)
+			}
+		}
+		return out
+	}
+	var env []string
+	seen := map[string]bool{}
+	for _, kv := range all("SetEnv") {
+		name, _, ok := strings.Cut(kv, "=")
+		if ok && name != "" && !seen[name] {
+			seen[name] = true
+			env = append(env, kv)
+		}
+	}
+	var send []string
+	for _, p := range all("SendEnv") {
+		if strings.HasPrefix(p, "-") {
+			send = slices.DeleteFunc(send, func(q string) bool { ok, _ := path.Match(p[1:], q); return ok || q == p[1:] })
+			continue
+		}
+		send = append(send, p)
+	}
+	if len(send) == 0 {
+		return env
+	}
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if seen[name] {
+			continue
+		}
+		for _, p := range send {
+			if ok, _ := path.Match(p, name); ok {
+				seen[name] = true
+				env = append(env, kv)
+				break
+			}
+		}
+	}
+	return env
 }

@@ -97,13 +97,15 @@ var keywords = func() map[string]keywordInfo {
 		add(keywordInfo{name: n, class: kwHonoured})
 	}
 	add(keywordInfo{name: "IdentityFile", class: kwHonoured, multi: true})
+	add(keywordInfo{name: "SendEnv", class: kwHonoured, multi: true})
+	add(keywordInfo{name: "SetEnv", class: kwHonoured, multi: true})
 	for _, n := range []string{"BatchMode", "LogLevel", "ControlMaster", "ControlPath", "ControlPersist",
 		"Compression", "PasswordAuthentication", "KbdInteractiveAuthentication",
 		"ChallengeResponseAuthentication", "CheckHostIP", "UpdateHostKeys", "TCPKeepAlive",
 		"VisualHostKey", "ForwardX11Trusted", "NumberOfPasswordPrompts", "ConnectionAttempts",
 		"EscapeChar", "ExitOnForwardFailure", "ClearAllForwardings", "AddKeysToAgent",
 		"PreferredAuthentications", "GSSAPIAuthentication", "HostbasedAuthentication",
-		"VerifyHostKeyDNS", "SendEnv", "ServerAliveCountMax", "StdinNull", "SessionType"} {
+		"VerifyHostKeyDNS", "StdinNull", "SessionType"} {
 		if _, dup := m[strings.ToLower(n)]; !dup {
 			add(keywordInfo{name: n, class: kwIgnored})
 		}

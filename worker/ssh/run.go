@@ -38,8 +38,9 @@ type RunOptions struct {
 	// this call, ranking as Options.ConnectTimeout (a -o ConnectTimeout
 	// wins over it, it wins over ssh_config).
 	ConnectTimeout time.Duration
-	// Env holds NAME=value pairs to request for the session (sshd accepts
-	// only the names in its AcceptEnv).
+	// Env holds NAME=value pairs to request for the session, after those
+	// of ssh_config's SetEnv and SendEnv (sshd accepts only the names in
+	// its AcceptEnv).
 	Env []string
 }
 
@@ -154,10 +155,14 @@ func (c *Client) Start(ctx context.Context, host, cmd string, ro RunOptions) (*S
 	s := &Session{host: host, sess: sess, timeout: ro.Timeout}
 	var once sync.Once
 	s.release = func() { once.Do(func() { c.release(cn) }) }
-	for _, kv := range ro.Env {
+	// Environment requests want no reply (as ssh(1) sends them): sshd
+	// silently drops the names its AcceptEnv does not list, and a round
+	// trip per variable would slow every command.
+	for _, kv := range append(append([]string{}, cn.host.Env...), ro.Env...) {
 		name, value, _ := cut(kv, '=')
-		if err := sess.Setenv(name, value); err != nil {
-			logger().Debug("environment variable refused by the server", "host", host, "name", name)
+		payload := ssh.Marshal(struct{ Name, Value string }{name, value})
+		if _, err := sess.SendRequest("env", false, payload); err != nil {
+			logger().Debug("environment variable not sent", "host", host, "name", name, "err", err)
 		}
 	}
 	if cn.host.RequestTTY == "force" {
