@@ -1,7 +1,7 @@
 // Package pdsh is the distant worker that drives pdsh, like ClusterShell's
 // pdsh worker: ONE pdsh process for a whole node set,
 //
-//	pdsh -b [-R rcmd] [-f fanout] [-l user] [options] -w node1,node2,... LINE
+//	pdsh -b [-R rcmd] [-f fanout] [-l user] [-t timeout] [options] -w node1,node2,... LINE
 //
 // whose "node: line" output is split back to each node's session, and
 // whose "pdsh@host: node: ssh exited with exit code N" messages give the
@@ -13,8 +13,8 @@
 // all of a worker's nodes, in one fanout slot (pdsh applies its own -f).
 // Run, for callers of the per-node contract, starts one pdsh per node.
 //
-// The connect timeout goes to ssh through PDSH_SSH_ARGS_APPEND ("-o
-// ConnectTimeout=N"), and commands also get "-n" there: pdsh never closes
+// The connect timeout goes to pdsh (-t N) and to ssh through
+// PDSH_SSH_ARGS_APPEND ("-o ConnectTimeout=N"); commands also get "-n" there: pdsh never closes
 // the remote standard input, so a command reading it would wait forever.
 // For the same reason standard input cannot be forwarded: with input
 // enabled every node fails with an error matching [ErrStdin] and

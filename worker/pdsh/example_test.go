@@ -12,7 +12,7 @@ func ExampleTransport_PdshArgv() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Printf("%q\n", tr.PdshArgv("node1,node2,node3", "uptime"))
+	fmt.Printf("%q\n", tr.PdshArgv("node1,node2,node3", "uptime", 0))
 	// Output:
 	// ["pdsh" "-b" "-R" "ssh" "-f" "64" "-w" "node1,node2,node3" "uptime"]
 }

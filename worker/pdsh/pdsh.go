@@ -117,9 +117,14 @@ func (t *Transport) common(prog []string) []string {
 
 // PdshArgv returns the pdsh command line for line on targets (a -w
 // argument: comma-separated nodes or ^file): pdsh -b [-R rcmd] [-f N]
-// [-l user] [options] -w targets line.
-func (t *Transport) PdshArgv(targets, line string) []string {
+// [-l user] [-t timeout] [options] -w targets line. The connect timeout
+// is also given to ssh (see Transport.Command); pdsh's own -t matters
+// too, as pdsh otherwise waits its default 10 s after ssh gave up.
+func (t *Transport) PdshArgv(targets, line string, connectTimeout time.Duration) []string {
 	argv := t.common(t.pdsh)
+	if connectTimeout > 0 {
+		argv = append(argv, "-t", strconv.Itoa(seconds(connectTimeout)))
+	}
 	argv = append(argv, t.opts...)
 	return append(argv, "-w", targets, line)
 }
@@ -299,7 +304,7 @@ func (d *Driver) RunAll(ctx context.Context, sessions []worker.Session) ([]worke
 	if d.copy {
 		argv = d.t.PdcpArgv(d.cp, d.isDir, targets, ctout)
 	} else {
-		argv = d.t.PdshArgv(targets, d.line)
+		argv = d.t.PdshArgv(targets, d.line, ctout)
 	}
 
 	dm := newDemux(sessions)

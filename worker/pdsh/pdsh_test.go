@@ -87,7 +87,7 @@ func TestArgv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := tr.PdshArgv("n1,n2", "uname -r"), []string{"pdsh", "-b", "-R", "ssh", "-f", "16", "-l", "root", "-S", "-t", "3", "-w", "n1,n2", "uname -r"}; !slices.Equal(got, want) {
+	if got, want := tr.PdshArgv("n1,n2", "uname -r", 10*time.Second), []string{"pdsh", "-b", "-R", "ssh", "-f", "16", "-l", "root", "-t", "10", "-S", "-t", "3", "-w", "n1,n2", "uname -r"}; !slices.Equal(got, want) {
 		t.Errorf("PdshArgv:\n got %q\nwant %q", got, want)
 	}
 	got := tr.PdcpArgv(worker.Copy{Source: "/a", Dest: "/b", Preserve: true}, true, "n1", 1500*time.Millisecond)
@@ -132,7 +132,7 @@ echo "zz: not ours"
 		t.Errorf("environment:\n%s", env)
 	}
 	argv, _ := os.ReadFile(filepath.Join(dir, "argv"))
-	if want := "-b\x00-w\x00a,b,c\x00x\x00"; string(argv) != want {
+	if want := "-b\x00-t\x0010\x00-w\x00a,b,c\x00x\x00"; string(argv) != want {
 		t.Errorf("argv %q, want %q", argv, want)
 	}
 	if ss[0].Out() != "hello\n" || ss[1].Err() != "err line\n" || ss[2].Out() != "" {
@@ -155,10 +155,10 @@ echo "zz: not ours"
 	sts, _ = d.(worker.BatchDriver).RunAll(context.Background(), toSessions(sessionsFor(names)))
 	argv, _ = os.ReadFile(filepath.Join(dir, "argv"))
 	args := strings.Split(string(argv), "\x00")
-	if len(sts) != len(names) || args[1] != "-w" || !strings.HasPrefix(args[2], "^") {
-		t.Errorf("long list: argv %q...", args[:3])
+	if len(sts) != len(names) || args[3] != "-w" || !strings.HasPrefix(args[4], "^") {
+		t.Errorf("long list: argv %q...", args[:5])
 	}
-	if _, err := os.Stat(strings.TrimPrefix(args[2], "^")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(strings.TrimPrefix(args[4], "^")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("node list file left behind: %v", err)
 	}
 
