@@ -17,14 +17,18 @@
 # printed the same output. A ClusterShell run over TIMEOUT seconds (default 300) is stopped
 # and reported as such.
 #
+# muster's times are the mean of MUSTER_REPS runs (GNU time counts in
+# 10 ms steps, and most muster rows take less); ClusterShell runs once.
+#
 # usage: bench/nodeset.sh            (from anywhere in the repository)
 # env:   MUSTER=path to a muster binary (default: built from ./cmd/muster)
 #        CLUSTERSHELL_NODESET=path (default: nodeset in PATH)
-#        TIMEOUT=300
+#        TIMEOUT=300 MUSTER_REPS=10
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TIMEOUT=${TIMEOUT:-300}
+MUSTER_REPS=${MUSTER_REPS:-10}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -54,38 +58,42 @@ echo "preparing inputs..." >&2
 awk 'BEGIN { for (i = 1; i <= 1000000; i++) print "node" i }' >"$tmp/n1m.txt"
 awk 'BEGIN { for (x = 2000; x <= 2073; x++) for (c = 0; c <= 7; c++) for (s = 0; s <= 7; s++) for (b = 0; b <= 1; b++) printf "x%dc%ds%db%d\n", x, c, s, b }' >"$tmp/nd.txt"
 
-# measure NAME STDIN CMD... -> sets W (wall s), C (cpu s), R (KiB), S (status), O (output file)
+# measure NAME REPS STDIN CMD... -> sets W (wall s), C (cpu s), R (KiB),
+# S (status), O (output file); times are per run, the mean of REPS runs.
 measure() {
-	local name=$1 in=$2
-	shift 2
+	local name=$1 reps=$2 in=$3
+	shift 3
 	O=$tmp/$name.out
 	local tf=$tmp/$name.time
 	S=0
-	timeout "$TIMEOUT" /usr/bin/time -f '%e %U %S %M' -o "$tf" "$@" <"$in" >"$O" 2>"$tmp/$name.err" || S=$?
+	timeout "$TIMEOUT" /usr/bin/time -f '%e %U %S %M' -o "$tf" \
+		bash -c 'n=$1 in=$2 out=$3; shift 3; for ((i = 0; i < n; i++)); do "$@" <"$in" >"$out" || exit; done' \
+		_ "$reps" "$in" "$O" "$@" 2>"$tmp/$name.err" || S=$?
 	if [[ $S -eq 124 ]]; then
 		W=timeout C=- R=-
 		return
 	fi
-	local u s
-	read -r W u s R < <(tail -n 1 "$tf") || { W=? u=0 s=0 R=?; }
-	C=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+	local w u s
+	read -r w u s R < <(tail -n 1 "$tf") || { w=0 u=0 s=0 R=?; }
+	W=$(awk -v w="$w" -v n="$reps" 'BEGIN { printf "%.3f", w / n }')
+	C=$(awk -v u="$u" -v s="$s" -v n="$reps" 'BEGIN { printf "%.3f", (u + s) / n }')
 }
 
 printf '%-15s %8s %8s %8s | %8s %8s %8s | %8s %8s %6s  %s\n' row muster_s cpu_s MiB cs_s cpu_s MiB speed cpu_x mem same_output
 row() {
 	local name=$1 in=$2
 	shift 2
-	measure "$name.m" "$in" "$MUSTER" nodeset "$@"
+	measure "$name.m" "$MUSTER_REPS" "$in" "$MUSTER" nodeset "$@"
 	local mw=$W mc=$C mr=$R ms=$S mo=$O
-	measure "$name.c" "$in" "$CS" "$@"
+	measure "$name.c" 1 "$in" "$CS" "$@"
 	local cw=$W cc=$C cr=$R cs=$S co=$O
 	local speed=- cpux=- mem=- same=-
 	if [[ $cw == timeout ]]; then
 		cw=">$TIMEOUT" cr=- same="(ClusterShell stopped after ${TIMEOUT}s)"
 	else
-		# times under 10 ms are below GNU time's resolution: count 10 ms
-		speed=$(awk -v c="$cw" -v m="$mw" 'BEGIN { if (m < 0.01) m = 0.01; printf "%.0fx", c / m }')
-		cpux=$(awk -v c="$cc" -v m="$mc" 'BEGIN { if (m < 0.01) m = 0.01; printf "%.0fx", c / m }')
+		# below GNU time's resolution (10 ms over all runs), count that much
+		speed=$(awk -v c="$cw" -v m="$mw" -v n="$MUSTER_REPS" 'BEGIN { if (m < 0.01 / n) m = 0.01 / n; printf "%.0fx", c / m }')
+		cpux=$(awk -v c="$cc" -v m="$mc" -v n="$MUSTER_REPS" 'BEGIN { if (m < 0.01 / n) m = 0.01 / n; printf "%.0fx", c / m }')
 		mem=$(awk -v c="$cr" -v m="$mr" 'BEGIN { printf "1/%.0f", c / m }')
 		if [[ $ms -ne 0 || $cs -ne 0 ]]; then
 			same="exit status muster=$ms clustershell=$cs"

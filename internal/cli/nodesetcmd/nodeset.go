@@ -554,15 +554,7 @@ func (c *command) readSets(autostep int) (xset, error) {
 	sc.Buffer(make([]byte, 256<<10), 1<<30)
 	sc.Split(scanUniversalLines)
 	acc := c.empty(autostep)
-	var names nodeset.Builder
-	flush := func() error {
-		if c.o.rangeset {
-			return nil // names are only collected for node sets
-		}
-		acc = acc.Union(nsSet{names.NodeSet()})
-		names = nodeset.Builder{}
-		return nil
-	}
+	var names nodeset.Builder // plain names (node sets only)
 	for sc.Scan() {
 		// Bytes that are not UTF-8 pass through unchanged, as with
 		// Python's surrogateescape error handler on standard streams.
@@ -573,8 +565,8 @@ func (c *command) readSets(autostep int) (xset, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fail("ERROR: %v", err)
 	}
-	if err := flush(); err != nil {
-		return nil, err
+	if !c.o.rangeset {
+		acc = acc.Union(nsSet{names.NodeSet()})
 	}
 	return acc, nil
 }
