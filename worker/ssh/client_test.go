@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -120,7 +121,7 @@ func TestStdinBroadcast(t *testing.T) {
 		fmt.Fprintf(&in, "line %d of the broadcast input\n", i)
 	}
 	want := in.String()
-	pr, pw := ioPipe()
+	pr, pw := io.Pipe()
 	go func() {
 		// a slow source, written in pieces, as a terminal or pipe gives it
 		data := []byte(want)

@@ -112,6 +112,3 @@ func hostPubKey(t *testing.T, h *testhosts.Host) []string {
 	t.Helper()
 	return strings.Fields(readFile(t, h.HostKey+".pub"))[:2]
 }
-
-// ioPipe is io.Pipe, named for readability in tests.
-func ioPipe() (*io.PipeReader, *io.PipeWriter) { return io.Pipe() }

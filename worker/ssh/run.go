@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -159,7 +160,7 @@ func (c *Client) Start(ctx context.Context, host, cmd string, ro RunOptions) (*S
 	// silently drops the names its AcceptEnv does not list, and a round
 	// trip per variable would slow every command.
 	for _, kv := range append(append([]string{}, cn.host.Env...), ro.Env...) {
-		name, value, _ := cut(kv, '=')
+		name, value, _ := strings.Cut(kv, "=")
 		payload := ssh.Marshal(struct{ Name, Value string }{name, value})
 		if _, err := sess.SendRequest("env", false, payload); err != nil {
 			logger().Debug("environment variable not sent", "host", host, "name", name, "err", err)
@@ -231,15 +232,6 @@ func feedStdin(w io.WriteCloser, r io.Reader, written func(int)) {
 			return
 		}
 	}
-}
-
-func cut(s string, sep byte) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 // Signal sends sig (e.g. ssh.SIGTERM) to the remote command; servers that
