@@ -426,3 +426,27 @@ func TestBuilderShuffledLarge(t *testing.T) {
 		t.Errorf("order changes the fold:\n%s\n%s", s, got)
 	}
 }
+
+func TestSmallAccessors(t *testing.T) {
+	ns := MustParse("x[1-3]y[1-2],n1")
+	if got := ns.Slice(1, math.MaxInt, 2).String(); got != "x[1-3]y1" {
+		// positions 1,3,5: x1y1, x2y1, x3y1 (n1 is position 0)
+		t.Errorf("nD stepped slice = %q", got)
+	}
+	if ns.Patterns() != 2 || ns.Autostep() != 0 || ns.WithAutostep(4).Autostep() != 4 || ns.WithAutostep(-2).Autostep() != 1 {
+		t.Error("Patterns/Autostep")
+	}
+	r := RangeSetOf(8, 11, 2)
+	if got := string(r.AppendTo([]byte("r="))); got != "r=08-11" || r.Len() != 4 {
+		t.Errorf("RangeSetOf/AppendTo = %q", got)
+	}
+	if got := RangeSetOf(-2, 10, 0).String(); got != "-2-10" {
+		t.Errorf("RangeSetOf(-2,10) = %q", got)
+	}
+	if !RangeSetOf(5, 4, 0).IsEmpty() {
+		t.Error("empty RangeSetOf")
+	}
+	if got := string(ns.AppendTo(nil)); got != ns.String() {
+		t.Errorf("AppendTo = %q", got)
+	}
+}
