@@ -45,13 +45,13 @@ func (k Kind) String() string {
 type ConnError struct {
 	Program string // the client program, e.g. "ssh"
 	Node    string
-	Code    int    // the program's exit code (255 for ssh)
+	Code    int    // the exit code reported for the node (255 for ssh)
 	Kind    Kind   // what the program's message says, KindOther if unrecognised
 	Message string // the program's last message line, if any
 }
 
 func (e *ConnError) Error() string {
-	s := fmt.Sprintf("%s: %s: cannot connect (%s exited with %d)", e.Program, e.Node, e.Program, e.Code)
+	s := fmt.Sprintf("%s: %s: cannot connect (exit code %d)", e.Program, e.Node, e.Code)
 	if e.Kind != KindOther {
 		s += ": " + e.Kind.String()
 	}
