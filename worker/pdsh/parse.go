@@ -70,10 +70,10 @@ func ParseLine(b []byte) Line {
 		if string(msg) == "command timeout" {
 			return Line{Kind: LineTimeout, Node: node, Text: msg}
 		}
-		// "<program> exited with exit code N"
-		if f := bytes.Fields(msg); len(f) == 6 && string(f[1]) == "exited" && string(f[2]) == "with" &&
-			string(f[3]) == "exit" && string(f[4]) == "code" {
-			if code, err := strconv.Atoi(string(f[5])); err == nil && code >= 0 {
+		// "<program> exited with exit code N"; the program may have
+		// blanks in it (pdsh -R exec names the whole command).
+		if k := bytes.LastIndex(msg, []byte(exitPhrase)); k > 0 {
+			if code, err := strconv.Atoi(string(msg[k+len(exitPhrase):])); err == nil && code >= 0 {
 				return Line{Kind: LineExit, Node: node, Text: msg, Code: code}
 			}
 		}
@@ -92,6 +92,8 @@ func ParseLine(b []byte) Line {
 	}
 	return Line{Kind: LineNode, Node: string(b[:i]), Text: b[i+2:]}
 }
+
+const exitPhrase = " exited with exit code "
 
 func isToolPrefix(b []byte) bool {
 	for _, p := range []string{"pdsh@", "pdcp@", "rpdcp@"} {

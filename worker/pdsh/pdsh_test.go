@@ -36,6 +36,9 @@ func TestParseLine(t *testing.T) {
 		{"pdsh@vm: node2: ssh exited with exit code 3", pdsh.Line{Kind: pdsh.LineExit, Node: "node2", Text: []byte("ssh exited with exit code 3"), Code: 3}},
 		{"pdcp@vm: node2: ssh exited with exit code 255", pdsh.Line{Kind: pdsh.LineExit, Node: "node2", Text: []byte("ssh exited with exit code 255"), Code: 255}},
 		{"rpdcp@vm: n-1.x: exec exited with exit code 1", pdsh.Line{Kind: pdsh.LineExit, Node: "n-1.x", Text: []byte("exec exited with exit code 1"), Code: 1}},
+		{"pdsh@vm: b2: echo %h exited with exit code 255", pdsh.Line{Kind: pdsh.LineExit, Node: "b2", Text: []byte("echo %h exited with exit code 255"), Code: 255}},
+		{"pdsh@vm: b2: ssh exited with exit code +3", pdsh.Line{Kind: pdsh.LineExit, Node: "b2", Text: []byte("ssh exited with exit code +3"), Code: 3}},
+		{"pdsh@vm: b2: ssh exited with exit code -3", pdsh.Line{Kind: pdsh.LineNodeError, Node: "b2", Text: []byte("ssh exited with exit code -3")}},
 		{"pdsh@vm: node1: command timeout", pdsh.Line{Kind: pdsh.LineTimeout, Node: "node1", Text: []byte("command timeout")}},
 		{"pdcp@vm: node1: fatal: /x not a directory", pdsh.Line{Kind: pdsh.LineNodeError, Node: "node1", Text: []byte("fatal: /x not a directory")}},
 		{"pdsh@vm: node1: ssh exited with exit code x", pdsh.Line{Kind: pdsh.LineNodeError, Node: "node1", Text: []byte("ssh exited with exit code x")}},
@@ -178,6 +181,29 @@ func toSessions(ss []*testSession) []worker.Session {
 		out[i] = s
 	}
 	return out
+}
+
+// TestLongNodeList runs the real pdsh (exec module: no ssh needed) on a
+// node list too long for one argument, which goes through -w ^file, and
+// maps every node's exit code back.
+func TestLongNodeList(t *testing.T) {
+	needTool(t, "pdsh")
+	tr, err := pdsh.New(pdsh.Config{Rcmd: "exec", Fanout: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := tr.Command(worker.Command{Line: "false"})
+	var names []string
+	for i := range 1000 {
+		names = append(names, strings.Repeat("n", 60)+"-"+strconv.Itoa(i))
+	}
+	ss := sessionsFor(names)
+	sts, errs := d.(worker.BatchDriver).RunAll(context.Background(), toSessions(ss))
+	for i := range ss {
+		if errs[i] != nil || sts[i] != worker.Exited(1) {
+			t.Fatalf("%s: %v %v %q", names[i], sts[i], errs[i], ss[i].Err())
+		}
+	}
 }
 
 func TestOnHosts(t *testing.T) {
