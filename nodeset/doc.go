@@ -29,7 +29,9 @@
 //     ClusterShell, so they cost memory per index;
 //   - slicing with a step across several patterns selects the positions
 //     (ClusterShell 1.9.1 raises a TypeError there);
-//   - a regrouped source's nested groups resolve in that source.
+//   - a regrouped source's nested groups resolve in that source;
+//   - with no Resolver (nil), "@name" is an error wrapping ErrNoResolver,
+//     where ClusterShell without groups would read it as a node name.
 //
 // Multi-dimensional sets whose boxes are not a single box after an
 // operation are folded, as in ClusterShell, by expanding them into points
