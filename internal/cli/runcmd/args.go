@@ -48,6 +48,7 @@ type options struct {
 	overrides      []string
 	color          *string // --color, nil when not given
 	diff           bool
+	mode           string
 	nodeCount      bool // resolved from clush.conf
 	verbosity      int  // resolved from clush.conf and -q/-v
 	args           []string
@@ -117,6 +118,7 @@ var specs = []optSpec{
 		return &usageError{fmt.Sprintf("option --color: invalid choice: '%s' (choose from '', 'never', 'always', 'auto')", v)}
 	}},
 	{"", []string{"diff"}, flag, func(o *options, _ string) error { o.diff = true; return nil }},
+	{"m", []string{"mode"}, valued, func(o *options, v string) error { o.mode = v; return nil }},
 	{"l", []string{"user"}, valued, func(o *options, v string) error { o.user = v; return nil }},
 	{"o", []string{"options"}, valued, func(o *options, v string) error { o.sshOptions = v; return nil }},
 	{"R", []string{"worker"}, valued, func(o *options, v string) error { o.workerName = v; return nil }},

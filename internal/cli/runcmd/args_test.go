@@ -62,16 +62,21 @@ func FuzzParseINI(f *testing.F) {
 	f.Add("[Main\nx")
 	f.Add("k=v\n")
 	f.Fuzz(func(t *testing.T, text string) {
-		c := config{}
-		if err := parseINI(strings.NewReader(text), "Main", c); err != nil {
+		data := newINIData()
+		if err := parseINI(strings.NewReader(text), data); err != nil {
 			if !errors.Is(err, errConfig) {
 				t.Fatalf("error %v does not wrap errConfig", err)
 			}
 			return
 		}
-		for k := range c {
-			if k != strings.ToLower(k) || strings.TrimSpace(k) != k {
-				t.Fatalf("key %q not normalized", k)
+		if len(data.order) != len(data.sections) {
+			t.Fatalf("%d sections, %d in order", len(data.sections), len(data.order))
+		}
+		for _, c := range data.sections {
+			for k := range c {
+				if k != strings.ToLower(k) || strings.TrimSpace(k) != k {
+					t.Fatalf("key %q not normalized", k)
+				}
 			}
 		}
 	})

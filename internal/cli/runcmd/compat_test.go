@@ -395,3 +395,36 @@ func TestCompatMergedStreams(t *testing.T) {
 		})
 	}
 }
+
+func TestCompatModes(t *testing.T) {
+	clush := clushPath(t)
+	dir := t.TempDir()
+	os.Mkdir(dir+"/clush.conf.d", 0o755)
+	conf := dir + "/clush.conf"
+	os.WriteFile(conf, []byte("[Main]\nconfdir: $CFGDIR/clush.conf.d /nonexistent\n"), 0o644)
+	os.WriteFile(dir+"/clush.conf.d/a.conf", []byte(`[mode:pre]
+command_prefix: echo "[pre]" -x
+maxrc: yes
+
+[mode:slow]
+command_timeout: 0.5
+`), 0o644)
+	os.WriteFile(dir+"/clush.conf.d/b.conf", []byte("[mode:other]\nmaxrc: no\n"), 0o644)
+	c := []string{"--conf", conf, "-R", "exec"}
+	for _, cc := range []compatCase{
+		{"prefix", append(c, "-m", "pre", "-b", "-w", "n[1-3]", "%h; exit 3"), true},
+		{"timeout", append(c, "--mode=slow", "-b", "-w", "n[1-2]", "[ %h = n2 ] && sleep 30; echo x"), true},
+		{"mode-over-cli", append(c, "-m", "other", "-S", "-w", "n1", "exit 4"), true},
+		{"unknown", append(c, "-m", "nope", "-w", "n1", "true"), true},
+	} {
+		t.Run(cc.name, func(t *testing.T) {
+			want := runClush(t, clush, cc.args)
+			got := runMuster(t, cc.args)
+			want.err = progress.ReplaceAllString(want.err, "")
+			got.err = progress.ReplaceAllString(got.err, "")
+			if got != want {
+				t.Errorf("muster %+v\nclush  %+v", got, want)
+			}
+		})
+	}
+}

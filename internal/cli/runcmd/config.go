@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/muster-sh/muster/nodeset"
+	"github.com/muster-sh/muster/worker/exec"
 )
 
 // config is clush.conf's [Main] section: defaults, then the files found,
@@ -37,13 +38,24 @@ func clushConfPaths() []string {
 	return out
 }
 
-// parseINI reads the keys of section from an INI file the way Python's
-// configparser does for simple files: "key = value" or "key: value",
-// keys lowercased, "#" and ";" comment lines, indented continuation lines.
-func parseINI(r io.Reader, section string, into config) error {
+// iniData is an INI file's sections and their keys, sections in the
+// order they first appeared.
+type iniData struct {
+	sections map[string]config
+	order    []string
+}
+
+func newINIData() *iniData { return &iniData{sections: map[string]config{}} }
+
+// parseINI reads an INI file the way Python's configparser does for
+// simple files: "[section]", "key = value" or "key: value", keys
+// lowercased, "#" and ";" comment lines, indented continuation lines.
+// Later values replace earlier ones.
+func parseINI(r io.Reader, into *iniData) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	cur, key := "", ""
+	var cur config
+	key := ""
 	n := 0
 	for sc.Scan() {
 		n++
@@ -54,8 +66,8 @@ func parseINI(r io.Reader, section string, into config) error {
 			continue
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			if key != "" && cur == section {
-				into[key] += "\n" + trimmed
+			if key != "" {
+				cur[key] += "\n" + trimmed
 			}
 			continue
 		}
@@ -64,44 +76,123 @@ func parseINI(r io.Reader, section string, into config) error {
 			if end < 0 {
 				return fmt.Errorf("%w: line %d: %q: section header without ']'", errConfig, n, line)
 			}
-			cur, key = trimmed[1:end], ""
+			name := trimmed[1:end]
+			if into.sections[name] == nil {
+				into.sections[name] = config{}
+				into.order = append(into.order, name)
+			}
+			cur, key = into.sections[name], ""
 			continue
 		}
 		i := strings.IndexAny(line, "=:")
 		if i < 0 {
 			return fmt.Errorf("%w: line %d: %q: expected key = value", errConfig, n, line)
 		}
-		if cur == "" {
+		if cur == nil {
 			return fmt.Errorf("%w: line %d: %q: key outside a section", errConfig, n, line)
 		}
 		key = strings.ToLower(strings.TrimSpace(line[:i]))
-		if cur == section {
-			into[key] = strings.TrimSpace(line[i+1:])
-		}
+		cur[key] = strings.TrimSpace(line[i+1:])
 	}
 	return sc.Err()
 }
 
-// loadConfig reads clush.conf (file, or every standard location) into the
-// defaults.
-func loadConfig(file string) (config, error) {
-	c := defaultConfig()
+// readINI adds the file at path to data; it reports whether it was read.
+func readINI(path string, data *iniData) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, nil // unreadable files are skipped, like configparser.read
+	}
+	defer f.Close()
+	if err := parseINI(f, data); err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
+	}
+	return true, nil
+}
+
+// loadConfig reads clush.conf (file, or every standard location) and the
+// *.conf files of its confdir directories; it returns [Main] over the
+// defaults and every section read.
+func loadConfig(file string) (config, *iniData, error) {
+	data := newINIData()
+	data.sections["Main"], data.order = defaultConfig(), []string{"Main"}
 	paths := clushConfPaths()
 	if file != "" {
 		paths = []string{file}
 	}
+	last := ""
 	for _, p := range paths {
-		f, err := os.Open(p)
+		ok, err := readINI(p, data)
 		if err != nil {
-			continue // unreadable files are skipped, like configparser.read
+			return nil, nil, err
 		}
-		err = parseINI(f, "Main", c)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+		if ok {
+			last = p
 		}
 	}
-	return c, nil
+	if confdirs, ok := data.sections["Main"]["confdir"]; ok && last != "" {
+		dirs, err := exec.Split(confdirs)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: (Config Main.confdir): %v", errConfig, err)
+		}
+		seen := map[string]bool{}
+		for _, d := range dirs {
+			d = filepath.Clean(strings.ReplaceAll(strings.ReplaceAll(d, "${CFGDIR}", filepath.Dir(last)), "$CFGDIR", filepath.Dir(last)))
+			if seen[d] {
+				continue
+			}
+			seen[d] = true
+			fi, err := os.Stat(d)
+			if err != nil {
+				continue
+			}
+			if !fi.IsDir() {
+				return nil, nil, fmt.Errorf("%w: Defined confdir %s is not a directory", errConfig, d)
+			}
+			files, _ := filepath.Glob(filepath.Join(d, "*.conf"))
+			for _, f := range files { // Glob sorts
+				if _, err := readINI(f, data); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+	}
+	return data.sections["Main"], data, nil
+}
+
+// modeKeys are the keys a run mode ([mode:NAME]) overrides, even over the
+// command line, as in clush (fanout, node_count and color are read before
+// the mode is applied there, so a mode does not change them).
+var modeKeys = []string{"connect_timeout", "command_timeout", "maxrc", "command_prefix", "password_prompt",
+	"ssh_user", "ssh_path", "ssh_options", "scp_path", "scp_options", "scp_user",
+	"rsh_path", "rcp_path", "rsh_options", "rsh_user", "rcp_options", "pdsh_path", "pdcp_path", "rpdcp_path"}
+
+// setMode applies run mode name from data to c and o.
+func (c config) setMode(name string, data *iniData, o *options) error {
+	mode, ok := data.sections["mode:"+name]
+	if !ok {
+		var names []string
+		for _, s := range data.order {
+			if m, ok := strings.CutPrefix(s, "mode:"); ok {
+				names = append(names, m)
+			}
+		}
+		return fmt.Errorf("%w: invalid mode \"%s\" (available: %s)", errConfig, name, strings.Join(names, " "))
+	}
+	for _, k := range modeKeys {
+		if v, ok := mode[k]; ok {
+			c[k] = v
+		}
+	}
+	var err error
+	if o.connTimeout, err = c.float("connect_timeout"); err != nil {
+		return err
+	}
+	if o.cmdTimeout, err = c.float("command_timeout"); err != nil {
+		return err
+	}
+	o.user, o.sshOptions = c["ssh_user"], c["ssh_options"]
+	return nil
 }
 
 func (c config) boolean(key string) (bool, error) {

@@ -3,14 +3,14 @@
 // ClusterShell's clush does, byte for byte, for the options it supports:
 // -w, -x, -a, -g, -X, -s, --groupsconf, --hostfile, -f, -u, -t, -l, -o, -R, -b, -B,
 // -L, -N, -S, -P, -n, -q, -v, -r, -G, --outdir, --errdir, -c, --rcopy,
-// --dest, -p, --pick, --conf, -O, --color, --diff. Settings come from clush.conf ([Main]:
+// --dest, -p, --pick, --conf, -O, -m, --color, --diff. Settings come from clush.conf ([Main]:
 // fanout, timeouts, verbosity, node_count, maxrc, ssh_*, ...), node groups
 // (@group) from groups.conf.
 //
 // -R picks the transport: exec (local processes, %h/%n substituted), ssh
 // (muster's built-in ssh client, the default), openssh (the ssh program,
 // like clush's ssh worker), rsh, pdsh. Transports are registered with
-// Register from cmd/muster. Not yet supported: interactive mode, run modes
-// (-m, clush.conf.d), tree mode. Copies (-c, --rcopy, --dest, -p) use the
+// Register from cmd/muster. Not yet supported: interactive mode,
+// password prompts of run modes, tree mode. Copies (-c, --rcopy, --dest, -p) use the
 // transport's Copy.
 package runcmd

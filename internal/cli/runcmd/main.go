@@ -128,6 +128,7 @@ Options:
   -p                    preserve modification times and modes
   --pick=N              pick N node(s) at random in nodeset
   --color=WHENCOLOR     whether to use ANSI colors (never, always or auto)
+  -m MODE, --mode=MODE  run mode; define MODEs in <confdir>/*.conf
   --conf=FILE           use alternate config file for clush.conf(5)
   -O KEY=VALUE, --option=KEY=VALUE
                         override any key=value clush.conf(5) options
@@ -252,9 +253,12 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	if o.diff && o.lineMode {
 		return usageFail(prog, stdio, "option mismatch (diff not supported in line_mode)")
 	}
-	conf, err := loadConfig(o.conf)
+	conf, confData, err := loadConfig(o.conf)
 	if err == nil {
 		err = conf.apply(o)
+	}
+	if err == nil && o.mode != "" {
+		err = conf.setMode(o.mode, confData, o)
 	}
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "ERROR: %s\n", strings.TrimPrefix(err.Error(), errConfig.Error()+": "))
@@ -332,6 +336,18 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	if len(o.args) == 0 && stdio.InIsTerminal {
 		fmt.Fprintf(stdio.Err, "%s: interactive mode is not supported; give a command\n", prog)
 		return 1
+	}
+	if pp, _ := conf.boolean("password_prompt"); pp {
+		fmt.Fprintf(stdio.Err, "%s: password_prompt is not supported yet\n", prog)
+		return 1
+	}
+	if prefix := conf["command_prefix"]; prefix != "" && !copying {
+		words, err := exec.Split(prefix)
+		if err != nil {
+			fmt.Fprintf(stdio.Err, "ERROR: (Config Main.command_prefix): %v\n", err)
+			return 1
+		}
+		o.args = append(words, o.args...)
 	}
 	command := strings.Join(o.args, " ")
 	if name == "exec" && !copying {
