@@ -47,6 +47,9 @@ type Config struct {
 	// failure (*ConnError), with it the remote command's own code. Without
 	// the probe (or when the user's options set their own LocalCommand, or
 	// a ControlMaster connection is reused) every 255 is a *ConnError.
+	// Set it for an SSHPath that is not OpenSSH's client (the options
+	// would be refused). A connection lost after the command started is
+	// the command's exit code 255, not a *ConnError.
 	NoConnectProbe bool
 }
 
