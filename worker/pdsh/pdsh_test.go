@@ -338,6 +338,8 @@ func TestOnHosts(t *testing.T) {
 		needTool(t, "pdcp")
 		src := t.TempDir()
 		os.WriteFile(filepath.Join(src, "f.txt"), []byte("file\n"), 0o640)
+		old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+		os.Chtimes(filepath.Join(src, "f.txt"), old, old)
 		os.MkdirAll(filepath.Join(src, "sub", "deep"), 0o755)
 		big := bytes.Repeat([]byte{0, 1, 2, 255}, 50000)
 		os.WriteFile(filepath.Join(src, "sub", "deep", "b"), big, 0o600)
@@ -361,6 +363,9 @@ func TestOnHosts(t *testing.T) {
 			}
 		}
 		checkFile(t, filepath.Join(dst, "copy.txt"), "file\n")
+		if fi, err := os.Stat(filepath.Join(dst, "copy.txt")); err != nil || !fi.ModTime().Equal(old) || fi.Mode().Perm() != 0o640 {
+			t.Errorf("pdcp -p did not preserve time and mode: %v %v", fi, err)
+		}
 		checkFile(t, filepath.Join(dst, "sub", "deep", "b"), string(big))
 		rdst := t.TempDir()
 		for _, source := range []string{filepath.Join(src, "f.txt"), filepath.Join(src, "sub")} {
