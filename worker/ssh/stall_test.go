@@ -14,9 +14,10 @@ import (
 )
 
 // stallServer is an SSH server on ip that stalls: in authentication
-// (authStall), or after it by never answering a channel open. It returns
-// its port and a known_hosts file for it.
-func stallServer(t *testing.T, ip string, authStall bool) (int, string) {
+// (authStall), or after it by never answering a channel open (nor, with
+// deaf, a global request such as a keepalive). It returns its port and a
+// known_hosts file for it.
+func stallServer(t *testing.T, ip string, authStall bool, deaf ...bool) (int, string) {
 	hostPub, hostPriv := genKey(t)
 	signer, err := ssh.NewSignerFromKey(ed25519.PrivateKey(hostPriv))
 	if err != nil {
@@ -55,7 +56,9 @@ func stallServer(t *testing.T, ip string, authStall bool) (int, string) {
 					return
 				}
 				// never serve the channels: opens get no answer
-				go ssh.DiscardRequests(reqs)
+				if len(deaf) == 0 || !deaf[0] {
+					go ssh.DiscardRequests(reqs)
+				}
 				<-release
 				_ = sc.Close()
 			}()
@@ -96,5 +99,26 @@ func TestSessionOpenStallTimesOut(t *testing.T) {
 	wantKind(t, err, KindTimeout)
 	if n := dc.total.Load(); n != 2 {
 		t.Fatalf("%d dials, want 2 (the stalled connection is not reused)", n)
+	}
+}
+
+// A server that stops answering keepalives is dropped after
+// ServerAliveInterval * ServerAliveCountMax: the connection ends.
+func TestServerAliveDetectsDeadServer(t *testing.T) {
+	cl := cluster(t, 1, 247)
+	port, kh := stallServer(t, "127.0.0.248", false, true)
+	c := newClient(t, cl, nil, "-p", strconv.Itoa(port), "-o", "UserKnownHostsFile="+kh,
+		"-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=1")
+	ctx := testCtx(t)
+	sc, err := c.Connect(ctx, "127.0.0.248")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sc.Wait() }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("the connection to a server that never answers keepalives stayed open")
 	}
 }
