@@ -358,9 +358,21 @@ func (c *Client) dial1(ctx context.Context, h *HostConfig, depth int) (*ssh.Clie
 		if dialer == nil {
 			dialer = (&net.Dialer{}).DialContext
 		}
-		nc, err = dialer(cctx, network, h.Addr())
-		if err != nil {
-			return nil, jc, cerr(classifyDial(cctx, err), err)
+		// ConnectionAttempts: TCP connects one second apart, as ssh(1)
+		for attempt := 1; ; attempt++ {
+			nc, err = dialer(cctx, network, h.Addr())
+			if err == nil {
+				break
+			}
+			kind := classifyDial(cctx, err)
+			if attempt >= h.ConnectionAttempts || (kind != KindRefused && kind != KindUnreachable) {
+				return nil, jc, cerr(kind, err)
+			}
+			select {
+			case <-time.After(time.Second):
+			case <-cctx.Done():
+				return nil, jc, cerr(kind, err)
+			}
 		}
 	} else {
 		var jh *HostConfig

@@ -270,6 +270,14 @@ func TestHostDownRefused(t *testing.T) {
 	if ce.Host != "node2" || ce.Addr != cl.Hosts[1].HostPort() {
 		t.Fatalf("error names %s %s, want node2 %s", ce.Host, ce.Addr, cl.Hosts[1].HostPort())
 	}
+	// ConnectionAttempts: that many connects before giving up
+	dc := &dialCounter{}
+	c = newClient(t, cl, dc, "-o", "ConnectionAttempts=3")
+	_, err = c.Run(ctx, "node2", "true", RunOptions{})
+	wantKind(t, err, KindRefused)
+	if n := dc.total.Load(); n != 3 {
+		t.Fatalf("%d connects with ConnectionAttempts=3, want 3", n)
+	}
 }
 
 // silentServer accepts connections on 127.0.0.x and never answers (or,

@@ -78,6 +78,10 @@ type HostConfig struct {
 	// RequestTTY is "force" when commands get a pseudo-terminal (ssh -tt),
 	// else "" (yes, auto and no all mean none without a local terminal).
 	RequestTTY string
+	// ConnectionAttempts is how many TCP connects are tried, one second
+	// apart, when the host refuses or is unreachable (default 1); all
+	// within ConnectTimeout.
+	ConnectionAttempts int
 	// Env holds the NAME=value pairs sent to the server for every command:
 	// SetEnv's, and the local variables SendEnv's patterns match (sshd
 	// keeps only the names its AcceptEnv lists).
@@ -355,6 +359,10 @@ func (c *Config) Resolve(alias string) (*HostConfig, error) {
 	}
 
 	h.Env = c.env(alias)
+	h.ConnectionAttempts = 1
+	if v := val("ConnectionAttempts"); v != "" {
+		h.ConnectionAttempts, _ = strconv.Atoi(v)
+	}
 
 	agent := val("IdentityAgent")
 	switch {

@@ -10,7 +10,7 @@
 //     IdentityAgent, ProxyJump, ConnectTimeout, StrictHostKeyChecking,
 //     UserKnownHostsFile, GlobalKnownHostsFile, HashKnownHosts,
 //     HostKeyAlias, ServerAliveInterval, ServerAliveCountMax, AddressFamily,
-//     RequestTTY;
+//     RequestTTY, ConnectionAttempts, SendEnv, SetEnv;
 //   - the ssh options clush users pass (-F -i -p -l -J -t -tt -T -4 -6
 //     -o Keyword=Value, see ParseOptions); an option the native client cannot honour is an
 //     *UnsupportedOptionError that names it and points to the openssh worker;

@@ -93,7 +93,7 @@ var keywords = func() map[string]keywordInfo {
 	for _, n := range []string{"HostName", "Port", "User", "IdentitiesOnly", "ProxyJump",
 		"ConnectTimeout", "StrictHostKeyChecking", "UserKnownHostsFile", "GlobalKnownHostsFile",
 		"ServerAliveInterval", "ServerAliveCountMax", "IdentityAgent", "HostKeyAlias",
-		"HashKnownHosts", "AddressFamily"} {
+		"HashKnownHosts", "AddressFamily", "ConnectionAttempts"} {
 		add(keywordInfo{name: n, class: kwHonoured})
 	}
 	add(keywordInfo{name: "IdentityFile", class: kwHonoured, multi: true})
@@ -102,7 +102,7 @@ var keywords = func() map[string]keywordInfo {
 	for _, n := range []string{"BatchMode", "LogLevel", "ControlMaster", "ControlPath", "ControlPersist",
 		"Compression", "PasswordAuthentication", "KbdInteractiveAuthentication",
 		"ChallengeResponseAuthentication", "CheckHostIP", "UpdateHostKeys", "TCPKeepAlive",
-		"VisualHostKey", "ForwardX11Trusted", "NumberOfPasswordPrompts", "ConnectionAttempts",
+		"VisualHostKey", "ForwardX11Trusted", "NumberOfPasswordPrompts",
 		"EscapeChar", "ExitOnForwardFailure", "ClearAllForwardings", "AddKeysToAgent",
 		"PreferredAuthentications", "GSSAPIAuthentication", "HostbasedAuthentication",
 		"VerifyHostKeyDNS", "StdinNull", "SessionType"} {
@@ -170,6 +170,10 @@ func validateValue(keyword, value string) error {
 	case "ServerAliveCountMax":
 		if n, err := strconv.Atoi(value); err != nil || n < 0 {
 			return &OptionError{Option: keyword, Value: value, Want: "a non-negative integer"}
+		}
+	case "ConnectionAttempts":
+		if n, err := strconv.Atoi(value); err != nil || n < 1 || n > 1000 {
+			return &OptionError{Option: keyword, Value: value, Want: "a number of attempts from 1"}
 		}
 	case "IdentitiesOnly", "HashKnownHosts":
 		if _, err := parseYesNo(value); err != nil {
