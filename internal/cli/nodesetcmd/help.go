@@ -4,7 +4,7 @@ import "io"
 
 // helpText is printed by -h/--help. Options and their arguments are those
 // of ClusterShell 1.9's nodeset; the wording is this project's.
-const helpText = usageLine + `
+var helpText = usageLine + `
 
 Fold, expand, count and combine node sets (ClusterShell-compatible).
 

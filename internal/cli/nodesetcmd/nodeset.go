@@ -10,11 +10,15 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/muster-sh/muster/internal/cli"
@@ -25,9 +29,18 @@ import (
 // ClusterShell release whose nodeset this command reproduces.
 const Version = "1.9.1"
 
-const progName = "nodeset"
+// progName is the name messages start with: "cluset" when the binary runs
+// under that name (ClusterShell's alias of nodeset), else "nodeset".
+var progName = programName(os.Args)
 
-const usageLine = "Usage: nodeset [COMMAND] [OPTIONS] [ns1 [-ixX] ns2|...]"
+func programName(argv []string) string {
+	if len(argv) > 0 && filepath.Base(argv[0]) == "cluset" {
+		return "cluset"
+	}
+	return "nodeset"
+}
+
+var usageLine = "Usage: " + progName + " [COMMAND] [OPTIONS] [ns1 [-ixX] ns2|...]"
 
 // exitError is a failure reported on standard error with an exit status.
 type exitError struct {
@@ -46,6 +59,9 @@ func fail(format string, a ...any) error {
 // 1 on a runtime error (bad node set, unknown group...), 2 on a usage
 // error.
 func Main(args []string, stdio cli.Stdio) int {
+	// Like ClusterShell (Python ignores SIGPIPE), a closed output pipe ends
+	// the command with status 1 and no message, instead of killing it.
+	signal.Ignore(syscall.SIGPIPE)
 	out := bufio.NewWriterSize(stdio.Out, 64<<10)
 	c := &command{stdio: stdio, out: out}
 	code := c.run(args)
@@ -90,6 +106,9 @@ func (c *command) run(args []string) int {
 func (c *command) report(err error) int {
 	if err == nil {
 		return 0
+	}
+	if errors.Is(err, syscall.EPIPE) {
+		return 1 // as ClusterShell: quiet on a broken pipe
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {

@@ -388,3 +388,22 @@ func tooBig(s string) bool {
 	}
 	return brackets > 3 || strings.Contains(s, "%") && strings.Contains(s, "*")
 }
+
+// TestBrokenPipe: a reader that goes away makes the command exit with
+// status 1 and no message, as ClusterShell's nodeset.
+func TestBrokenPipe(t *testing.T) {
+	isolate(t, false)
+	for _, args := range [][]string{{"-e", "n[1-100000]"}, {"-f", "n[1-3]"}} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		var errb bytes.Buffer
+		code := Main(args, cli.Stdio{In: strings.NewReader(""), Out: w, Err: &errb})
+		w.Close()
+		if code != 1 || errb.Len() != 0 {
+			t.Errorf("nodeset %q into a closed pipe: exit %d, stderr %q; want 1 and no message", args, code, errb.String())
+		}
+	}
+}
