@@ -9,6 +9,9 @@ import (
 	"github.com/muster-sh/muster/task"
 )
 
+// meterDelay is how long a run goes before the progress line shows.
+var meterDelay = 1330 * time.Millisecond
+
 // meter is clush's progress line on stderr ("clush: 12/100\r"), shown
 // from 1.33 s after the start and refreshed every third of a second.
 type meter struct {
@@ -26,7 +29,7 @@ type meter struct {
 
 func newMeter(d *display, tk *task.Task, total int) *meter {
 	m := &meter{d: d, total: total, last: -1, start: time.Now()}
-	m.timer = tk.Timer(1330*time.Millisecond, m, task.Every(time.Second/3), task.Autoclose())
+	m.timer = tk.Timer(meterDelay, m, task.Every(time.Second/3), task.Autoclose())
 	return m
 }
 

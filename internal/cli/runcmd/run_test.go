@@ -6,6 +6,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/muster-sh/muster/internal/cli"
 )
@@ -18,8 +19,10 @@ func runIn(t *testing.T, stdin string, args ...string) (string, string, int) {
 }
 
 func TestProgressMeter(t *testing.T) {
-	// the commands outlive the meter's 1.33 s start delay
-	out, errs, rc := runIn(t, "", "-R", "exec", "-b", "-w", "n[1-2]", "sleep 3; echo x")
+	// the meter shows at once; the commands last long after that
+	defer func(d time.Duration) { meterDelay = d }(meterDelay)
+	meterDelay = 0
+	out, errs, rc := runIn(t, "", "-R", "exec", "-b", "-w", "n[1-2]", "sleep 2; echo x")
 	if rc != 0 || out != "---------------\nn[1-2] (2)\n---------------\nx\n" {
 		t.Fatalf("rc %d out %q", rc, out)
 	}
