@@ -450,3 +450,23 @@ func TestSmallAccessors(t *testing.T) {
 		t.Errorf("AppendTo = %q", got)
 	}
 }
+
+// TestIntersectionSkipsLongRuns checks intersections of very unequal
+// sets (the galloping path) against a direct computation.
+func TestIntersectionSkipsLongRuns(t *testing.T) {
+	a := MustParse("n[1-20000/2],n[030000-030100]")
+	for _, tt := range []struct{ b, want string }{
+		{"n[9001-9010]", "n[9001,9003,9005,9007,9009]"},
+		{"n[19999-25000],n30050", "n19999"},
+		{"n[030050-030060],n[1-3]", "n[1,3,030050-030060]"},
+		{"n[20001-29999]", ""},
+	} {
+		got := a.Intersection(MustParse(tt.b))
+		if got.String() != tt.want {
+			t.Errorf("& %s = %q, want %q", tt.b, got, tt.want)
+		}
+		if back := MustParse(tt.b).Intersection(a); !back.Equal(got) {
+			t.Errorf("intersection not symmetric for %s: %s", tt.b, back)
+		}
+	}
+}

@@ -609,6 +609,31 @@ func intersectSpans(a, b []span) []span {
 	return out
 }
 
+// gallop returns the first position >= i of a span of sp that does not
+// end before t (exponential then binary search: cheap for short skips,
+// logarithmic for long ones).
+func gallop(sp []span, i int, t span) int {
+	step := 1
+	lo := i // sp[lo] ends before t
+	hi := i + 1
+	for hi < len(sp) && endsBefore(sp[hi], t) {
+		lo = hi
+		step *= 2
+		hi = lo + step
+	}
+	hi = min(hi, len(sp))
+	// sp[lo] ends before t; answer in (lo, hi]
+	for lo+1 < hi {
+		m := int(uint(lo+hi) >> 1)
+		if endsBefore(sp[m], t) {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	return hi
+}
+
 // intersectWalk counts the spans of a∩b, appending them to *out if set.
 func intersectWalk(a, b []span, out *[]span) int {
 	n := 0
@@ -618,9 +643,15 @@ func intersectWalk(a, b []span, out *[]span) int {
 		switch {
 		case endsBefore(x, y):
 			i++
+			if i < len(a) && endsBefore(a[i], y) {
+				i = gallop(a, i, y) // a long run to skip
+			}
 			continue
 		case endsBefore(y, x):
 			j++
+			if j < len(b) && endsBefore(b[j], x) {
+				j = gallop(b, j, x)
+			}
 			continue
 		}
 		n++
