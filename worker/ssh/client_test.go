@@ -109,6 +109,12 @@ func TestExitStatusAndSignals(t *testing.T) {
 			t.Errorf("%q: status %+v, want code %d signal %q", tc.cmd, st, tc.code, tc.signal)
 		}
 	}
+	// user@node, as ssh(1) takes it
+	if st, err := c.Run(ctx, cl.User+"@node1", "exit 9", RunOptions{}); err != nil || st.Code != 9 {
+		t.Errorf("user@node1: %+v %v", st, err)
+	}
+	_, err := c.Run(ctx, "muster-no-such-user@node1", "true", RunOptions{})
+	wantKind(t, err, KindAuth)
 }
 
 // The same standard input reaches every node in full.

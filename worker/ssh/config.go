@@ -209,13 +209,20 @@ func (c *Config) fileGet(alias, keyword string, check bool) (string, error) {
 	return "", nil
 }
 
-// Resolve applies the configuration to the node name alias. It fails with
+// Resolve applies the configuration to the node name alias (or
+// user@alias). It fails with
 // an *UnsupportedOptionError when ssh_config asks for something the native
 // client cannot do for that host (ProxyCommand, ...), and with an
 // *OptionError when a value is malformed.
 func (c *Config) Resolve(alias string) (*HostConfig, error) {
-	if alias == "" || strings.ContainsAny(alias, " \t\r\n") || strings.HasPrefix(alias, "-") {
-		return nil, &OptionError{Option: "host", Value: alias, Want: "a host name"}
+	dest := alias
+	var destUser string
+	if at := strings.LastIndexByte(alias, '@'); at >= 0 {
+		// user@host, as ssh(1) takes it: the user ranks below -l
+		destUser, alias = alias[:at], alias[at+1:]
+	}
+	if alias == "" || strings.ContainsAny(dest, " \t\r\n") || strings.HasPrefix(dest, "-") || (destUser == "" && dest != alias) {
+		return nil, &OptionError{Option: "host", Value: dest, Want: "a host name or user@host"}
 	}
 	h := &HostConfig{Alias: alias, ServerAliveCountMax: 3}
 	var firstErr error
@@ -254,6 +261,8 @@ func (c *Config) Resolve(alias string) (*HostConfig, error) {
 	h.User = c.local
 	if c.opts.User != "" {
 		h.User = c.opts.User
+	} else if destUser != "" {
+		h.User = destUser
 	} else if v := val("User"); v != "" {
 		h.User = v
 	}

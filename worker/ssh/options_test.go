@@ -229,6 +229,18 @@ func TestLoadConfigErrors(t *testing.T) {
 	if _, err := c.Resolve("-oProxyCommand=x"); err == nil {
 		t.Error("a host name starting with - accepted")
 	}
+	for _, bad := range []string{"", "@h", "u@", "a b"} {
+		if _, err := c.Resolve(bad); err == nil {
+			t.Errorf("Resolve(%q) accepted", bad)
+		}
+	}
+	if h, err := c.Resolve("admin@plain"); err != nil || h.User != "admin" || h.HostName != "plain" || h.Alias != "plain" {
+		t.Errorf("user@host: %+v %v", h, err)
+	}
+	c, _ = LoadConfig(Options{ConfigFile: "none", User: "cli"})
+	if h, _ := c.Resolve("admin@plain"); h.User != "cli" {
+		t.Errorf("-l should win over user@host: %q", h.User)
+	}
 }
 
 // FuzzParseOptionString: never panics; what it accepts is consistent.
