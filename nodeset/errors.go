@@ -23,6 +23,7 @@ type ParseError struct {
 	Err   error  // underlying error (group resolution), or nil
 }
 
+// Error describes the input, the position and what was expected.
 func (e *ParseError) Error() string {
 	s := fmt.Sprintf("nodeset: parse error in %q at byte %d", e.Input, e.Pos)
 	if e.Text != "" {

@@ -480,7 +480,7 @@ func (r RangeSet) IsSubset(o RangeSet) bool {
 	return true
 }
 
-// Slice returns the indexes at positions start, start+step, ... < stop
+// slicePos returns the indexes at positions start, start+step, ... < stop
 // (positions already resolved: 0 <= start, step > 0).
 func (r RangeSet) slicePos(start, stop, step int) RangeSet {
 	if step <= 0 || start >= stop {
@@ -558,7 +558,7 @@ func (r RangeSet) Split(n int) []RangeSet {
 	return out
 }
 
-// before reports whether span a ends before span b starts in index order.
+// endsBefore reports whether span a ends before span b starts in index order.
 func endsBefore(a, b span) bool {
 	return a.w < b.w || (a.w == b.w && a.hi < b.lo)
 }
