@@ -12,8 +12,19 @@ import (
 func init() {
 	register("run", "run a command on a node set, like ClusterShell's clush", runcmd.Main)
 
-	// -R ssh: the built-in ssh client (muster's default distant worker).
-	runcmd.Register("ssh", func(s runcmd.Settings) (worker.Transport, error) {
+	// -R ssh (clush's default): the ssh and scp programs, as ClusterShell's
+	// ssh worker; "openssh" is another name for it.
+	openSSH := func(s runcmd.Settings) (worker.Transport, error) {
+		return openssh.New(openssh.Config{
+			SSHPath: s.Conf["ssh_path"], SCPPath: s.Conf["scp_path"],
+			User: s.User, Options: s.Options,
+			SCPOptions: s.Conf["scp_options"], SCPUser: s.Conf["scp_user"],
+		})
+	}
+	runcmd.Register("ssh", openSSH)
+	runcmd.Register("openssh", openSSH)
+	// -R native: muster's built-in ssh client (no ssh process per node).
+	runcmd.Register("native", func(s runcmd.Settings) (worker.Transport, error) {
 		opts, err := sshworker.ParseOptionString(s.Options)
 		if err != nil {
 			return nil, err
@@ -22,14 +33,6 @@ func init() {
 			opts.User = s.User
 		}
 		return sshworker.NewTransport(opts)
-	})
-	// -R openssh: the ssh and scp programs, as ClusterShell's ssh worker.
-	runcmd.Register("openssh", func(s runcmd.Settings) (worker.Transport, error) {
-		return openssh.New(openssh.Config{
-			SSHPath: s.Conf["ssh_path"], SCPPath: s.Conf["scp_path"],
-			User: s.User, Options: s.Options,
-			SCPOptions: s.Conf["scp_options"], SCPUser: s.Conf["scp_user"],
-		})
 	})
 	runcmd.Register("rsh", func(s runcmd.Settings) (worker.Transport, error) {
 		user := s.Conf["rsh_user"]

@@ -7,9 +7,10 @@
 // fanout, timeouts, verbosity, node_count, maxrc, ssh_*, ...), node groups
 // (@group) from groups.conf.
 //
-// -R picks the transport: exec (local processes, %h/%n substituted), ssh
-// (muster's built-in ssh client, the default), openssh (the ssh program,
-// like clush's ssh worker), rsh, pdsh. Transports are registered with
+// -R picks the transport, with clush's names: exec (local processes, %h/%n
+// substituted), ssh (the ssh program, like clush's ssh worker; the default;
+// also called openssh), rsh, pdsh, and native (muster's built-in ssh
+// client). Transports are registered with
 // Register from cmd/muster. Not yet supported: interactive mode,
 // password prompts of run modes, tree mode. Copies (-c, --rcopy, --dest, -p) use the
 // transport's Copy.

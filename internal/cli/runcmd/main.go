@@ -143,8 +143,9 @@ Options:
                         can be used to give ssh options
   -R WORKER, --worker=WORKER
                         worker name to use for command execution ('exec',
-                        'ssh' (built-in client), 'openssh' (the ssh
-                        program), 'rsh', 'pdsh'; default is 'ssh')
+                        'ssh' (the ssh program, also 'openssh'), 'native'
+                        (muster's built-in ssh client), 'rsh', 'pdsh';
+                        default is 'ssh')
 `)
 }
 
