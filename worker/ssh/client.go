@@ -82,8 +82,9 @@ func NewClient(cfg *Config) *Client {
 func (c *Client) Config() *Config { return c.cfg }
 
 // Close closes every connection and waits for the Client's goroutines to
-// end. Sessions in progress fail. Later calls return ErrClosed; Close is
-// idempotent.
+// end. Sessions and copies in progress fail; later Run, Start, Copy, Rcopy
+// and Connect calls fail with an error matching ErrClosed. Close is
+// idempotent and returns nil.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {

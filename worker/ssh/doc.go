@@ -5,7 +5,8 @@
 // It speaks SSH with golang.org/x/crypto/ssh and reads the user's OpenSSH
 // configuration, so that a node reachable with ssh(1) is reachable here:
 //
-//   - ssh_config (~/.ssh/config or -F file) through github.com/kevinburke/ssh_config:
+//   - ssh_config (~/.ssh/config then /etc/ssh/ssh_config, or the -F file)
+//     through github.com/kevinburke/ssh_config:
 //     Host patterns, HostName, Port, User, IdentityFile, IdentitiesOnly,
 //     IdentityAgent, ProxyJump, ConnectTimeout, StrictHostKeyChecking,
 //     UserKnownHostsFile, GlobalKnownHostsFile, HashKnownHosts,

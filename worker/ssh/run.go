@@ -115,8 +115,10 @@ func (g *gate) close() {
 }
 
 // Start opens a session on host's pooled connection and starts cmd in it;
-// Wait waits for its end. A connection found dead in the pool is replaced
-// once.
+// Wait waits for its end and must be called. A connection found dead in
+// the pool is replaced once. The server bounds the sessions open at once
+// on one connection (sshd's MaxSessions, 10 by default): beyond it Start
+// fails with the server's refusal.
 func (c *Client) Start(ctx context.Context, host, cmd string, ro RunOptions) (*Session, error) {
 	var (
 		sess *ssh.Session
