@@ -3,6 +3,7 @@ package nodesetcmd
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -1185,23 +1186,48 @@ func (l *lazyResolver) HasReverse(source string) bool {
 
 var debugMu sync.Mutex
 
-// debugLogging sends the library's debug log to w, as ClusterShell's -d
-// does with Python's logging, until the returned function is called.
+// debugLogging sends the library's debug log to w, one line per record in
+// the layout of Python's logging ("DEBUG:nodeset:message key=value"), as
+// ClusterShell's -d does, until the returned function is called.
 func debugLogging(w io.Writer) (restore func()) {
 	debugMu.Lock()
 	prev := slog.Default()
-	h := slog.NewTextHandler(w, &slog.HandlerOptions{
-		Level: slog.LevelDebug,
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
-		},
-	})
-	slog.SetDefault(slog.New(h))
+	slog.SetDefault(slog.New(&lineHandler{w: w}))
 	return func() {
 		slog.SetDefault(prev)
 		debugMu.Unlock()
 	}
 }
+
+// lineHandler is a slog.Handler printing "LEVEL:nodeset:message k=v ...".
+type lineHandler struct {
+	mu    sync.Mutex
+	w     io.Writer
+	attrs []slog.Attr
+}
+
+func (h *lineHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:%s:%s", r.Level, progName, strings.TrimPrefix(r.Message, "nodeset: "))
+	write := func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%q", a.Key, a.Value.String())
+		return true
+	}
+	for _, a := range h.attrs {
+		write(a)
+	}
+	r.Attrs(write)
+	b.WriteByte('\n')
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &lineHandler{w: h.w, attrs: append(slices.Clone(h.attrs), attrs...)}
+}
+
+func (h *lineHandler) WithGroup(string) slog.Handler { return h }
