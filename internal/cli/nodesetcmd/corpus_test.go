@@ -333,6 +333,15 @@ func compatCorpus() []compatCase {
 	add("-f", "--axis=1", "n[1-3]")
 	add("-e", "--axis=1", "da1c1")
 	add("-c", "--axis=1", "da1c1")
+	// values at and beyond the integer limits
+	add("-f", "--split=9223372036854775807", "n[1-3]")
+	add("-f", "--autostep=99999999999999999999", "n1", "n3", "n5")
+	add("-f", "--autostep=-99999999999999999999", "n1", "n3", "n5")
+	add("-e", "-I", "0-999999999", "n[1-3]")
+	add("-f", "-I", "-999999999-5", "n[1-9]")
+	add("-c", "--pick=99999999999999999999", "n[1-3]")
+	add("-f", "--axis=99999999999", "a1b1")
+	add("-f", "--axis=-99", "a1b1")
 	for _, p := range []string{"0", "1", "3", "10", "11", "-2", "x"} {
 		add("-c", "--pick="+p, "n[1-10]")
 	}
