@@ -37,8 +37,10 @@ func newHostKeys() *hostKeys {
 	return &hostKeys{dbs: map[string]ssh.HostKeyCallback{}, added: map[string]addedKey{}}
 }
 
-// probeKey is a key no known_hosts holds; checking it lists the known keys.
-var probeKey = func() ssh.PublicKey {
+// probeKey returns a key no known_hosts holds; checking it lists the known
+// keys. It is made on first use, not at start-up: every muster command
+// links this package, and most never check a host key.
+var probeKey = sync.OnceValue(func() ssh.PublicKey {
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		panic(err)
@@ -48,7 +50,7 @@ var probeKey = func() ssh.PublicKey {
 		panic(err)
 	}
 	return k
-}()
+})
 
 // existing returns the files of the list that exist.
 func existing(files []string) []string {
@@ -183,7 +185,7 @@ func (hk *hostKeys) algorithms(h *HostConfig) []string {
 	}
 	addr, name := lookupName(h)
 	var types []string
-	if err := cb(addr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 22}, probeKey); err != nil {
+	if err := cb(addr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 22}, probeKey()); err != nil {
 		var ke *knownhosts.KeyError
 		if errors.As(err, &ke) {
 			for _, k := range ke.Want {
