@@ -95,57 +95,64 @@ func usage(prog string, w io.Writer) {
 func help(prog string, w io.Writer) {
 	usage(prog, w)
 	fmt.Fprint(w, `
-Options:
-  -h, --help            show this help message and exit
-  -n, --nostdin         don't watch for possible input from stdin
-  -s GROUPSOURCE, --groupsource=GROUPSOURCE
-                        optional groups.conf(5) group source to use
-  --groupsconf=FILE     use alternate config file for groups.conf(5)
-  -w NODES              nodes where to run the command
-  -x NODES              exclude nodes from the node list
-  -a, --all             run command on all nodes
+Targets:
+  -w NODES                  run on these nodes (node-set syntax, groups allowed;
+                            may be repeated)
+  -x NODES                  leave these nodes out
+  -a, --all                 run on every node of the group source
+  -g GROUP, --group=GROUP   run on the nodes of GROUP
+  -X GROUP                  leave the nodes of GROUP out
   --hostfile=FILE, --machinefile=FILE
-                        path to file containing a list of target hosts
-  -g GROUP, --group=GROUP
-                        run command on a group of nodes
-  -X GROUP              exclude nodes from this group
-  -q, --quiet           be quiet, print essential output only
-  -v, --verbose         be verbose, print informative messages
-  -G, --groupbase       do not display group source prefix
-  -L                    disable header block and order output by nodes
-  -N                    disable labeling of command line
-  -b, --dshbak          gather nodes with same output
-  -P, --progress        show progress during command execution
-  -B                    like -b but including standard error
-  -r, --regroup         fold node set using node groups
-  --diff                show diff between gathered outputs
-  -S, --maxrc           return the largest of command return codes
-  --outdir=OUTDIR       output directory for stdout files (OPTIONAL)
-  --errdir=ERRDIR       output directory for stderr files (OPTIONAL)
-  -c, --copy            copy local file or directory to remote nodes
-  --rcopy               copy file or directory from remote nodes
-  --dest=DEST_PATH      destination file or directory on the nodes
-  -p                    preserve modification times and modes
-  --pick=N              pick N node(s) at random in nodeset
-  --color=WHENCOLOR     whether to use ANSI colors (never, always or auto)
-  -m MODE, --mode=MODE  run mode; define MODEs in <confdir>/*.conf
-  --conf=FILE           use alternate config file for clush.conf(5)
-  -O KEY=VALUE, --option=KEY=VALUE
-                        override any key=value clush.conf(5) options
-  -f FANOUT, --fanout=FANOUT
-                        use a specified fanout
-  -t CONNECT_TIMEOUT, --connect_timeout=CONNECT_TIMEOUT
-                        limit time to connect to a node
-  -u COMMAND_TIMEOUT, --command_timeout=COMMAND_TIMEOUT
-                        limit time for command to run on the node
-  -l USER, --user=USER  execute remote command as user
+                            read target nodes from FILE, one per line
+  --pick=N                  run on N nodes chosen at random among the targets
+  -s SOURCE, --groupsource=SOURCE
+                            group source for @group and -g/-X/-a
+  --groupsconf=FILE         read group sources from FILE instead of groups.conf
+
+Output:
+  -b, --dshbak              gather nodes whose output is identical
+  -B                        as -b, with standard error gathered too
+  -L                        no header blocks; output sorted by node
+  -N                        no "node: " label in front of output lines
+  -r, --regroup             name node sets by their groups where possible
+  -G, --groupbase           leave the group source out of group names
+  --diff                    show how each gathered output differs
+  --outdir=DIR              write each node's standard output to DIR/NODE
+  --errdir=DIR              write each node's standard error to DIR/NODE
+  --color=WHEN              colour output: never, always or auto
+  -P, --progress            show a progress meter while running
+  -q, --quiet               print only the essential output
+  -v, --verbose             print more about what happens
+
+Execution:
+  -f N, --fanout=N          run on at most N nodes at once (default 64)
+  -t SECONDS, --connect_timeout=SECONDS
+                            give up connecting to a node after SECONDS
+  -u SECONDS, --command_timeout=SECONDS
+                            stop a node's command after SECONDS
+  -l USER, --user=USER      log in on the nodes as USER
   -o OPTIONS, --options=OPTIONS
-                        can be used to give ssh options
+                            extra options for the ssh program or client
   -R WORKER, --worker=WORKER
-                        worker name to use for command execution ('exec',
-                        'ssh' (the ssh program, also 'openssh'), 'native'
-                        (muster's built-in ssh client), 'rsh', 'pdsh';
-                        default is 'ssh')
+                            how nodes are reached: exec (local processes),
+                            ssh (the ssh program; also "openssh"), native
+                            (muster's built-in ssh client), rsh, pdsh;
+                            default ssh
+  -n, --nostdin             do not forward standard input to the nodes
+  -S, --maxrc               exit with the largest exit code of the nodes
+  -m MODE, --mode=MODE      use run mode MODE from the configuration
+  --conf=FILE               read FILE instead of clush.conf
+  -O KEY=VALUE, --option=KEY=VALUE
+                            override a clush.conf setting
+
+Copy:
+  -c, --copy                copy the given local files to the nodes
+  --rcopy                   copy the given files from the nodes to --dest,
+                            each named FILE.NODE
+  --dest=PATH               where copies go (default: the same path)
+  -p                        keep modes and modification times
+
+  -h, --help                show this help and exit
 `)
 }
 
