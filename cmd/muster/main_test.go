@@ -52,9 +52,6 @@ func TestDispatchBySubcommand(t *testing.T) {
 // TestBinaryThroughLink builds the real binary and runs it through a
 // symlink named nodeset, as an operator's PATH would.
 func TestBinaryThroughLink(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "muster")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {

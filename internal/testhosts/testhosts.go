@@ -57,10 +57,16 @@ type Host struct {
 	Config  string // path of this host's sshd_config
 	Log     string // sshd's log file
 
+	authorized, extra string // sshd_config inputs
+	pubType, pubKey   string // the public host key, for known_hosts
+
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
 }
+
+// marker is the value of markerVar in this host's sessions.
+func (h *Host) marker() string { return filepath.Dir(h.Config) }
 
 // Cluster is a set of running test hosts and the client files to reach them.
 type Cluster struct {
@@ -100,7 +106,13 @@ type TB interface {
 // variable is set (tests must not silently skip in CI).
 func StartT(t TB, n int, opts Options) *Cluster {
 	t.Helper()
-	if _, err := SSHD(); err != nil {
+	_, err := SSHD()
+	if err == nil {
+		if _, kerr := exec.LookPath("ssh-keygen"); kerr != nil {
+			err = fmt.Errorf("testhosts: ssh-keygen not found (install Debian's openssh-client): %w", kerr)
+		}
+	}
+	if err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%v; CI must provide it", err)
 		}
@@ -169,7 +181,6 @@ func Start(ctx context.Context, n int, opts Options) (c *Cluster, err error) {
 	}
 	c.KnownHosts = filepath.Join(c.Dir, "known_hosts")
 	c.SSHConfig = filepath.Join(c.Dir, "ssh_config")
-	var known, cfg strings.Builder
 	for i := range n {
 		h := &Host{
 			Name: fmt.Sprintf("%s%d", opts.Prefix, i+1),
@@ -183,15 +194,10 @@ func Start(ctx context.Context, n int, opts Options) (c *Cluster, err error) {
 		if err := keygen(ctx, h.HostKey, h.Name); err != nil {
 			return nil, err
 		}
-		if h.Port, err = freePort(h.Addr); err != nil {
-			return nil, err
-		}
 		h.PIDFile = filepath.Join(hdir, "sshd.pid")
 		h.Log = filepath.Join(hdir, "sshd.log")
 		h.Config = filepath.Join(hdir, "sshd_config")
-		if err := os.WriteFile(h.Config, []byte(sshdConfig(h, authorized, opts.ExtraConfig)), 0o600); err != nil {
-			return nil, err
-		}
+		h.authorized, h.extra = authorized, opts.ExtraConfig
 		pub, err := os.ReadFile(h.HostKey + ".pub")
 		if err != nil {
 			return nil, err
@@ -200,9 +206,24 @@ func Start(ctx context.Context, n int, opts Options) (c *Cluster, err error) {
 		if len(fields) < 2 {
 			return nil, fmt.Errorf("testhosts: malformed public key %s", h.HostKey+".pub")
 		}
-		fmt.Fprintf(&known, "[%s]:%d %s %s\n", h.Addr, h.Port, fields[0], fields[1])
-		fmt.Fprintf(&cfg, "Host %s\n  HostName %s\n  Port %d\n", h.Name, h.Addr, h.Port)
+		h.pubType, h.pubKey = fields[0], fields[1]
 		c.Hosts = append(c.Hosts, h)
+	}
+	for _, h := range c.Hosts {
+		if err := h.launch(ctx, sshd); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range c.Hosts {
+		if err := h.waitUp(ctx, sshd); err != nil {
+			return nil, err
+		}
+	}
+	// The client files name the ports, which are known for sure only now.
+	var known, cfg strings.Builder
+	for _, h := range c.Hosts {
+		fmt.Fprintf(&known, "[%s]:%d %s %s\n", h.Addr, h.Port, h.pubType, h.pubKey)
+		fmt.Fprintf(&cfg, "Host %s\n  HostName %s\n  Port %d\n", h.Name, h.Addr, h.Port)
 	}
 	fmt.Fprintf(&cfg, "Host *\n  User %s\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n"+
 		"  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  BatchMode yes\n  ConnectTimeout 10\n  LogLevel ERROR\n",
@@ -213,20 +234,16 @@ func Start(ctx context.Context, n int, opts Options) (c *Cluster, err error) {
 	if err := os.WriteFile(c.SSHConfig, []byte(cfg.String()), 0o600); err != nil {
 		return nil, err
 	}
-	for _, h := range c.Hosts {
-		if err := h.start(ctx, sshd); err != nil {
-			return nil, err
-		}
-	}
-	for _, h := range c.Hosts {
-		if err := h.waitReady(ctx); err != nil {
-			return nil, err
-		}
-	}
 	return c, nil
 }
 
-func sshdConfig(h *Host, authorized, extra string) string {
+// markerVar is set in the environment of every session of a test host
+// (sshd's SetEnv), with the host's directory as its value: the processes of
+// a host's sessions, including those that outlive their session, are found
+// by it when the host stops.
+const markerVar = "MUSTER_TESTHOST"
+
+func sshdConfig(h *Host) string {
 	return fmt.Sprintf(`ListenAddress %s:%d
 HostKey %s
 PidFile %s
@@ -245,12 +262,42 @@ Subsystem sftp internal-sftp
 MaxStartups 100:30:200
 MaxSessions 100
 LogLevel INFO
+SetEnv %s=%s
 %s
-`, h.Addr, h.Port, h.HostKey, h.PIDFile, authorized, extra)
+`, h.Addr, h.Port, h.HostKey, h.PIDFile, h.authorized, markerVar, h.marker(), h.extra)
 }
 
 // HostPort returns "ip:port" of the host, for clients that dial directly.
 func (h *Host) HostPort() string { return net.JoinHostPort(h.Addr, strconv.Itoa(h.Port)) }
+
+// launch picks a free port, writes the host's sshd_config and starts sshd.
+func (h *Host) launch(ctx context.Context, sshd string) error {
+	port, err := freePort(h.Addr)
+	if err != nil {
+		return err
+	}
+	h.Port = port
+	if err := os.WriteFile(h.Config, []byte(sshdConfig(h)), 0o600); err != nil {
+		return err
+	}
+	_ = os.Remove(h.Log)
+	return h.start(ctx, sshd)
+}
+
+// waitUp waits for the host's banner. The port was free when picked but
+// another process may have taken it before sshd bound it: then the host is
+// started again on another port, a few times.
+func (h *Host) waitUp(ctx context.Context, sshd string) error {
+	for attempt := 1; ; attempt++ {
+		err := h.waitReady(ctx)
+		if err == nil || attempt == 5 || !strings.Contains(tail(h.Log), "Address already in use") {
+			return err
+		}
+		if err := h.launch(ctx, sshd); err != nil {
+			return err
+		}
+	}
+}
 
 func (h *Host) start(ctx context.Context, sshd string) error {
 	h.mu.Lock()
@@ -350,6 +397,39 @@ func (h *Host) Stop() {
 	for _, k := range kids {
 		_ = syscall.Kill(k, syscall.SIGKILL)
 	}
+	// sshd does not end a session's processes when its client goes away, and
+	// those that outlived their session are no longer below the daemon.
+	for _, p := range marked(markerVar + "=" + h.marker()) {
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+}
+
+// marked returns the pids of the processes whose environment holds entry
+// (Linux /proc; processes of other users are not readable and not ours).
+func marked(entry string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	var out []int
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil || p == self {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		for kv := range strings.SplitSeq(string(env), "\x00") {
+			if kv == entry {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // descendants returns the pids of every live process below pid, read from

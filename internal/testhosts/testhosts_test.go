@@ -18,6 +18,7 @@ import (
 // TestSSHToEightHosts runs the real ssh client against eight hosts at once
 // and checks that each command ran on the daemon at the address it names.
 func TestSSHToEightHosts(t *testing.T) {
+	needSSH(t)
 	c := StartT(t, 8, Options{})
 	if len(c.Hosts) != 8 {
 		t.Fatalf("got %d hosts, want 8", len(c.Hosts))
@@ -83,6 +84,7 @@ func TestSSHToEightHosts(t *testing.T) {
 // TestHostKeysChecked shows the known_hosts file is what lets the client in:
 // with an empty one and strict checking, ssh refuses the host.
 func TestHostKeysChecked(t *testing.T) {
+	needSSH(t)
 	c := StartT(t, 1, Options{FirstAddr: 40})
 	empty := c.Dir + "/empty_known_hosts"
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
@@ -108,13 +110,25 @@ func TestStopRefusesAndCleansUp(t *testing.T) {
 		}
 		t.Skip(err)
 	}
+	needSSH(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c, err := Start(ctx, 2, Options{FirstAddr: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(c.Stop)
 	h := c.Hosts[0]
+	// A process that outlives its session (sshd leaves it running) must end
+	// with its host too.
+	orphan, err := exec.Command("ssh", append(c.SSHArgs(), h.Name, "sleep 300 </dev/null >/dev/null 2>&1 & echo $!")...).Output()
+	if err != nil {
+		t.Fatalf("starting a background process on %s: %v", h.Name, err)
+	}
+	orphanPID, err := strconv.Atoi(strings.TrimSpace(string(orphan)))
+	if err != nil || !alive(orphanPID) {
+		t.Fatalf("background process %q not running after its session ended (%v)", orphan, err)
+	}
 	// An established session must end with its host, as on a machine that goes down.
 	args := append(c.SSHArgs(), h.Name, "echo up; sleep 120")
 	sess := exec.Command("ssh", args...)
@@ -125,6 +139,7 @@ func TestStopRefusesAndCleansUp(t *testing.T) {
 	if err := sess.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = sess.Process.Kill(); _ = sess.Wait() })
 	line := make([]byte, 3)
 	if _, err := io.ReadFull(out, line); err != nil || string(line) != "up\n" {
 		t.Fatalf("session did not start: %q %v", line, err)
@@ -137,12 +152,15 @@ func TestStopRefusesAndCleansUp(t *testing.T) {
 	if h.Running() {
 		t.Fatal("host still running after Stop")
 	}
-	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-		t.Fatalf("process %d still exists after Stop (kill 0: %v)", pid, err)
+	if alive(pid) {
+		t.Fatalf("sshd process %d still running after Stop", pid)
 	}
 	if conn, err := net.DialTimeout("tcp", h.HostPort(), 2*time.Second); err == nil {
 		conn.Close()
 		t.Fatalf("stopped host %s still accepts connections", h.HostPort())
+	}
+	if alive(orphanPID) {
+		t.Fatalf("process %d started in a session of %s survived Stop", orphanPID, h.Name)
 	}
 	if err := sess.Wait(); err == nil {
 		t.Fatal("a session to a stopped host ended with exit status 0, want a dropped connection")
@@ -165,4 +183,29 @@ func TestStartRejectsBadCounts(t *testing.T) {
 	if _, err := Start(context.Background(), 10, Options{FirstAddr: 250}); err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Errorf("Start past 127.0.0.254: err %v, want out of range", err)
 	}
+}
+
+// needSSH skips (outside CI) or fails (in CI) a test that runs the ssh client.
+func needSSH(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("ssh"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("ssh client not found (Debian's openssh-client); CI must provide it: %v", err)
+		}
+		t.Skip("ssh client not found:", err)
+	}
+}
+
+// alive reports whether pid is a running process (a zombie is not: it has
+// ended and only waits for its parent to reap it).
+func alive(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }
