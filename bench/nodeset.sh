@@ -7,6 +7,7 @@
 #   expand-1M       expand node[1-1000000]
 #   intersect-100k  intersect two sets of 100,000 nodes (every other node
 #                   of node[1-200000] and node[50001-150000])
+#   start-up        count node1: no work, the floor of both tools
 #   fold-nD         fold x[2000-2073]c[0-7]s[0-7]b[0-1] given expanded
 #                   (9,472 4-D names, ClusterShell issue #485) on stdin
 #
@@ -108,6 +109,10 @@ row() {
 	printf '%-15s %8s %8s %8s | %8s %8s %8s | %8s %8s %6s  %s\n' "$name" "$mw" "$mc" "$mr" "$cw" "$cc" "$cr" "$speed" "$cpux" "$mem" "$same"
 }
 
+# No work at all: process start-up and the runtime's own memory, the floor
+# under every other row (a row cannot beat ClusterShell by more than its
+# ClusterShell time divided by this row's muster time).
+row start-up /dev/null -c node1
 row fold-stdin-1M "$tmp/n1m.txt" -f
 row count-10M /dev/null -c 'node[1-10000000]'
 row expand-1M /dev/null -e 'node[1-1000000]'
