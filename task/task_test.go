@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -152,23 +151,37 @@ func (f driverFunc) Run(ctx context.Context, s worker.Session) (worker.Status, e
 	return f(ctx, s)
 }
 
+// TestFanoutNeverExceeded: the engine keeps exactly min(fanout, runs)
+// drivers in flight, never more. Every run holds until that many are in
+// flight at once (or a bounded wait ends), so a serial engine, or one that
+// starts fewer than the fanout, fails the equality, and one that starts
+// more fails it too.
 func TestFanoutNeverExceeded(t *testing.T) {
-	for _, fanout := range []int{1, 3, 64} {
+	const runs = 400 // 300 + 100 nodes in two workers sharing the task's fanout
+	for _, fanout := range []int{1, 3, 64, 500} {
+		target := int64(min(fanout, runs))
 		var cur, peak atomic.Int64
+		full := make(chan struct{})
+		var once sync.Once
 		d := driverFunc(func(ctx context.Context, s worker.Session) (worker.Status, error) {
 			c := cur.Add(1)
+			defer cur.Add(-1)
 			for {
 				p := peak.Load()
 				if c <= p || peak.CompareAndSwap(p, c) {
 					break
 				}
 			}
+			if c >= target {
+				once.Do(func() { close(full) })
+			}
 			s.Started()
-			// run a real process so that runs overlap
-			err := syscall.Exec("/nonexistent", nil, nil) // fails at once; just a syscall
-			_ = err
+			select {
+			case <-full:
+			case <-time.After(10 * time.Second):
+			case <-ctx.Done():
+			}
 			fmt.Fprintf(s.Stdout(), "%s\n", s.Node())
-			cur.Add(-1)
 			return worker.Exited(0), nil
 		})
 		tk := New(WithFanout(fanout))
@@ -177,8 +190,8 @@ func TestFanoutNeverExceeded(t *testing.T) {
 		if err := tk.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if p := peak.Load(); p > int64(fanout) || p < 1 {
-			t.Fatalf("fanout %d: peak concurrency %d", fanout, p)
+		if p := peak.Load(); p != target {
+			t.Fatalf("fanout %d: peak concurrency %d, want %d", fanout, p, target)
 		}
 	}
 }
