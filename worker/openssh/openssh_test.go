@@ -429,16 +429,29 @@ func TestOnHosts(t *testing.T) {
 	})
 }
 
+// TestUnknownHost checks how a name that does not resolve is reported. A
+// fake ssh prints OpenSSH's exact message, so no name is looked up: tests
+// send nothing beyond loopback.
 func TestUnknownHost(t *testing.T) {
-	needTool(t, "ssh")
-	tr, err := openssh.New(openssh.Config{Options: "-F /dev/null"})
+	const msg = "ssh: Could not resolve hostname no-such-host.invalid: Name or service not known"
+	fake := filepath.Join(t.TempDir(), "fakessh")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho '"+msg+"' >&2\nexit 255\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := openssh.New(openssh.Config{SSHPath: fake, Options: "-F /dev/null"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := runAll(context.Background(), command(t, tr, "true"), sessionsFor([]string{"no-such-host.invalid"}))[0]
 	var ce *openssh.ConnError
-	if !errors.As(r.err, &ce) || ce.Kind != openssh.KindDNS {
-		t.Errorf("got %v; want a *ConnError of kind dns", r.err)
+	if !errors.As(r.err, &ce) || !errors.Is(r.err, openssh.ErrConnect) {
+		t.Fatalf("got %v, %v; want a *ConnError", r.st, r.err)
+	}
+	if ce.Kind != openssh.KindDNS || ce.Node != "no-such-host.invalid" || ce.Code != 255 || ce.Message != msg {
+		t.Errorf("ConnError = %+v; want kind dns, the node, code 255 and ssh's message", ce)
+	}
+	if got := r.s.Err(); got != msg+"\n" {
+		t.Errorf("ssh's message should reach the node's stderr, got %q", got)
 	}
 }
 
