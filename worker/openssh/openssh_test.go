@@ -236,14 +236,22 @@ func TestOnHosts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer os.RemoveAll(dir)
+		t.Cleanup(func() { os.RemoveAll(dir) }) // after the master's exit below
 		cp := filepath.Join(dir, "%C")
-		opts := "-F " + c.SSHConfig + " -oControlMaster=auto -oControlPath=" + cp + " -oControlPersist=60"
+		// The master daemonizes out of the client's process group, so
+		// the cancel/kill paths never reach it: keep its idle lifetime
+		// short and stop it explicitly, checking that it did stop.
+		opts := "-F " + c.SSHConfig + " -oControlMaster=auto -oControlPath=" + cp + " -oControlPersist=5"
 		mtr, err := openssh.New(openssh.Config{Options: opts})
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer exec.Command("ssh", "-F", c.SSHConfig, "-oControlPath="+cp, "-O", "exit", names[0]).Run()
+		t.Cleanup(func() {
+			out, err := exec.Command("ssh", "-F", c.SSHConfig, "-oControlPath="+cp, "-O", "exit", names[0]).CombinedOutput()
+			if err != nil {
+				t.Errorf("stopping the control master: %v %s", err, out)
+			}
+		})
 		for i := range 3 {
 			r := runAll(ctx, command(t, mtr, "echo $SSH_CONNECTION | cut -d' ' -f3"), sessionsFor(names[:1]))[0]
 			if r.err != nil || r.st.Code != 0 || r.s.Out() != c.Hosts[0].Addr+"\n" {
