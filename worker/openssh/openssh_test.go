@@ -505,13 +505,26 @@ func TestNoOrphans(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
-	// The child was killed with the group; once reaped by init it is gone.
-	for i := 0; syscall.Kill(pid, 0) == nil; i++ {
+	// The child was killed with the group. Until init reaps it, it is a
+	// zombie, which counts as gone (kill(pid, 0) would still succeed).
+	for i := 0; processRunning(pid); i++ {
 		if i > 3000 {
 			t.Fatalf("child %d of the client survived the cancel", pid)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// processRunning reports whether pid exists and is not a zombie, from the
+// state field of /proc/<pid>/stat (the letter after the parenthesised
+// command name, which may itself hold spaces and parentheses).
+func processRunning(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || !bytes.HasPrefix(b[i:], []byte(") Z"))
 }
 
 func writeTree(t *testing.T, dir string) {
