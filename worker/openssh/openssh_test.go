@@ -301,13 +301,20 @@ func TestOnHosts(t *testing.T) {
 		s := newSession(names[0], 0)
 		done := make(chan result)
 		go func() {
-			st, err := command(t, tr, `echo ready; exec sleep 300`).Run(cctx, s)
+			// sshd leaves a session's processes running when the client
+			// goes away: keep the remote sleep just long enough.
+			st, err := command(t, tr, `echo ready; exec sleep 30`).Run(cctx, s)
 			done <- result{s, st, err}
 		}()
-		for s.Out() != "ready\n" {
+		deadline := time.After(60 * time.Second)
+		for !strings.Contains(s.Out(), "ready\n") {
 			select {
 			case r := <-done:
 				t.Fatalf("ended early: %v %v %q", r.st, r.err, r.s.Err())
+			case <-deadline:
+				cancel()
+				r := <-done
+				t.Fatalf("no \"ready\" within 60s: stdout %q stderr %q (%v %v)", s.Out(), s.Err(), r.st, r.err)
 			case <-time.After(10 * time.Millisecond):
 			}
 		}
@@ -409,7 +416,7 @@ func TestOnHosts(t *testing.T) {
 		}
 		w.Write([]byte("in\n"))
 		w.CloseWrite()
-		slow, err := tk.Shell("exec sleep 300", task.OnNodes(names[0]), task.Timeout(2*time.Second))
+		slow, err := tk.Shell("exec sleep 30", task.OnNodes(names[0]), task.Timeout(2*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}

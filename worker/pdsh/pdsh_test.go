@@ -305,7 +305,9 @@ func TestOnHosts(t *testing.T) {
 	t.Run("cancel", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		ss := sessionsFor(names[:3])
-		d, _ := tr.Command(worker.Command{Line: `echo ready; case $SSH_CONNECTION in *.81\ *) exit 5;; esac; exec sleep 300`})
+		// sshd leaves a session's processes running when the client goes
+		// away: keep the remote sleep just long enough.
+		d, _ := tr.Command(worker.Command{Line: `echo ready; case $SSH_CONNECTION in *.81\ *) exit 5;; esac; exec sleep 30`})
 		done := make(chan struct{})
 		var sts []worker.Status
 		var errs []error
@@ -313,10 +315,23 @@ func TestOnHosts(t *testing.T) {
 			sts, errs = d.(worker.BatchDriver).RunAll(cctx, toSessions(ss))
 			close(done)
 		}()
-		for ss[0].Out() != "ready\n" || ss[1].Out() != "ready\n" || ss[2].Out() != "ready\n" {
+		ready := func() bool {
+			for _, s := range ss {
+				if !strings.Contains(s.Out(), "ready\n") {
+					return false
+				}
+			}
+			return true
+		}
+		deadline := time.After(60 * time.Second)
+		for !ready() {
 			select {
 			case <-done:
 				t.Fatalf("ended early: %v", errs)
+			case <-deadline:
+				cancel()
+				<-done
+				t.Fatalf("not all nodes \"ready\" within 60s: stdout %q %q %q, errors %v", ss[0].Out(), ss[1].Out(), ss[2].Out(), errs)
 			case <-time.After(10 * time.Millisecond):
 			}
 		}
@@ -401,7 +416,7 @@ func TestOnHosts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		slow, err := tk.Shell("exec sleep 300", task.OnNodes(names[:2]...), task.Timeout(3*time.Second))
+		slow, err := tk.Shell("exec sleep 30", task.OnNodes(names[:2]...), task.Timeout(3*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
