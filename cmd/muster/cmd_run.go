@@ -48,6 +48,8 @@ func init() {
 		return pdsh.New(pdsh.Config{
 			PdshPath: s.Conf["pdsh_path"], PdcpPath: s.Conf["pdcp_path"], RpdcpPath: s.Conf["rpdcp_path"],
 			Fanout: s.Fanout, User: s.User,
+			// -o / ssh_options reach the ssh that pdsh's ssh module runs.
+			SSHOptions: s.Options,
 		})
 	})
 }

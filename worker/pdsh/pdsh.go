@@ -35,6 +35,10 @@ type Config struct {
 	// SSHArgs, when set, replaces the arguments pdsh's ssh module gives ssh
 	// (PDSH_SSH_ARGS, default "-2 -a -x -l%u %h"); pdsh splits it on blanks.
 	SSHArgs string
+	// SSHOptions are extra ssh options (muster run -o, ClusterShell's
+	// ssh_options), added to PDSH_SSH_ARGS_APPEND after any it already
+	// holds; pdsh splits them on blanks, so a value cannot hold a blank.
+	SSHOptions string
 	// Env is the programs' environment; nil: the current process's.
 	Env []string
 }
@@ -156,7 +160,7 @@ func (t *Transport) PdcpArgv(cp worker.Copy, isDir bool, targets string, connect
 func seconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 
 // env returns the environment for a run: PDSH_SSH_ARGS when configured,
-// and PDSH_SSH_ARGS_APPEND extended with the connect timeout and, for
+// and PDSH_SSH_ARGS_APPEND extended with SSHOptions, the connect timeout and, for
 // commands, -n (pdsh never closes the remote standard input, so without
 // it a command reading its input would wait forever).
 func (t *Transport) env(connectTimeout time.Duration, command bool) []string {
@@ -177,6 +181,9 @@ func (t *Transport) env(connectTimeout time.Duration, command bool) []string {
 	}
 	if t.cfg.SSHArgs != "" {
 		env = append(env, "PDSH_SSH_ARGS="+t.cfg.SSHArgs)
+	}
+	if o := strings.TrimSpace(t.cfg.SSHOptions); o != "" {
+		appendArgs = strings.TrimSpace(appendArgs + " " + o)
 	}
 	if connectTimeout > 0 {
 		appendArgs = strings.TrimSpace(appendArgs + " -o ConnectTimeout=" + strconv.Itoa(seconds(connectTimeout)))

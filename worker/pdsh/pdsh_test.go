@@ -123,7 +123,7 @@ echo "zz: not ours"
 `
 	fake := filepath.Join(dir, "pdsh")
 	os.WriteFile(fake, []byte(script), 0o755)
-	tr, err := pdsh.New(pdsh.Config{PdshPath: fake, SSHArgs: "-F cfg", Env: []string{"PATH=/usr/bin:/bin", "PDSH_SSH_ARGS=old", "PDSH_SSH_ARGS_APPEND=-q"}})
+	tr, err := pdsh.New(pdsh.Config{PdshPath: fake, SSHArgs: "-F cfg", SSHOptions: "-oPort=2222 -i key", Env: []string{"PATH=/usr/bin:/bin", "PDSH_SSH_ARGS=old", "PDSH_SSH_ARGS_APPEND=-q"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ echo "zz: not ours"
 	ss := sessionsFor([]string{"a", "b", "c"})
 	sts, errs := d.(worker.BatchDriver).RunAll(context.Background(), toSessions(ss))
 	env, _ := os.ReadFile(filepath.Join(dir, "env"))
-	if string(env) != "args=-F cfg\nappend=-q -o ConnectTimeout=10 -n\n" {
+	if string(env) != "args=-F cfg\nappend=-q -oPort=2222 -i key -o ConnectTimeout=10 -n\n" {
 		t.Errorf("environment:\n%s", env)
 	}
 	argv, _ := os.ReadFile(filepath.Join(dir, "argv"))
