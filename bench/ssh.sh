@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Side-by-side cost of running `true` over ssh on real sshd test hosts
 # (127.0.0.x, started by the benchmark): muster's openssh worker (with and
-# without its connection probe), muster's pdsh worker, ClusterShell's
+# without its connection probe), muster's pdsh worker, muster's built-in
+# Go ssh client (muster run -R native), ClusterShell's
 # clush -R ssh, pdsh -R ssh, and a plain shell loop of parallel ssh.
 # Every round runs each contender once in rotating order (so that a busy
 # machine hits them alike); medians of wall time and of client-side CPU
 # time (the tool and its ssh children, not sshd) are printed with ratios.
 #
 # The muster-openssh/-pdsh rows drive the library in-process; the
-# muster-cli-* rows run the muster binary (muster run -R openssh|pdsh|ssh),
-# command line against command line.
+# muster-cli-* rows run the muster binary (muster run -R openssh|pdsh|native),
+# command line against command line. muster-cli-native is muster's built-in
+# Go ssh client; -R ssh is the ssh program, the same worker as -R openssh.
 #
 # usage: bench/ssh.sh [rounds]    (default 7)
 # env:   HOSTS=8 (number of sshd test hosts)
@@ -41,7 +43,7 @@ awk '
 }
 END {
 	printf "%-24s %10s %10s %12s %12s\n", "contender", "wall ms", "cpu ms", "wall/clush", "cpu/clush"
-	n = split("muster-openssh muster-openssh-noprobe muster-pdsh muster-cli-openssh muster-cli-pdsh muster-cli-ssh clush pdsh sh-ssh-loop", order, " ")
+	n = split("muster-openssh muster-openssh-noprobe muster-pdsh muster-cli-openssh muster-cli-pdsh muster-cli-native clush pdsh sh-ssh-loop", order, " ")
 	for (k = 1; k <= n; k++) {
 		c = order[k]
 		if (!(c in names)) continue

@@ -116,10 +116,10 @@ func BenchmarkPeers(b *testing.B) {
 		cs = append(cs, contender{"clush", command(nil, "clush", "-R", "ssh", "-n", "-f", "64", "-o", "-F "+cfg, "-w", list, "true")})
 	}
 	// The muster binary (bench/ssh.sh builds it), command line against
-	// command line: -R openssh (this package), -R pdsh, and the built-in
-	// client -R ssh.
+	// command line: -R openssh (this package; -R ssh is the same worker),
+	// -R pdsh, and muster's built-in Go ssh client, -R native.
 	if bin := os.Getenv("MUSTER"); bin != "" {
-		for _, w := range []string{"openssh", "pdsh", "ssh"} {
+		for _, w := range []string{"openssh", "pdsh", "native"} {
 			env := append(os.Environ(), "PDSH_SSH_ARGS=-F "+cfg, "PDSH_RCMD_TYPE=ssh")
 			cs = append(cs, contender{"muster-cli-" + w, command(env, bin, "run", "-R", w, "-n", "-f", "64", "-o", "-F "+cfg, "-w", list, "true")})
 		}
