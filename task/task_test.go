@@ -456,23 +456,67 @@ type hupCounter struct {
 func (h *hupCounter) OnHup(*Worker, string, int) { h.hups++ }
 func (h *hupCounter) OnPickup(*Worker, string)   { h.picks++ }
 
-type abortOnPickup struct{ hupCounter }
+// abortOnRead aborts the task when the first line of output arrives, so at
+// least one command has printed its pid before the abort.
+type abortOnRead struct {
+	hupCounter
+	aborted bool
+}
 
-func (a *abortOnPickup) OnPickup(w *Worker, n string) {
-	a.picks++
-	w.Task().Abort()
+func (a *abortOnRead) OnRead(w *Worker, n string, l []byte) {
+	if !a.aborted {
+		a.aborted = true
+		w.Task().Abort()
+	}
+}
+
+// pidFileCommand writes the shell's pid to dir/<node> and prints it, then
+// execs a long sleep in the same process.
+func pidFileCommand(dir string) string {
+	return `echo $$ >` + dir + `/%h; echo pid $$; exec sleep 300`
+}
+
+// assertPidFilesGone reads the pids that pidFileCommand wrote in dir and
+// fails unless at least atLeast were written and every one of those processes
+// is gone (neither running nor a zombie) within a bounded wait.
+func assertPidFilesGone(t *testing.T, dir string, atLeast int) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		b, err := os.ReadFile(dir + "/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			continue // killed between creating the file and writing to it
+		}
+		n++
+		if pidAlive(pid) {
+			t.Fatalf("%s: process %d survived the abort", e.Name(), pid)
+		}
+	}
+	if n < atLeast {
+		t.Fatalf("%d pids recorded, want at least %d", n, atLeast)
+	}
 }
 
 func TestAbortFromHandler(t *testing.T) {
 	tk := execTask(WithFanout(2))
-	h := &abortOnPickup{}
-	tk.Shell("sleep 300", OnNodes(nodes(10)...), WithHandler(h))
+	h := &abortOnRead{}
+	dir := t.TempDir()
+	tk.Shell(pidFileCommand(dir), OnNodes(nodes(10)...), UseShell(true), WithHandler(h))
 	if err := tk.Run(context.Background()); !errors.Is(err, ErrAborted) {
 		t.Fatalf("Run = %v, want ErrAborted", err)
 	}
-	if h.picks != 1 || h.hups != 0 {
+	if h.picks < 1 || h.picks > 2 || h.hups != 0 {
 		t.Fatalf("picks %d hups %d after abort", h.picks, h.hups)
 	}
+	assertPidFilesGone(t, dir, 1)
 }
 
 func TestAbortFromOtherGoroutineAndWait(t *testing.T) {
@@ -912,17 +956,26 @@ func TestShellFromOtherGoroutine(t *testing.T) {
 	}
 }
 
-type abortWorkerOnPickup struct{ recorder }
+// abortWorkerOnRead aborts its worker when the first line of output
+// arrives, so at least one command has printed its pid before the abort.
+type abortWorkerOnRead struct {
+	recorder
+	aborted bool
+}
 
-func (a *abortWorkerOnPickup) OnPickup(w *Worker, n string) {
-	a.recorder.OnPickup(w, n)
-	w.Abort()
+func (a *abortWorkerOnRead) OnRead(w *Worker, n string, l []byte) {
+	a.recorder.OnRead(w, n, l)
+	if !a.aborted {
+		a.aborted = true
+		w.Abort()
+	}
 }
 
 func TestWorkerAbort(t *testing.T) {
 	tk := execTask(WithFanout(2))
-	a := &abortWorkerOnPickup{}
-	w, _ := tk.Shell("sleep 300", OnNodes(nodes(10)...), WithHandler(a))
+	a := &abortWorkerOnRead{}
+	dir := t.TempDir()
+	w, _ := tk.Shell(pidFileCommand(dir), OnNodes(nodes(10)...), UseShell(true), WithHandler(a))
 	other := &recorder{}
 	tk.Shell("echo still here", OnNodes("z"), WithHandler(other))
 	if err := tk.Run(context.Background()); err != nil {
@@ -946,6 +999,7 @@ func TestWorkerAbort(t *testing.T) {
 	if got := other.perNode("z"); !slices.Equal(got, []string{"pickup", "read still here", "hup 0"}) {
 		t.Fatalf("other worker events %q", got)
 	}
+	assertPidFilesGone(t, dir, 1)
 }
 
 func TestEmptyAndDuplicateNodes(t *testing.T) {
