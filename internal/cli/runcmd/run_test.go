@@ -3,6 +3,9 @@ package runcmd
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,11 +74,55 @@ type brokenPipe struct{}
 
 func (brokenPipe) Write([]byte) (int, error) { return 0, syscall.EPIPE }
 
+// TestClosedOutputStopsCommands: when stdout is a closed pipe, run exits
+// with SIGPIPE's code and the commands still running are killed. Each
+// command writes its pid to a file before its first line of output, so at
+// least the one whose output hit the closed pipe has a pid to check.
 func TestClosedOutputStopsCommands(t *testing.T) {
+	dir := t.TempDir()
 	var errb bytes.Buffer
-	rc := run(context.Background(), "clush", []string{"-R", "exec", "-w", "n[1-3]", "echo x; exec sleep 300"},
+	rc := run(context.Background(), "clush", []string{"-R", "exec", "-w", "n[1-3]", "echo $$ >" + dir + "/%h; echo x; exec sleep 300"},
 		cli.Stdio{In: strings.NewReader(""), Out: brokenPipe{}, Err: &errb})
 	if rc != 128+int(syscall.SIGPIPE) {
 		t.Fatalf("rc %d, stderr %q", rc, errb.String())
 	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			continue // killed between creating the file and writing to it
+		}
+		n++
+		if !processGone(pid) {
+			t.Fatalf("%s: process %d still running after the output closed", e.Name(), pid)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no command recorded its pid")
+	}
+}
+
+// processGone reports whether pid has exited and been reaped, or is a
+// zombie, within a bounded wait (at most 5 s).
+func processGone(pid int) bool {
+	for range 500 {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return true
+		}
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 && strings.HasPrefix(s[i:], ") Z") {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
 }
