@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/muster-sh/muster/internal/testhosts"
+	"github.com/muster-sh/muster/internal/workertest"
 	"github.com/muster-sh/muster/worker"
 	"github.com/muster-sh/muster/worker/openssh"
 	"github.com/muster-sh/muster/worker/pdsh"
@@ -50,7 +51,7 @@ func BenchmarkPeers(b *testing.B) {
 			errs := make([]error, len(names))
 			for i, n := range names {
 				wg.Go(func() {
-					s := newSession(n, i)
+					s := workertest.NewSession(n, i)
 					st, err := d.Run(ctx, s)
 					if err == nil && st.Code != 0 {
 						err = fmt.Errorf("%s: %v: %s", n, st, s.Err())
@@ -99,7 +100,7 @@ func BenchmarkPeers(b *testing.B) {
 		cs = append(cs, contender{"muster-pdsh", func() error {
 			ss := make([]worker.Session, len(names))
 			for i, n := range names {
-				ss[i] = newSession(n, i)
+				ss[i] = workertest.NewSession(n, i)
 			}
 			sts, errs := d.(worker.BatchDriver).RunAll(ctx, ss)
 			for i := range ss {

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/muster-sh/muster/internal/testhosts"
+	"github.com/muster-sh/muster/internal/workertest"
 	"github.com/muster-sh/muster/task"
 	"github.com/muster-sh/muster/worker"
 	"github.com/muster-sh/muster/worker/openssh"
@@ -112,8 +113,8 @@ func TestSCPArgv(t *testing.T) {
 // cluster starts n sshd test hosts and an openssh transport using them.
 func cluster(t *testing.T, n int, cfg openssh.Config) (*testhosts.Cluster, *openssh.Transport) {
 	t.Helper()
-	needTool(t, "ssh")
-	needTool(t, "scp")
+	workertest.NeedTool(t, "ssh")
+	workertest.NeedTool(t, "scp")
 	c := testhosts.StartT(t, n, testhosts.Options{FirstAddr: 61})
 	cfg.Options = strings.TrimSpace("-F " + c.SSHConfig + " " + cfg.Options)
 	tr, err := openssh.New(cfg)
@@ -139,72 +140,72 @@ func TestOnHosts(t *testing.T) {
 
 	t.Run("exit codes and streams", func(t *testing.T) {
 		d := command(t, tr, `echo "out $(echo $SSH_CONNECTION | cut -d' ' -f3)"; echo err >&2; exit 3`)
-		for _, r := range runAll(ctx, d, sessionsFor(names)) {
-			if r.err != nil || r.st != worker.Exited(3) {
-				t.Errorf("%s: status %v err %v, want exit 3", r.s.node, r.st, r.err)
+		for _, r := range workertest.RunAll(ctx, d, workertest.SessionsFor(names)) {
+			if r.Err != nil || r.Status != worker.Exited(3) {
+				t.Errorf("%s: status %v err %v, want exit 3", r.S.Node(), r.Status, r.Err)
 			}
-			h := c.Hosts[r.s.rank]
-			if got, want := r.s.Out(), "out "+h.Addr+"\n"; got != want {
-				t.Errorf("%s stdout %q, want %q (the probe marker must not show)", r.s.node, got, want)
+			h := c.Hosts[r.S.Rank()]
+			if got, want := r.S.Out(), "out "+h.Addr+"\n"; got != want {
+				t.Errorf("%s stdout %q, want %q (the probe marker must not show)", r.S.Node(), got, want)
 			}
 			// The remote login shell's rc files may add their own noise
 			// to stderr on a shared machine; the command's line comes last.
-			if got := r.s.Err(); !strings.HasSuffix(got, "err\n") || strings.Contains(got, "out") {
-				t.Errorf("%s stderr %q, want it to end with %q", r.s.node, got, "err\n")
+			if got := r.S.Err(); !strings.HasSuffix(got, "err\n") || strings.Contains(got, "out") {
+				t.Errorf("%s stderr %q, want it to end with %q", r.S.Node(), got, "err\n")
 			}
-			if r.s.started.Load() != 1 {
-				t.Errorf("%s: Started called %d times", r.s.node, r.s.started.Load())
+			if r.S.StartedCalls.Load() != 1 {
+				t.Errorf("%s: Started called %d times", r.S.Node(), r.S.StartedCalls.Load())
 			}
 		}
 	})
 
 	t.Run("merged stderr", func(t *testing.T) {
 		d := command(t, tr, `echo a; echo b >&2; echo c`)
-		ss := sessionsFor(names[:2])
+		ss := workertest.SessionsFor(names[:2])
 		for _, s := range ss {
-			s.merged = true
+			s.Merged = true
 		}
-		for _, r := range runAll(ctx, d, ss) {
-			if r.err != nil || r.st.Code != 0 {
-				t.Errorf("%s: %v %v", r.s.node, r.st, r.err)
+		for _, r := range workertest.RunAll(ctx, d, ss) {
+			if r.Err != nil || r.Status.Code != 0 {
+				t.Errorf("%s: %v %v", r.S.Node(), r.Status, r.Err)
 			}
 			// ssh carries the remote stdout and stderr as two streams:
 			// their relative order is not kept, each one's own order is.
-			got := r.s.Out()
+			got := r.S.Out()
 			lines := strings.SplitAfter(got, "\n")
 			slices.Sort(lines)
 			if strings.Join(lines, "") != "a\nb\nc\n" || strings.Index(got, "a") > strings.Index(got, "c") {
-				t.Errorf("%s merged output %q", r.s.node, got)
+				t.Errorf("%s merged output %q", r.S.Node(), got)
 			}
 		}
 	})
 
 	t.Run("binary output without newline", func(t *testing.T) {
 		d := command(t, tr, `printf 'x\000y'`)
-		r := runAll(ctx, d, sessionsFor(names[:1]))[0]
-		if r.err != nil || r.s.Out() != "x\x00y" {
-			t.Errorf("got %q, %v", r.s.Out(), r.err)
+		r := workertest.RunAll(ctx, d, workertest.SessionsFor(names[:1]))[0]
+		if r.Err != nil || r.S.Out() != "x\x00y" {
+			t.Errorf("got %q, %v", r.S.Out(), r.Err)
 		}
 	})
 
 	t.Run("remote exit 255 is not a connection error", func(t *testing.T) {
-		r := runAll(ctx, command(t, tr, "exit 255"), sessionsFor(names[:1]))[0]
-		if r.err != nil || r.st != worker.Exited(255) {
-			t.Errorf("got %v, %v; want exit 255 and no error", r.st, r.err)
+		r := workertest.RunAll(ctx, command(t, tr, "exit 255"), workertest.SessionsFor(names[:1]))[0]
+		if r.Err != nil || r.Status != worker.Exited(255) {
+			t.Errorf("got %v, %v; want exit 255 and no error", r.Status, r.Err)
 		}
 	})
 
 	t.Run("remote signals", func(t *testing.T) {
 		// A child killed by a signal: the remote shell reports 128+N.
-		r := runAll(ctx, command(t, tr, `sh -c 'kill -TERM $$'; exit $?`), sessionsFor(names[:1]))[0]
-		if r.err != nil || r.st != worker.Exited(128+int(syscall.SIGTERM)) {
-			t.Errorf("child killed: got %v, %v; want exit 143", r.st, r.err)
+		r := workertest.RunAll(ctx, command(t, tr, `sh -c 'kill -TERM $$'; exit $?`), workertest.SessionsFor(names[:1]))[0]
+		if r.Err != nil || r.Status != worker.Exited(128+int(syscall.SIGTERM)) {
+			t.Errorf("child killed: got %v, %v; want exit 143", r.Status, r.Err)
 		}
 		// The remote shell itself killed: ssh exits 255 after connecting,
 		// which is the command's failure, not a connection error.
-		r = runAll(ctx, command(t, tr, `kill -KILL $$`), sessionsFor(names[:1]))[0]
-		if r.err != nil || r.st != worker.Exited(255) {
-			t.Errorf("shell killed: got %v, %v; want exit 255 without error", r.st, r.err)
+		r = workertest.RunAll(ctx, command(t, tr, `kill -KILL $$`), workertest.SessionsFor(names[:1]))[0]
+		if r.Err != nil || r.Status != worker.Exited(255) {
+			t.Errorf("shell killed: got %v, %v; want exit 255 without error", r.Status, r.Err)
 		}
 	})
 
@@ -219,9 +220,9 @@ func TestOnHosts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, r := range runAll(ctx, command(t, ptr, `echo "$SSH_CONNECTION" | cut -d' ' -f3`), sessionsFor(names[1:3])) {
-				if want := c.Hosts[r.s.rank+1].Addr + "\n"; r.err != nil || r.st.Code != 0 || r.s.Out() != want {
-					t.Errorf("%s via %s: %v %v %q %q, want %q", r.s.node, opts, r.st, r.err, r.s.Out(), r.s.Err(), want)
+			for _, r := range workertest.RunAll(ctx, command(t, ptr, `echo "$SSH_CONNECTION" | cut -d' ' -f3`), workertest.SessionsFor(names[1:3])) {
+				if want := c.Hosts[r.S.Rank()+1].Addr + "\n"; r.Err != nil || r.Status.Code != 0 || r.S.Out() != want {
+					t.Errorf("%s via %s: %v %v %q %q, want %q", r.S.Node(), opts, r.Status, r.Err, r.S.Out(), r.S.Err(), want)
 				}
 			}
 		}
@@ -253,9 +254,9 @@ func TestOnHosts(t *testing.T) {
 			}
 		})
 		for i := range 3 {
-			r := runAll(ctx, command(t, mtr, "echo $SSH_CONNECTION | cut -d' ' -f3"), sessionsFor(names[:1]))[0]
-			if r.err != nil || r.st.Code != 0 || r.s.Out() != c.Hosts[0].Addr+"\n" {
-				t.Errorf("run %d: %v %v %q %q", i, r.st, r.err, r.s.Out(), r.s.Err())
+			r := workertest.RunAll(ctx, command(t, mtr, "echo $SSH_CONNECTION | cut -d' ' -f3"), workertest.SessionsFor(names[:1]))[0]
+			if r.Err != nil || r.Status.Code != 0 || r.S.Out() != c.Hosts[0].Addr+"\n" {
+				t.Errorf("run %d: %v %v %q %q", i, r.Status, r.Err, r.S.Out(), r.S.Err())
 			}
 		}
 		if out, err := exec.Command("ssh", "-F", c.SSHConfig, "-oControlPath="+cp, "-O", "check", names[0]).CombinedOutput(); err != nil {
@@ -264,64 +265,64 @@ func TestOnHosts(t *testing.T) {
 	})
 
 	t.Run("stdin broadcast", func(t *testing.T) {
-		in := newBroadcast()
-		ss := sessionsFor(names)
+		in := workertest.NewBroadcast()
+		ss := workertest.SessionsFor(names)
 		for _, s := range ss {
-			s.input = in
+			s.Input = in
 		}
-		done := make(chan []result)
-		go func() { done <- runAll(ctx, command(t, tr, `cat; echo "[$(wc -c </dev/null)]"`), ss) }()
+		done := make(chan []workertest.Result)
+		go func() { done <- workertest.RunAll(ctx, command(t, tr, `cat; echo "[$(wc -c </dev/null)]"`), ss) }()
 		payload := bytes.Repeat([]byte("0123456789abcdef"), 8192) // 128 KiB, several chunks
 		for i := 0; i < len(payload); i += 40000 {
 			in.Write(payload[i:min(i+40000, len(payload))])
 		}
 		in.Close()
 		for _, r := range <-done {
-			if r.err != nil || r.st.Code != 0 {
-				t.Errorf("%s: %v %v", r.s.node, r.st, r.err)
+			if r.Err != nil || r.Status.Code != 0 {
+				t.Errorf("%s: %v %v", r.S.Node(), r.Status, r.Err)
 			}
-			if got := r.s.Out(); got != string(payload)+"[0]\n" {
-				t.Errorf("%s: got %d bytes back, want %d", r.s.node, len(got), len(payload)+4)
+			if got := r.S.Out(); got != string(payload)+"[0]\n" {
+				t.Errorf("%s: got %d bytes back, want %d", r.S.Node(), len(got), len(payload)+4)
 			}
-			if w := r.s.written.Load(); w != int64(len(payload)) {
-				t.Errorf("%s: Written reported %d bytes, want %d", r.s.node, w, len(payload))
+			if w := r.S.WrittenBytes.Load(); w != int64(len(payload)) {
+				t.Errorf("%s: Written reported %d bytes, want %d", r.S.Node(), w, len(payload))
 			}
 		}
 	})
 
 	t.Run("no stdin reads end of file", func(t *testing.T) {
-		r := runAll(ctx, command(t, tr, `cat; echo done`), sessionsFor(names[:1]))[0]
-		if r.err != nil || r.s.Out() != "done\n" {
-			t.Errorf("got %q %v", r.s.Out(), r.err)
+		r := workertest.RunAll(ctx, command(t, tr, `cat; echo done`), workertest.SessionsFor(names[:1]))[0]
+		if r.Err != nil || r.S.Out() != "done\n" {
+			t.Errorf("got %q %v", r.S.Out(), r.Err)
 		}
 	})
 
 	t.Run("cancel stops the node", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
-		s := newSession(names[0], 0)
-		done := make(chan result)
+		s := workertest.NewSession(names[0], 0)
+		done := make(chan workertest.Result)
 		go func() {
 			// sshd leaves a session's processes running when the client
 			// goes away: keep the remote sleep just long enough.
 			st, err := command(t, tr, `echo ready; exec sleep 30`).Run(cctx, s)
-			done <- result{s, st, err}
+			done <- workertest.Result{S: s, Status: st, Err: err}
 		}()
 		deadline := time.After(60 * time.Second)
 		for !strings.Contains(s.Out(), "ready\n") {
 			select {
 			case r := <-done:
-				t.Fatalf("ended early: %v %v %q", r.st, r.err, r.s.Err())
+				t.Fatalf("ended early: %v %v %q", r.Status, r.Err, r.S.Err())
 			case <-deadline:
 				cancel()
 				r := <-done
-				t.Fatalf("no \"ready\" within 60s: stdout %q stderr %q (%v %v)", s.Out(), s.Err(), r.st, r.err)
+				t.Fatalf("no \"ready\" within 60s: stdout %q stderr %q (%v %v)", s.Out(), s.Err(), r.Status, r.Err)
 			case <-time.After(10 * time.Millisecond):
 			}
 		}
 		cancel()
 		r := <-done
-		if !errors.Is(r.err, context.Canceled) {
-			t.Errorf("got %v, want context.Canceled", r.err)
+		if !errors.Is(r.Err, context.Canceled) {
+			t.Errorf("got %v, want context.Canceled", r.Err)
 		}
 	})
 
@@ -337,9 +338,9 @@ func TestOnHosts(t *testing.T) {
 			file, _ := tr.Copy(worker.Copy{Source: filepath.Join(src, "f.txt"), Dest: filepath.Join(dst, n+".txt"), Preserve: true})
 			tree, _ := tr.Copy(worker.Copy{Source: src, Dest: filepath.Join(dst, n+".d")})
 			for _, d := range []worker.Driver{file, tree} {
-				r := runAll(ctx, d, []*testSession{newSession(n, i)})[0]
-				if r.err != nil || r.st.Code != 0 {
-					t.Fatalf("%s: %v %v %q", n, r.st, r.err, r.s.Err())
+				r := workertest.RunAll(ctx, d, []*workertest.Session{workertest.NewSession(n, i)})[0]
+				if r.Err != nil || r.Status.Code != 0 {
+					t.Fatalf("%s: %v %v %q", n, r.Status, r.Err, r.S.Err())
 				}
 			}
 			checkFile(t, filepath.Join(dst, n+".txt"), "file\n")
@@ -360,9 +361,9 @@ func TestOnHosts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, r := range runAll(ctx, d, sessionsFor(names)) {
-				if r.err != nil || r.st.Code != 0 {
-					t.Errorf("%s: %v %v %q", r.s.node, r.st, r.err, r.s.Err())
+			for _, r := range workertest.RunAll(ctx, d, workertest.SessionsFor(names)) {
+				if r.Err != nil || r.Status.Code != 0 {
+					t.Errorf("%s: %v %v %q", r.S.Node(), r.Status, r.Err, r.S.Err())
 				}
 			}
 		}
@@ -374,36 +375,36 @@ func TestOnHosts(t *testing.T) {
 
 	t.Run("copy of a missing remote file", func(t *testing.T) {
 		d, _ := tr.Copy(worker.Copy{Source: "/nonexistent/x", Dest: t.TempDir(), Reverse: true})
-		r := runAll(ctx, d, sessionsFor(names[:1]))[0]
-		if r.err != nil || r.st.Code == 0 || !strings.Contains(r.s.Err(), "No such file") {
-			t.Errorf("got %v %v %q; want a non-zero exit and scp's message", r.st, r.err, r.s.Err())
+		r := workertest.RunAll(ctx, d, workertest.SessionsFor(names[:1]))[0]
+		if r.Err != nil || r.Status.Code == 0 || !strings.Contains(r.S.Err(), "No such file") {
+			t.Errorf("got %v %v %q; want a non-zero exit and scp's message", r.Status, r.Err, r.S.Err())
 		}
 	})
 
 	t.Run("stopped host is a connection error", func(t *testing.T) {
 		c.Hosts[7].Stop()
-		res := runAll(ctx, command(t, tr, "echo up"), sessionsFor(names))
+		res := workertest.RunAll(ctx, command(t, tr, "echo up"), workertest.SessionsFor(names))
 		for _, r := range res[:7] {
-			if r.err != nil || r.s.Out() != "up\n" {
-				t.Errorf("%s: %v %q", r.s.node, r.err, r.s.Out())
+			if r.Err != nil || r.S.Out() != "up\n" {
+				t.Errorf("%s: %v %q", r.S.Node(), r.Err, r.S.Out())
 			}
 		}
 		r := res[7]
 		var ce *openssh.ConnError
-		if !errors.As(r.err, &ce) || !errors.Is(r.err, openssh.ErrConnect) {
-			t.Fatalf("stopped host: got %v, %v; want *ConnError", r.st, r.err)
+		if !errors.As(r.Err, &ce) || !errors.Is(r.Err, openssh.ErrConnect) {
+			t.Fatalf("stopped host: got %v, %v; want *ConnError", r.Status, r.Err)
 		}
 		if ce.Node != names[7] || ce.Code != 255 || ce.Kind != openssh.KindRefused || !strings.Contains(ce.Message, "Connection refused") {
 			t.Errorf("ConnError = %+v", ce)
 		}
-		if !strings.Contains(r.s.Err(), "Connection refused") {
-			t.Errorf("ssh's message should reach the node's stderr, got %q", r.s.Err())
+		if !strings.Contains(r.S.Err(), "Connection refused") {
+			t.Errorf("ssh's message should reach the node's stderr, got %q", r.S.Err())
 		}
 		// scp to the stopped host fails the same way.
 		d, _ := tr.Copy(worker.Copy{Source: "/etc/hostname", Dest: t.TempDir(), Reverse: true})
-		r = runAll(ctx, d, sessionsFor(names[7:]))[0]
-		if !errors.As(r.err, &ce) || ce.Program != "scp" {
-			t.Errorf("scp to stopped host: %v %v", r.st, r.err)
+		r = workertest.RunAll(ctx, d, workertest.SessionsFor(names[7:]))[0]
+		if !errors.As(r.Err, &ce) || ce.Program != "scp" {
+			t.Errorf("scp to stopped host: %v %v", r.Status, r.Err)
 		}
 	})
 
@@ -457,26 +458,26 @@ func TestUnknownHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := runAll(context.Background(), command(t, tr, "true"), sessionsFor([]string{"no-such-host.invalid"}))[0]
+	r := workertest.RunAll(context.Background(), command(t, tr, "true"), workertest.SessionsFor([]string{"no-such-host.invalid"}))[0]
 	var ce *openssh.ConnError
-	if !errors.As(r.err, &ce) || !errors.Is(r.err, openssh.ErrConnect) {
-		t.Fatalf("got %v, %v; want a *ConnError", r.st, r.err)
+	if !errors.As(r.Err, &ce) || !errors.Is(r.Err, openssh.ErrConnect) {
+		t.Fatalf("got %v, %v; want a *ConnError", r.Status, r.Err)
 	}
 	if ce.Kind != openssh.KindDNS || ce.Node != "no-such-host.invalid" || ce.Code != 255 || ce.Message != msg {
 		t.Errorf("ConnError = %+v; want kind dns, the node, code 255 and ssh's message", ce)
 	}
-	if got := r.s.Err(); got != msg+"\n" {
+	if got := r.S.Err(); got != msg+"\n" {
 		t.Errorf("ssh's message should reach the node's stderr, got %q", got)
 	}
 }
 
 func TestProbeDisabled(t *testing.T) {
 	c, tr := cluster(t, 1, openssh.Config{NoConnectProbe: true})
-	r := runAll(context.Background(), command(t, tr, "echo x; exit 255"), sessionsFor(c.Names()))[0]
+	r := workertest.RunAll(context.Background(), command(t, tr, "echo x; exit 255"), workertest.SessionsFor(c.Names()))[0]
 	// Without the probe, 255 cannot be told apart: it is reported as a
 	// connection failure, output intact.
-	if !errors.Is(r.err, openssh.ErrConnect) || r.s.Out() != "x\n" {
-		t.Errorf("got %v %q", r.err, r.s.Out())
+	if !errors.Is(r.Err, openssh.ErrConnect) || r.S.Out() != "x\n" {
+		t.Errorf("got %v %q", r.Err, r.S.Out())
 	}
 }
 
@@ -495,7 +496,7 @@ func TestNoOrphans(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := newSession("n1", 0)
+	s := workertest.NewSession("n1", 0)
 	done := make(chan error)
 	go func() { _, err := command(t, tr, "x").Run(ctx, s); done <- err }()
 	var pid int

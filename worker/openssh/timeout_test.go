@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-sh/muster/internal/workertest"
 	"github.com/muster-sh/muster/worker/openssh"
 )
 
@@ -51,18 +52,18 @@ func silentServer(t *testing.T) int {
 // ssh: a server that never sends its banner makes ssh give up, which is a
 // *ConnError of kind timeout.
 func TestConnectTimeout(t *testing.T) {
-	needTool(t, "ssh")
+	workertest.NeedTool(t, "ssh")
 	port := silentServer(t)
 	tr, err := openssh.New(openssh.Config{Options: "-F /dev/null -p " + strconv.Itoa(port) +
 		" -oStrictHostKeyChecking=no -oUserKnownHostsFile=/dev/null -oLogLevel=ERROR"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newSession("127.0.0.1", 0)
-	s.ctout = time.Second
-	r := runAll(context.Background(), command(t, tr, "true"), []*testSession{s})[0]
+	s := workertest.NewSession("127.0.0.1", 0)
+	s.Timeout = time.Second
+	r := workertest.RunAll(context.Background(), command(t, tr, "true"), []*workertest.Session{s})[0]
 	var ce *openssh.ConnError
-	if !errors.As(r.err, &ce) || ce.Kind != openssh.KindTimeout {
-		t.Errorf("got %v %v (stderr %q), want a *ConnError of kind timeout", r.st, r.err, s.Err())
+	if !errors.As(r.Err, &ce) || ce.Kind != openssh.KindTimeout {
+		t.Errorf("got %v %v (stderr %q), want a *ConnError of kind timeout", r.Status, r.Err, s.Err())
 	}
 }

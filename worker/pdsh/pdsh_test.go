@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/muster-sh/muster/internal/testhosts"
+	"github.com/muster-sh/muster/internal/workertest"
 	"github.com/muster-sh/muster/task"
 	"github.com/muster-sh/muster/worker"
 	"github.com/muster-sh/muster/worker/openssh"
@@ -128,7 +129,7 @@ echo "zz: not ours"
 		t.Fatal(err)
 	}
 	d, _ := tr.Command(worker.Command{Line: "x"})
-	ss := sessionsFor([]string{"a", "b", "c"})
+	ss := workertest.SessionsFor([]string{"a", "b", "c"})
 	sts, errs := d.(worker.BatchDriver).RunAll(context.Background(), toSessions(ss))
 	env, _ := os.ReadFile(filepath.Join(dir, "env"))
 	if string(env) != "args=-F cfg\nappend=-q -oPort=2222 -i key -o ConnectTimeout=10 -n\n" {
@@ -145,8 +146,8 @@ echo "zz: not ours"
 		t.Errorf("statuses %v errors %v", sts, errs)
 	}
 	for _, s := range ss {
-		if s.started.Load() != 1 {
-			t.Errorf("%s: Started %d times", s.node, s.started.Load())
+		if s.StartedCalls.Load() != 1 {
+			t.Errorf("%s: Started %d times", s.Node(), s.StartedCalls.Load())
 		}
 	}
 
@@ -155,7 +156,7 @@ echo "zz: not ours"
 	for i := range 9000 {
 		names = append(names, "a-rather-long-node-name-"+strconv.Itoa(i))
 	}
-	sts, _ = d.(worker.BatchDriver).RunAll(context.Background(), toSessions(sessionsFor(names)))
+	sts, _ = d.(worker.BatchDriver).RunAll(context.Background(), toSessions(workertest.SessionsFor(names)))
 	argv, _ = os.ReadFile(filepath.Join(dir, "argv"))
 	args := strings.Split(string(argv), "\x00")
 	if len(sts) != len(names) || args[3] != "-w" || !strings.HasPrefix(args[4], "^") {
@@ -168,14 +169,14 @@ echo "zz: not ours"
 	// pdsh failing on its own: every node gets a *ToolError.
 	bad, _ := pdsh.New(pdsh.Config{PdshPath: "/bin/sh -c 'echo pdsh@x: unknown module >&2; exit 1' pdsh"})
 	d, _ = bad.Command(worker.Command{Line: "x"})
-	_, errs = d.(worker.BatchDriver).RunAll(context.Background(), toSessions(sessionsFor([]string{"a", "b"})))
+	_, errs = d.(worker.BatchDriver).RunAll(context.Background(), toSessions(workertest.SessionsFor([]string{"a", "b"})))
 	var te *pdsh.ToolError
 	if !errors.As(errs[0], &te) || te.Code != 1 || !strings.Contains(te.Message, "unknown module") || errs[1] == nil {
 		t.Errorf("tool failure: %v", errs)
 	}
 }
 
-func toSessions(ss []*testSession) []worker.Session {
+func toSessions(ss []*workertest.Session) []worker.Session {
 	out := make([]worker.Session, len(ss))
 	for i, s := range ss {
 		out[i] = s
@@ -187,7 +188,7 @@ func toSessions(ss []*testSession) []worker.Session {
 // node list too long for one argument, which goes through -w ^file, and
 // maps every node's exit code back.
 func TestLongNodeList(t *testing.T) {
-	needTool(t, "pdsh")
+	workertest.NeedTool(t, "pdsh")
 	tr, err := pdsh.New(pdsh.Config{Rcmd: "exec", Fanout: 64})
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +198,7 @@ func TestLongNodeList(t *testing.T) {
 	for i := range 1000 {
 		names = append(names, strings.Repeat("n", 60)+"-"+strconv.Itoa(i))
 	}
-	ss := sessionsFor(names)
+	ss := workertest.SessionsFor(names)
 	sts, errs := d.(worker.BatchDriver).RunAll(context.Background(), toSessions(ss))
 	for i := range ss {
 		if errs[i] != nil || sts[i] != worker.Exited(1) {
@@ -207,8 +208,8 @@ func TestLongNodeList(t *testing.T) {
 }
 
 func TestOnHosts(t *testing.T) {
-	needTool(t, "pdsh")
-	needTool(t, "ssh")
+	workertest.NeedTool(t, "pdsh")
+	workertest.NeedTool(t, "ssh")
 	c := testhosts.StartT(t, 8, testhosts.Options{FirstAddr: 81})
 	tr, err := pdsh.New(pdsh.Config{Rcmd: "ssh", SSHArgs: "-F " + c.SSHConfig})
 	if err != nil {
@@ -216,7 +217,7 @@ func TestOnHosts(t *testing.T) {
 	}
 	ctx := context.Background()
 	names := c.Names()
-	run := func(line string, ss []*testSession) ([]worker.Status, []error) {
+	run := func(line string, ss []*workertest.Session) ([]worker.Status, []error) {
 		t.Helper()
 		d, err := tr.Command(worker.Command{Line: line})
 		if err != nil {
@@ -226,23 +227,23 @@ func TestOnHosts(t *testing.T) {
 	}
 
 	t.Run("one pdsh for the set: exit codes and streams", func(t *testing.T) {
-		ss := sessionsFor(names)
+		ss := workertest.SessionsFor(names)
 		sts, errs := run(`echo "out $(echo $SSH_CONNECTION | cut -d' ' -f3)"; echo err >&2; cat; exit $(( $(echo $SSH_CONNECTION | cut -d' ' -f3 | cut -d. -f4) - 80 ))`, ss)
 		for i, s := range ss {
 			if errs[i] != nil || sts[i] != worker.Exited(i+1) {
-				t.Errorf("%s: %v %v, want exit %d", s.node, sts[i], errs[i], i+1)
+				t.Errorf("%s: %v %v, want exit %d", s.Node(), sts[i], errs[i], i+1)
 			}
 			if want := "out " + c.Hosts[i].Addr + "\n"; s.Out() != want {
-				t.Errorf("%s: stdout %q, want %q", s.node, s.Out(), want)
+				t.Errorf("%s: stdout %q, want %q", s.Node(), s.Out(), want)
 			}
 			if !strings.HasSuffix(s.Err(), "err\n") || strings.Contains(s.Err(), "out") {
-				t.Errorf("%s: stderr %q", s.node, s.Err())
+				t.Errorf("%s: stderr %q", s.Node(), s.Err())
 			}
 		}
 	})
 
 	t.Run("remote exit 255 with output and signals", func(t *testing.T) {
-		ss := sessionsFor(names[:3])
+		ss := workertest.SessionsFor(names[:3])
 		sts, errs := run(`echo x; case $SSH_CONNECTION in *.81\ *) exit 255;; *.82\ *) sh -c 'kill -TERM $$'; exit $?;; *) kill -KILL $$;; esac`, ss)
 		if errs[0] != nil || sts[0].Code != 255 {
 			t.Errorf("exit 255 after output: %v %v", sts[0], errs[0])
@@ -256,55 +257,55 @@ func TestOnHosts(t *testing.T) {
 	})
 
 	t.Run("merged stderr", func(t *testing.T) {
-		ss := sessionsFor(names[:2])
+		ss := workertest.SessionsFor(names[:2])
 		for _, s := range ss {
-			s.merged = true
+			s.Merged = true
 		}
 		// pdsh relays the nodes' stdout and stderr on its own two streams:
 		// their relative order is not kept.
 		_, errs := run(`echo a; echo b >&2`, ss)
 		for i, s := range ss {
 			if errs[i] != nil || s.Out() != "a\nb\n" && s.Out() != "b\na\n" {
-				t.Errorf("%s: %v %q", s.node, errs[i], s.Out())
+				t.Errorf("%s: %v %q", s.Node(), errs[i], s.Out())
 			}
 		}
 	})
 
 	t.Run("stdin is unsupported, and commands read end of file", func(t *testing.T) {
-		ss := sessionsFor(names[:2])
-		in := newBroadcast()
+		ss := workertest.SessionsFor(names[:2])
+		in := workertest.NewBroadcast()
 		in.Close()
 		for _, s := range ss {
-			s.input = in
+			s.Input = in
 		}
 		_, errs := run(`cat`, ss)
 		for i := range ss {
 			if !errors.Is(errs[i], pdsh.ErrStdin) || !errors.Is(errs[i], worker.ErrUnsupported) {
-				t.Errorf("%s: %v, want ErrStdin", ss[i].node, errs[i])
+				t.Errorf("%s: %v, want ErrStdin", ss[i].Node(), errs[i])
 			}
 		}
-		ss = sessionsFor(names[:2])
+		ss = workertest.SessionsFor(names[:2])
 		sts, errs := run(`cat; echo done`, ss)
 		for i, s := range ss {
 			if errs[i] != nil || sts[i].Code != 0 || s.Out() != "done\n" {
-				t.Errorf("%s: %v %v %q", s.node, sts[i], errs[i], s.Out())
+				t.Errorf("%s: %v %v %q", s.Node(), sts[i], errs[i], s.Out())
 			}
 		}
 	})
 
 	t.Run("per-node Run", func(t *testing.T) {
 		d, _ := tr.Command(worker.Command{Line: "echo one; exit 2"})
-		r := runAll(ctx, d, sessionsFor(names[:2]))
+		r := workertest.RunAll(ctx, d, workertest.SessionsFor(names[:2]))
 		for _, x := range r {
-			if x.err != nil || x.st.Code != 2 || x.s.Out() != "one\n" {
-				t.Errorf("%s: %v %v %q", x.s.node, x.st, x.err, x.s.Out())
+			if x.Err != nil || x.Status.Code != 2 || x.S.Out() != "one\n" {
+				t.Errorf("%s: %v %v %q", x.S.Node(), x.Status, x.Err, x.S.Out())
 			}
 		}
 	})
 
 	t.Run("cancel", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
-		ss := sessionsFor(names[:3])
+		ss := workertest.SessionsFor(names[:3])
 		// sshd leaves a session's processes running when the client goes
 		// away: keep the remote sleep just long enough.
 		d, _ := tr.Command(worker.Command{Line: `echo ready; case $SSH_CONNECTION in *.81\ *) exit 5;; esac; exec sleep 30`})
@@ -341,16 +342,16 @@ func TestOnHosts(t *testing.T) {
 		<-done
 		for i := 1; i < 3; i++ {
 			if !errors.Is(errs[i], context.Canceled) {
-				t.Errorf("%s: %v %v, want context.Canceled", ss[i].node, sts[i], errs[i])
+				t.Errorf("%s: %v %v, want context.Canceled", ss[i].Node(), sts[i], errs[i])
 			}
 		}
 		if errs[0] != nil && !errors.Is(errs[0], context.Canceled) || errs[0] == nil && sts[0].Code != 5 {
-			t.Errorf("%s: %v %v", ss[0].node, sts[0], errs[0])
+			t.Errorf("%s: %v %v", ss[0].Node(), sts[0], errs[0])
 		}
 	})
 
 	t.Run("copy and rcopy file and tree", func(t *testing.T) {
-		needTool(t, "pdcp")
+		workertest.NeedTool(t, "pdcp")
 		src := t.TempDir()
 		os.WriteFile(filepath.Join(src, "f.txt"), []byte("file\n"), 0o640)
 		old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
@@ -369,11 +370,11 @@ func TestOnHosts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ss := sessionsFor(names)
+			ss := workertest.SessionsFor(names)
 			sts, errs := d.(worker.BatchDriver).RunAll(ctx, toSessions(ss))
 			for i, s := range ss {
 				if errs[i] != nil || sts[i].Code != 0 {
-					t.Errorf("copy %s to %s: %v %v %q", cp.Source, s.node, sts[i], errs[i], s.Err())
+					t.Errorf("copy %s to %s: %v %v %q", cp.Source, s.Node(), sts[i], errs[i], s.Err())
 				}
 			}
 		}
@@ -388,11 +389,11 @@ func TestOnHosts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ss := sessionsFor(names)
+			ss := workertest.SessionsFor(names)
 			sts, errs := d.(worker.BatchDriver).RunAll(ctx, toSessions(ss))
 			for i, s := range ss {
 				if errs[i] != nil || sts[i].Code != 0 {
-					t.Errorf("rcopy %s from %s: %v %v %q", source, s.node, sts[i], errs[i], s.Err())
+					t.Errorf("rcopy %s from %s: %v %v %q", source, s.Node(), sts[i], errs[i], s.Err())
 				}
 			}
 		}
@@ -445,11 +446,11 @@ func TestOnHosts(t *testing.T) {
 
 	t.Run("stopped host is a connection error", func(t *testing.T) {
 		c.Hosts[7].Stop()
-		ss := sessionsFor(names)
+		ss := workertest.SessionsFor(names)
 		sts, errs := run(`echo up`, ss)
 		for i := range 7 {
 			if errs[i] != nil || sts[i].Code != 0 || ss[i].Out() != "up\n" {
-				t.Errorf("%s: %v %v %q", ss[i].node, sts[i], errs[i], ss[i].Out())
+				t.Errorf("%s: %v %v %q", ss[i].Node(), sts[i], errs[i], ss[i].Out())
 			}
 		}
 		var ce *openssh.ConnError

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-sh/muster/internal/workertest"
 	"github.com/muster-sh/muster/worker"
 	"github.com/muster-sh/muster/worker/openssh"
 	"github.com/muster-sh/muster/worker/pdsh"
@@ -53,16 +54,16 @@ func silentServer(t *testing.T) int {
 // ssh through PDSH_SSH_ARGS_APPEND: a server that never sends its banner
 // makes ssh give up, reported as a *openssh.ConnError of kind timeout.
 func TestConnectTimeout(t *testing.T) {
-	needTool(t, "pdsh")
-	needTool(t, "ssh")
+	workertest.NeedTool(t, "pdsh")
+	workertest.NeedTool(t, "ssh")
 	port := silentServer(t)
 	tr, err := pdsh.New(pdsh.Config{Rcmd: "ssh", SSHArgs: "-F /dev/null -p " + strconv.Itoa(port) +
 		" -oStrictHostKeyChecking=no -oUserKnownHostsFile=/dev/null -oLogLevel=ERROR"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newSession("127.0.0.1", 0)
-	s.ctout = time.Second
+	s := workertest.NewSession("127.0.0.1", 0)
+	s.Timeout = time.Second
 	d, _ := tr.Command(worker.Command{Line: "true"})
 	_, errs := d.(worker.BatchDriver).RunAll(context.Background(), []worker.Session{s})
 	var ce *openssh.ConnError

@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/muster-sh/muster/internal/workertest"
 	"github.com/muster-sh/muster/task"
 	"github.com/muster-sh/muster/worker"
 	"github.com/muster-sh/muster/worker/openssh"
@@ -133,87 +134,87 @@ func TestCommands(t *testing.T) {
 	names := []string{"n1", "n2", "n3", "n4"}
 
 	t.Run("argv, exit status and streams", func(t *testing.T) {
-		for _, r := range runAll(ctx, command(t, tr, `echo out $0; echo err >&2; sh -c 'exit 7'`), sessionsFor(names)) {
-			if r.err != nil || r.st != worker.Exited(7) {
-				t.Errorf("%s: %v %v, want exit 7 (from the status line; rsh exited 0)", r.s.node, r.st, r.err)
+		for _, r := range workertest.RunAll(ctx, command(t, tr, `echo out $0; echo err >&2; sh -c 'exit 7'`), workertest.SessionsFor(names)) {
+			if r.Err != nil || r.Status != worker.Exited(7) {
+				t.Errorf("%s: %v %v, want exit 7 (from the status line; rsh exited 0)", r.S.Node(), r.Status, r.Err)
 			}
-			if r.s.Out() != "out sh\n" || r.s.Err() != "err\n" {
-				t.Errorf("%s: stdout %q stderr %q", r.s.node, r.s.Out(), r.s.Err())
+			if r.S.Out() != "out sh\n" || r.S.Err() != "err\n" {
+				t.Errorf("%s: stdout %q stderr %q", r.S.Node(), r.S.Out(), r.S.Err())
 			}
-			want := []string{"-l", "admin", "-n", r.s.node, "echo out $0; echo err >&2; sh -c 'exit 7'", "; echo XXRETCODE: $?"}
-			if got := argvOf(t, filepath.Join(dir, "argv."+r.s.node)); !slices.Equal(got, want) {
-				t.Errorf("%s: rsh got %q, want %q", r.s.node, got, want)
+			want := []string{"-l", "admin", "-n", r.S.Node(), "echo out $0; echo err >&2; sh -c 'exit 7'", "; echo XXRETCODE: $?"}
+			if got := argvOf(t, filepath.Join(dir, "argv."+r.S.Node())); !slices.Equal(got, want) {
+				t.Errorf("%s: rsh got %q, want %q", r.S.Node(), got, want)
 			}
 		}
 	})
 
 	t.Run("output without newline and look-alike lines", func(t *testing.T) {
 		line := `printf 'XXRETCODE: 9\nXXRETCODE: x\n'; printf 'tail'`
-		r := runAll(ctx, command(t, tr, line), sessionsFor(names[:1]))[0]
-		if r.err != nil || r.st.Code != 0 || r.s.Out() != "XXRETCODE: 9\nXXRETCODE: x\ntail" {
-			t.Errorf("got %v %v %q", r.st, r.err, r.s.Out())
+		r := workertest.RunAll(ctx, command(t, tr, line), workertest.SessionsFor(names[:1]))[0]
+		if r.Err != nil || r.Status.Code != 0 || r.S.Out() != "XXRETCODE: 9\nXXRETCODE: x\ntail" {
+			t.Errorf("got %v %v %q", r.Status, r.Err, r.S.Out())
 		}
 	})
 
 	t.Run("merged stderr", func(t *testing.T) {
-		s := sessionsFor(names[:1])[0]
-		s.merged = true
-		r := runAll(ctx, command(t, tr, `echo a >&2; false`), []*testSession{s})[0]
-		if r.err != nil || r.st.Code != 1 || r.s.Out() != "a\n" {
-			t.Errorf("got %v %v %q", r.st, r.err, r.s.Out())
+		s := workertest.SessionsFor(names[:1])[0]
+		s.Merged = true
+		r := workertest.RunAll(ctx, command(t, tr, `echo a >&2; false`), []*workertest.Session{s})[0]
+		if r.Err != nil || r.Status.Code != 1 || r.S.Out() != "a\n" {
+			t.Errorf("got %v %v %q", r.Status, r.Err, r.S.Out())
 		}
 	})
 
 	t.Run("command ending the remote shell", func(t *testing.T) {
 		// The status line is never printed and rsh exits 0: the status
 		// is rsh's own (documented limit, as in ClusterShell).
-		r := runAll(ctx, command(t, tr, `echo x; exit 7`), sessionsFor(names[:1]))[0]
-		if r.err != nil || r.st.Code != 0 || r.s.Out() != "x\n" {
-			t.Errorf("got %v %v %q", r.st, r.err, r.s.Out())
+		r := workertest.RunAll(ctx, command(t, tr, `echo x; exit 7`), workertest.SessionsFor(names[:1]))[0]
+		if r.Err != nil || r.Status.Code != 0 || r.S.Out() != "x\n" {
+			t.Errorf("got %v %v %q", r.Status, r.Err, r.S.Out())
 		}
 	})
 
 	t.Run("signal", func(t *testing.T) {
-		r := runAll(ctx, command(t, tr, `sh -c 'kill -INT $$'`), sessionsFor(names[:1]))[0]
-		if r.err != nil || r.st.Code != 130 {
-			t.Errorf("got %v %v, want 130", r.st, r.err)
+		r := workertest.RunAll(ctx, command(t, tr, `sh -c 'kill -INT $$'`), workertest.SessionsFor(names[:1]))[0]
+		if r.Err != nil || r.Status.Code != 130 {
+			t.Errorf("got %v %v, want 130", r.Status, r.Err)
 		}
 	})
 
 	t.Run("stdin broadcast", func(t *testing.T) {
-		in := newBroadcast()
-		ss := sessionsFor(names)
+		in := workertest.NewBroadcast()
+		ss := workertest.SessionsFor(names)
 		for _, s := range ss {
-			s.input = in
+			s.Input = in
 		}
-		done := make(chan []result)
-		go func() { done <- runAll(ctx, command(t, tr, `tr a-z A-Z`), ss) }()
+		done := make(chan []workertest.Result)
+		go func() { done <- workertest.RunAll(ctx, command(t, tr, `tr a-z A-Z`), ss) }()
 		in.Write([]byte("hello "))
 		in.Write([]byte("world\n"))
 		in.Close()
 		for _, r := range <-done {
-			if r.err != nil || r.s.Out() != "HELLO WORLD\n" || r.s.written.Load() != 12 {
-				t.Errorf("%s: %v %q written %d", r.s.node, r.err, r.s.Out(), r.s.written.Load())
+			if r.Err != nil || r.S.Out() != "HELLO WORLD\n" || r.S.WrittenBytes.Load() != 12 {
+				t.Errorf("%s: %v %q written %d", r.S.Node(), r.Err, r.S.Out(), r.S.WrittenBytes.Load())
 			}
 		}
 	})
 
 	t.Run("unreachable node", func(t *testing.T) {
-		r := runAll(ctx, command(t, tr, `true`), sessionsFor([]string{"down1"}))[0]
+		r := workertest.RunAll(ctx, command(t, tr, `true`), workertest.SessionsFor([]string{"down1"}))[0]
 		var ce *openssh.ConnError
-		if !errors.As(r.err, &ce) || ce.Program != "rsh" || ce.Code != 1 || ce.Kind != openssh.KindRefused || !strings.Contains(ce.Message, "refused") {
-			t.Errorf("got %v %v (%+v), want a refused *ConnError", r.st, r.err, ce)
+		if !errors.As(r.Err, &ce) || ce.Program != "rsh" || ce.Code != 1 || ce.Kind != openssh.KindRefused || !strings.Contains(ce.Message, "refused") {
+			t.Errorf("got %v %v (%+v), want a refused *ConnError", r.Status, r.Err, ce)
 		}
-		if !strings.Contains(r.s.Err(), "Connection refused") {
-			t.Errorf("stderr %q", r.s.Err())
+		if !strings.Contains(r.S.Err(), "Connection refused") {
+			t.Errorf("stderr %q", r.S.Err())
 		}
 	})
 
 	t.Run("program missing", func(t *testing.T) {
 		tr, _ := rsh.New(rsh.Config{RshPath: filepath.Join(dir, "nope")})
-		r := runAll(ctx, command(t, tr, `true`), sessionsFor(names[:1]))[0]
-		if !errors.Is(r.err, openssh.ErrStart) {
-			t.Errorf("got %v, want ErrStart", r.err)
+		r := workertest.RunAll(ctx, command(t, tr, `true`), workertest.SessionsFor(names[:1]))[0]
+		if !errors.Is(r.Err, openssh.ErrStart) {
+			t.Errorf("got %v, want ErrStart", r.Err)
 		}
 	})
 }
@@ -253,9 +254,9 @@ func TestCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := runAll(ctx, d, sessionsFor([]string{"n1"}))[0]
-	if r.err != nil || r.st.Code != 0 {
-		t.Fatalf("copy: %v %v %q", r.st, r.err, r.s.Err())
+	r := workertest.RunAll(ctx, d, workertest.SessionsFor([]string{"n1"}))[0]
+	if r.Err != nil || r.Status.Code != 0 {
+		t.Fatalf("copy: %v %v %q", r.Status, r.Err, r.S.Err())
 	}
 	if got, want := argvOf(t, filepath.Join(dir, "rcp.n1")), []string{"-r", "-p", filepath.Join(src, "d"), "n1:" + filepath.Join(dst, "tree")}; !slices.Equal(got, want) {
 		t.Errorf("rcp got %q, want %q", got, want)
@@ -268,17 +269,17 @@ func TestCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range runAll(ctx, d, sessionsFor([]string{"n1", "n2", "n3"})) {
-		if r.err != nil || r.st.Code != 0 {
-			t.Errorf("rcopy %s: %v %v %q", r.s.node, r.st, r.err, r.s.Err())
+	for _, r := range workertest.RunAll(ctx, d, workertest.SessionsFor([]string{"n1", "n2", "n3"})) {
+		if r.Err != nil || r.Status.Code != 0 {
+			t.Errorf("rcopy %s: %v %v %q", r.S.Node(), r.Status, r.Err, r.S.Err())
 		}
-		if b, _ := os.ReadFile(filepath.Join(dst, "f."+r.s.node)); string(b) != "file\n" {
-			t.Errorf("rcopy %s: got %q", r.s.node, b)
+		if b, _ := os.ReadFile(filepath.Join(dst, "f."+r.S.Node())); string(b) != "file\n" {
+			t.Errorf("rcopy %s: got %q", r.S.Node(), b)
 		}
 	}
-	r = runAll(ctx, d, sessionsFor([]string{"down2"}))[0]
-	if !errors.Is(r.err, openssh.ErrConnect) {
-		t.Errorf("rcp to a down node: %v %v", r.st, r.err)
+	r = workertest.RunAll(ctx, d, workertest.SessionsFor([]string{"down2"}))[0]
+	if !errors.Is(r.Err, openssh.ErrConnect) {
+		t.Errorf("rcp to a down node: %v %v", r.Status, r.Err)
 	}
 	if _, err := tr.Copy(worker.Copy{Source: "x", Dest: filepath.Join(src, "f"), Reverse: true}); !errors.Is(err, openssh.ErrNotDir) {
 		t.Errorf("reverse copy into a file: %v", err)
