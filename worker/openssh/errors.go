@@ -44,12 +44,13 @@ func (k Kind) String() string {
 // to the node's standard error.
 type ConnError struct {
 	Program string // the client program, e.g. "ssh"
-	Node    string
+	Node    string // the node that could not be reached
 	Code    int    // the exit code reported for the node (255 for ssh)
 	Kind    Kind   // what the program's message says, KindOther if unrecognised
 	Message string // the program's last message line, if any
 }
 
+// Error names the program, the node, the exit code and the kind of failure.
 func (e *ConnError) Error() string {
 	s := fmt.Sprintf("%s: %s: cannot connect (exit code %d)", e.Program, e.Node, e.Code)
 	if e.Kind != KindOther {

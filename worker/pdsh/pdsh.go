@@ -254,11 +254,12 @@ func (d *Driver) Run(ctx context.Context, s worker.Session) (worker.Status, erro
 // ToolError reports that pdsh (or pdcp) itself failed (bad option, unknown
 // rcmd module, ...) before reporting on a node.
 type ToolError struct {
-	Program string
-	Code    int
+	Program string // the tool, e.g. "pdsh"
+	Code    int    // its exit code
 	Message string // the tool's last message
 }
 
+// Error names the tool, its exit code and its last message, if any.
 func (e *ToolError) Error() string {
 	if e.Message == "" {
 		return fmt.Sprintf("%s exited with %d", e.Program, e.Code)

@@ -278,7 +278,7 @@ const window = len(magic) + 21
 // the bytes that could start the status line are held back until more
 // data or Close, so output reaches W as it arrives.
 type RetcodeFilter struct {
-	W    io.Writer
+	W    io.Writer // where the output without the status line goes
 	mu   sync.Mutex
 	pend []byte
 }
