@@ -406,7 +406,7 @@ command_prefix: echo "[pre]" -x
 maxrc: yes
 
 [mode:slow]
-command_timeout: 0.5
+command_timeout: 5
 `), 0o644)
 	os.WriteFile(dir+"/clush.conf.d/b.conf", []byte("[mode:other]\nmaxrc: no\n"), 0o644)
 	c := []string{"--conf", conf, "-R", "exec"}
