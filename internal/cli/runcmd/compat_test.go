@@ -63,11 +63,7 @@ func runMuster(t *testing.T, args []string) result {
 func runMusterIn(t *testing.T, dir string, args []string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	old, _ := os.Getwd()
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chdir(old)
+	t.Chdir(dir)
 	rc := run(context.Background(), "clush", args, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &errb})
 	return result{out.String(), errb.String(), rc}
 }

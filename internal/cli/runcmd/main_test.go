@@ -1,9 +1,34 @@
 package runcmd
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain points HOME, XDG_CONFIG_HOME and CLUSTERSHELL_CFGDIR at empty
+// directories for the whole package, for muster and for the clush it is
+// compared with, so that a user's clush.conf or groups.conf cannot change
+// the results. Files under /etc/clustershell are read by both tools alike.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "runcmd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	for k, sub := range map[string]string{"HOME": "home", "XDG_CONFIG_HOME": "xdg", "CLUSTERSHELL_CFGDIR": "cfgdir"} {
+		p := filepath.Join(dir, sub)
+		if err := os.Mkdir(p, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		os.Setenv(k, p)
+	}
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		os.RemoveAll(dir)
+		os.Exit(code)
+	}))
+}
