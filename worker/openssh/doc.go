@@ -30,5 +30,8 @@
 // signalled when its ssh client dies unless it writes to its closed
 // output.
 //
-// [RunClient] and [SplitWords] are shared with the rsh and pdsh workers.
+// [RunClient], [SplitWords], [ConnError] and the error values are shared
+// with the rsh and pdsh workers: they are defined in a package below all
+// three and re-exported here under the same identity, so errors.Is and
+// errors.As on an rsh or pdsh error work with these names.
 package openssh

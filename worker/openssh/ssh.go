@@ -5,12 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -168,16 +166,6 @@ func (t *Transport) SCPArgv(cp worker.Copy, isDir bool, node string, connectTime
 	return append(argv, cp.Source, remote(cp.Dest))
 }
 
-// ReverseDest is where a reverse copy of cp from node lands:
-// cp.Dest/<base name of cp.Source>.<node>.
-func ReverseDest(cp worker.Copy, node string) string {
-	return filepath.Join(cp.Dest, filepath.Base(cp.Source)+"."+node)
-}
-
-// ErrEmptyCommand is returned by Command for an empty command line: ssh
-// would open an interactive login instead.
-var ErrEmptyCommand = errors.New("empty command line")
-
 // Command returns a driver that runs cmd.Line on each node with ssh. The
 // line is passed verbatim; the remote login shell runs it, whatever
 // cmd.Shell says.
@@ -209,10 +197,6 @@ func (t *Transport) Copy(cp worker.Copy) (worker.Driver, error) {
 	d.isDir = fi.IsDir()
 	return d, nil
 }
-
-// ErrNotDir is matched by the error Copy returns when a reverse copy's
-// destination is not a directory.
-var ErrNotDir = errors.New("not a directory")
 
 type sshDriver struct {
 	t    *Transport

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/muster-sh/muster/worker"
-	"github.com/muster-sh/muster/worker/openssh"
+	"github.com/muster-sh/muster/worker/internal/proc"
 )
 
 // Config holds the settings of the pdsh transport, named after
@@ -68,11 +68,11 @@ func New(cfg Config) (*Transport, error) {
 	if t.rpdcp, err = program("pdsh: rpdcp path", cfg.RpdcpPath, "rpdcp"); err != nil {
 		return nil, err
 	}
-	if t.opts, err = openssh.SplitWords(cfg.Options); err != nil {
+	if t.opts, err = proc.SplitWords(cfg.Options); err != nil {
 		return nil, fmt.Errorf("pdsh: options: %w", err)
 	}
 	for i, w := range t.opts {
-		t.opts[i] = openssh.ExpandHome(w)
+		t.opts[i] = proc.ExpandHome(w)
 	}
 	if cfg.Fanout < 0 {
 		return nil, fmt.Errorf("pdsh: fanout %d: expected 0 (pdsh's default) or more", cfg.Fanout)
@@ -84,15 +84,15 @@ func program(what, path, def string) ([]string, error) {
 	if path == "" {
 		path = def
 	}
-	words, err := openssh.SplitWords(path)
+	words, err := proc.SplitWords(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if len(words) == 0 {
-		return nil, fmt.Errorf("%s %q: %w: expected a program name", what, path, openssh.ErrSyntax)
+		return nil, fmt.Errorf("%s %q: %w: expected a program name", what, path, proc.ErrSyntax)
 	}
 	for i, w := range words {
-		words[i] = openssh.ExpandHome(w)
+		words[i] = proc.ExpandHome(w)
 	}
 	return words, nil
 }
@@ -204,7 +204,7 @@ var ErrStdin = fmt.Errorf("pdsh cannot forward standard input: %w", worker.ErrUn
 // Command returns a driver that runs cmd.Line on the nodes with pdsh.
 func (t *Transport) Command(cmd worker.Command) (worker.Driver, error) {
 	if strings.TrimSpace(cmd.Line) == "" {
-		return nil, fmt.Errorf("pdsh: command %q: %w", cmd.Line, openssh.ErrEmptyCommand)
+		return nil, fmt.Errorf("pdsh: command %q: %w", cmd.Line, proc.ErrEmptyCommand)
 	}
 	return &Driver{t: t, line: cmd.Line}, nil
 }
@@ -220,7 +220,7 @@ func (t *Transport) Copy(cp worker.Copy) (worker.Driver, error) {
 			return nil, fmt.Errorf("pdsh: reverse copy destination %q: %w", cp.Dest, err)
 		}
 		if !fi.IsDir() {
-			return nil, fmt.Errorf("pdsh: reverse copy destination %q is not a directory: %w", cp.Dest, openssh.ErrNotDir)
+			return nil, fmt.Errorf("pdsh: reverse copy destination %q is not a directory: %w", cp.Dest, proc.ErrNotDir)
 		}
 		return d, nil
 	}
@@ -317,7 +317,7 @@ func (d *Driver) RunAll(ctx context.Context, sessions []worker.Session) ([]worke
 
 	dm := newDemux(sessions)
 	batch := &batchSession{sessions: sessions, out: &splitter{fn: dm.stdoutLine}, err: &splitter{fn: dm.stderrLine}}
-	st, runErr := openssh.RunClient(ctx, batch, openssh.Client{
+	st, runErr := proc.RunClient(ctx, batch, proc.Client{
 		Argv: argv, Env: d.t.env(ctout, !d.copy), NoStdin: true,
 	})
 	batch.out.flush()
@@ -329,14 +329,14 @@ func (d *Driver) RunAll(ctx context.Context, sessions []worker.Session) ([]worke
 		n := dm.nodes[s.Node()]
 		switch {
 		case n.reported && n.code == 255 && !n.stdout:
-			errs[i] = &openssh.ConnError{Program: prog, Node: s.Node(), Code: 255, Kind: n.kind(), Message: n.last}
+			errs[i] = &proc.ConnError{Program: prog, Node: s.Node(), Code: 255, Kind: n.kind(), Message: n.last}
 		case n.reported:
 			sts[i] = worker.Exited(n.code)
 		case runErr != nil:
 			errs[i] = runErr
 		case n.failed:
-			if k := n.kind(); k != openssh.KindOther {
-				errs[i] = &openssh.ConnError{Program: prog, Node: s.Node(), Code: 1, Kind: k, Message: n.last}
+			if k := n.kind(); k != proc.KindOther {
+				errs[i] = &proc.ConnError{Program: prog, Node: s.Node(), Code: 1, Kind: k, Message: n.last}
 			} else {
 				sts[i] = worker.Exited(1)
 			}
@@ -377,7 +377,7 @@ type nodeState struct {
 	last     string // the node's last standard error line or pdsh message about it
 }
 
-func (n *nodeState) kind() openssh.Kind { return openssh.Classify(n.last) }
+func (n *nodeState) kind() proc.Kind { return proc.Classify(n.last) }
 
 // demux hands pdsh's lines to the nodes' sessions.
 type demux struct {

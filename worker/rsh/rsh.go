@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/muster-sh/muster/worker"
-	"github.com/muster-sh/muster/worker/openssh"
+	"github.com/muster-sh/muster/worker/internal/proc"
 )
 
 // Config holds the settings of the rsh transport, named after
@@ -53,14 +53,14 @@ func New(cfg Config) (*Transport, error) {
 	if t.rcp, err = program("rsh: rcp path", cfg.RcpPath, "rcp"); err != nil {
 		return nil, err
 	}
-	if t.rshOpts, err = openssh.SplitWords(cfg.Options); err != nil {
+	if t.rshOpts, err = proc.SplitWords(cfg.Options); err != nil {
 		return nil, fmt.Errorf("rsh: options: %w", err)
 	}
 	rcpOpts := cfg.RcpOptions
 	if rcpOpts == "" {
 		rcpOpts = cfg.Options
 	}
-	if t.rcpOpts, err = openssh.SplitWords(rcpOpts); err != nil {
+	if t.rcpOpts, err = proc.SplitWords(rcpOpts); err != nil {
 		return nil, fmt.Errorf("rsh: rcp options: %w", err)
 	}
 	return t, nil
@@ -70,15 +70,15 @@ func program(what, path, def string) ([]string, error) {
 	if path == "" {
 		path = def
 	}
-	words, err := openssh.SplitWords(path)
+	words, err := proc.SplitWords(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if len(words) == 0 {
-		return nil, fmt.Errorf("%s %q: %w: expected a program name", what, path, openssh.ErrSyntax)
+		return nil, fmt.Errorf("%s %q: %w: expected a program name", what, path, proc.ErrSyntax)
 	}
 	for i, w := range words {
-		words[i] = openssh.ExpandHome(w)
+		words[i] = proc.ExpandHome(w)
 	}
 	return words, nil
 }
@@ -125,7 +125,7 @@ func (t *Transport) RcpArgv(cp worker.Copy, isDir bool, node string) []string {
 		return node + ":" + path
 	}
 	if cp.Reverse {
-		return append(argv, remote(cp.Source), openssh.ReverseDest(cp, node))
+		return append(argv, remote(cp.Source), proc.ReverseDest(cp, node))
 	}
 	return append(argv, cp.Source, remote(cp.Dest))
 }
@@ -133,7 +133,7 @@ func (t *Transport) RcpArgv(cp worker.Copy, isDir bool, node string) []string {
 // Command returns a driver that runs cmd.Line on each node with rsh.
 func (t *Transport) Command(cmd worker.Command) (worker.Driver, error) {
 	if len(cmd.Line) == 0 {
-		return nil, fmt.Errorf("rsh: command %q: %w", cmd.Line, openssh.ErrEmptyCommand)
+		return nil, fmt.Errorf("rsh: command %q: %w", cmd.Line, proc.ErrEmptyCommand)
 	}
 	return &rshDriver{t: t, line: cmd.Line}, nil
 }
@@ -148,7 +148,7 @@ func (t *Transport) Copy(cp worker.Copy) (worker.Driver, error) {
 			return nil, fmt.Errorf("rsh: reverse copy destination %q: %w", cp.Dest, err)
 		}
 		if !fi.IsDir() {
-			return nil, fmt.Errorf("rsh: reverse copy destination %q is not a directory: %w", cp.Dest, openssh.ErrNotDir)
+			return nil, fmt.Errorf("rsh: reverse copy destination %q is not a directory: %w", cp.Dest, proc.ErrNotDir)
 		}
 		return d, nil
 	}
@@ -176,7 +176,7 @@ func (d *rshDriver) Run(ctx context.Context, s worker.Session) (worker.Status, e
 	argv := d.t.RshArgv(s.Node(), d.line)
 	rc := &RetcodeFilter{W: s.Stdout()}
 	errs := &lastLine{w: s.Stderr()}
-	st, err := openssh.RunClient(ctx, s, openssh.Client{
+	st, err := proc.RunClient(ctx, s, proc.Client{
 		Argv: argv, Env: d.t.env, Stdout: rc, Stderr: errs, SeparatePipes: true,
 	})
 	code, ok := rc.Close()
@@ -188,7 +188,7 @@ func (d *rshDriver) Run(ctx context.Context, s worker.Session) (worker.Status, e
 		return worker.Exited(code), nil
 	case !ok && st.Code != 0 && st.Signal == 0:
 		msg, kind := errs.Reason()
-		return st, &openssh.ConnError{Program: "rsh", Node: s.Node(), Code: st.Code, Kind: kind, Message: msg}
+		return st, &proc.ConnError{Program: "rsh", Node: s.Node(), Code: st.Code, Kind: kind, Message: msg}
 	}
 	return st, nil
 }
@@ -205,13 +205,13 @@ type rcpDriver struct {
 func (d *rcpDriver) Run(ctx context.Context, s worker.Session) (worker.Status, error) {
 	argv := d.t.RcpArgv(d.cp, d.isDir, s.Node())
 	errs := &lastLine{w: s.Stderr()}
-	st, err := openssh.RunClient(ctx, s, openssh.Client{Argv: argv, Env: d.t.env, Stderr: errs, NoStdin: true, SeparatePipes: true})
+	st, err := proc.RunClient(ctx, s, proc.Client{Argv: argv, Env: d.t.env, Stderr: errs, NoStdin: true, SeparatePipes: true})
 	if err != nil {
 		return st, err
 	}
 	if st.Code != 0 && st.Signal == 0 {
-		if msg, k := errs.Reason(); k != openssh.KindOther {
-			return st, &openssh.ConnError{Program: "rcp", Node: s.Node(), Code: st.Code, Kind: k, Message: msg}
+		if msg, k := errs.Reason(); k != proc.KindOther {
+			return st, &proc.ConnError{Program: "rcp", Node: s.Node(), Code: st.Code, Kind: k, Message: msg}
 		}
 	}
 	return st, nil
@@ -246,7 +246,7 @@ func (l *lastLine) Write(p []byte) (int, error) {
 
 // Reason returns the most recent line that reads like a connection
 // failure and its kind, or the last line and KindOther.
-func (l *lastLine) Reason() (string, openssh.Kind) {
+func (l *lastLine) Reason() (string, proc.Kind) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lines := l.lines
@@ -254,14 +254,14 @@ func (l *lastLine) Reason() (string, openssh.Kind) {
 		lines = append(lines[:len(lines):len(lines)], string(l.cur))
 	}
 	for i := len(lines) - 1; i >= 0; i-- {
-		if k := openssh.Classify(lines[i]); k != openssh.KindOther {
+		if k := proc.Classify(lines[i]); k != proc.KindOther {
 			return lines[i], k
 		}
 	}
 	if len(lines) == 0 {
-		return "", openssh.KindOther
+		return "", proc.KindOther
 	}
-	return lines[len(lines)-1], openssh.KindOther
+	return lines[len(lines)-1], proc.KindOther
 }
 
 // magic is what the remote shell prints before the exit status.

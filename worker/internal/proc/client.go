@@ -1,4 +1,4 @@
-package openssh
+package proc
 
 import (
 	"context"
