@@ -133,30 +133,54 @@ func TestFIFOWithinLevel(t *testing.T) {
 }
 
 func TestHighOvertakesBacklog(t *testing.T) {
-	// A High job submitted behind a Low backlog starts before every Low
-	// job that has not started yet.
+	// A High job submitted behind a Low backlog is dispatched before every
+	// Low job still queued. Jobs record their start under a lock. The first
+	// two Low jobs hold both workers until the High job is queued; every
+	// later Low job, once started, waits (bounded) until the High job has
+	// run, so no timing lets more Low jobs start ahead of it: with a
+	// correct queue at most one (popped by the other worker as the High
+	// job is popped) starts before it.
 	s := newSched(t, Config{MaxWorkers: 2, QueueSize: -1})
-	var lowStarted atomic.Int64
-	var atHigh atomic.Int64
+	var mu sync.Mutex
+	var order []string
+	start := func(name string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		order = append(order, name)
+		return len(order)
+	}
 	highDone := make(chan struct{})
 	hold := make(chan struct{})
+	// One deadline for all waits, so a broken queue fails in about 10 s.
+	giveUp, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var lowStarted atomic.Int64
 	for range 1000 {
 		s.Submit(context.Background(), Low, func(context.Context) {
 			lowStarted.Add(1)
-			<-hold
+			if start("low") <= 2 {
+				<-hold
+				return
+			}
+			select {
+			case <-highDone:
+			case <-giveUp.Done():
+			}
 		})
 	}
 	waitFor(t, "two low jobs running", func() bool { return lowStarted.Load() == 2 })
 	s.Submit(context.Background(), High, func(context.Context) {
-		atHigh.Store(lowStarted.Load())
+		start("high")
 		close(highDone)
 	})
 	close(hold)
 	<-highDone
-	if n := atHigh.Load(); n > 3 {
-		t.Fatalf("%d low jobs started before the high job; want at most 3 (2 running + 1 racing)", n)
-	}
 	waitFor(t, "backlog", func() bool { return s.Stats().Completed == 1001 })
+	mu.Lock()
+	defer mu.Unlock()
+	if i := slices.Index(order, "high"); i < 0 || i > 3 {
+		t.Fatalf("high job started at position %d of %d; want at most 3 low jobs before it (2 running + 1 popped alongside)", i, len(order))
+	}
 }
 
 func TestGrowToMaxAndShrinkToMin(t *testing.T) {
