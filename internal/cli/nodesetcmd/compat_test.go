@@ -283,12 +283,13 @@ func referenceResults(t *testing.T, tool string, env map[string]string, cfgdir s
 	next := make(chan int)
 	for range workers {
 		wg.Add(1)
+		srvDir := t.TempDir()
 		go func() {
 			defer wg.Done()
 			var srv *forkServer
 			if os.Getenv("NODESET_COMPAT_EXEC") == "" {
 				var err error
-				if srv, err = startForkServer(tool, env); err != nil {
+				if srv, err = startForkServer(tool, env, srvDir); err != nil {
 					t.Logf("running the reference tool directly: %v", err)
 					srv = nil
 				} else {

@@ -23,11 +23,10 @@ import (
 // instead.
 
 const forkServerScript = `
-import base64, io, json, os, sys, tempfile, traceback
-tool = sys.argv[1]
+import base64, io, json, os, sys, traceback
+tool, tmp = sys.argv[1], sys.argv[2]
 from ClusterShell.CLI.Nodeset import main as tool_main
 streams = {n: (getattr(sys, n).encoding, getattr(sys, n).errors) for n in ("stdin", "stdout", "stderr")}
-tmp = tempfile.mkdtemp(prefix="nodeset-compat-")
 pin, pout, perr = (os.path.join(tmp, n) for n in ("in", "out", "err"))
 reqs, resps = sys.stdin.buffer, sys.stdout.buffer
 def wrap(fd, name, mode, **kw):
@@ -113,12 +112,15 @@ func pythonOf(tool string) string {
 	return fields[0]
 }
 
-func startForkServer(tool string, env map[string]string) (*forkServer, error) {
+// startForkServer starts a fork server for tool; the server keeps each
+// case's standard streams in files under dir, which the caller owns and
+// removes.
+func startForkServer(tool string, env map[string]string, dir string) (*forkServer, error) {
 	py := pythonOf(tool)
 	if py == "" {
 		return nil, errors.New("reference tool is not a Python script")
 	}
-	cmd := exec.Command(py, "-c", forkServerScript, tool)
+	cmd := exec.Command(py, "-c", forkServerScript, tool, dir)
 	cmd.Env = mergeEnv(env)
 	in, err := cmd.StdinPipe()
 	if err != nil {
