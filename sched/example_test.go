@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/muster-sh/muster/sched"
 )
@@ -28,11 +27,12 @@ func Example() {
 	}
 
 	// Hold the only worker so that the next jobs queue up.
-	release := make(chan struct{})
-	s.Submit(context.Background(), sched.Normal, func(ctx context.Context) { <-release })
-	for s.Stats().Running == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	release, started := make(chan struct{}), make(chan struct{})
+	s.Submit(context.Background(), sched.Normal, func(ctx context.Context) {
+		close(started)
+		<-release
+	})
+	<-started
 
 	s.Submit(context.Background(), sched.Low, record("check groups"))
 	s.Submit(context.Background(), sched.Normal, record("fast check"))
@@ -50,11 +50,12 @@ func Example() {
 // TrySubmit never blocks: it reports a full queue instead.
 func ExampleScheduler_TrySubmit() {
 	s, _ := sched.New(sched.Config{MaxWorkers: 1, QueueSize: 1})
-	release := make(chan struct{})
-	s.Submit(context.Background(), sched.Normal, func(ctx context.Context) { <-release })
-	for s.Stats().Running == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	release, started := make(chan struct{}), make(chan struct{})
+	s.Submit(context.Background(), sched.Normal, func(ctx context.Context) {
+		close(started)
+		<-release
+	})
+	<-started
 	fmt.Println(s.TrySubmit(sched.Normal, func(ctx context.Context) {}))
 	fmt.Println(errors.Is(s.TrySubmit(sched.High, func(ctx context.Context) {}), sched.ErrQueueFull))
 	close(release)
@@ -85,11 +86,12 @@ func ExampleScheduler_Shutdown() {
 // jobs waited.
 func ExampleScheduler_Stats() {
 	s, _ := sched.New(sched.Config{MaxWorkers: 1})
-	release := make(chan struct{})
-	s.Submit(context.Background(), sched.Normal, func(ctx context.Context) { <-release })
-	for s.Stats().Running == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	release, started := make(chan struct{}), make(chan struct{})
+	s.Submit(context.Background(), sched.Normal, func(ctx context.Context) {
+		close(started)
+		<-release
+	})
+	<-started
 	for _, p := range []int{sched.Low, sched.Low, sched.High, 5} {
 		s.Submit(context.Background(), p, func(ctx context.Context) {})
 	}
