@@ -263,7 +263,7 @@ func (t *Task) Info(key string) (any, bool) {
 // settings).
 func (t *Task) InfoKeys() map[string]any { t.mu.Lock(); defer t.mu.Unlock(); return maps.Clone(t.info) }
 
-// debugf prints a debug line through the printer, on the loop goroutine.
+// debugLine prints a debug line through the printer, on the loop goroutine.
 func (t *Task) debugLine(line string) {
 	t.mu.Lock()
 	on, p := t.debug, t.printer
