@@ -1,6 +1,7 @@
 // Package worker defines the contract between muster's task engine and the
 // transports that run commands on nodes: the local exec worker
-// (worker/exec), and the distant workers (ssh, openssh, pdsh, mesh).
+// (worker/exec), and the distant workers: ssh (muster's native Go client,
+// worker/ssh), openssh, rsh and pdsh (which run those programs).
 //
 // A transport implements [Transport]. For each Shell or Copy call the task
 // engine asks the transport for a [Driver]; it then calls [Driver.Run] once

@@ -40,7 +40,7 @@
 // clush --rcopy does.
 //
 // Transport adapts a Client to the task engine (worker.Transport): muster
-// run -R ssh uses it.
+// run -R native uses it.
 //
 // The package is importable as github.com/muster-sh/muster/worker/ssh; its
 // name is sshworker so that it does not shadow golang.org/x/crypto/ssh.
