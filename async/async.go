@@ -28,6 +28,7 @@ const (
 
 var stateNames = [...]string{"Created", "Running", "Returned", "Failed", "Finishing", "Closed"}
 
+// String returns the state's name, such as "Running".
 func (s State) String() string {
 	if s >= 0 && int(s) < len(stateNames) {
 		return stateNames[s]

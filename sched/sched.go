@@ -63,6 +63,7 @@ type PanicError struct {
 	Stack  []byte // the goroutine's stack where the panic was recovered
 }
 
+// Error gives the panic value, or says that the job called runtime.Goexit.
 func (e *PanicError) Error() string {
 	if e.Goexit {
 		return "job called runtime.Goexit"
@@ -83,6 +84,8 @@ type ShutdownError struct {
 	Err     error // the context's error
 }
 
+// Error says that Close was interrupted, by which context error, and how
+// many queued jobs were dropped.
 func (e *ShutdownError) Error() string {
 	return fmt.Sprintf("sched: close interrupted (%v): %d queued jobs dropped", e.Err, e.Dropped)
 }

@@ -7,8 +7,8 @@ import (
 
 // PriorityCount is the number of jobs waiting at one priority.
 type PriorityCount struct {
-	Priority int
-	Queued   int
+	Priority int // the priority
+	Queued   int // jobs waiting at it
 }
 
 // WaitStats summarises how long jobs waited in the queue before a worker
@@ -27,15 +27,15 @@ type Stats struct {
 	// The named priorities are always listed; other values only while
 	// jobs are waiting at them.
 	Queued      []PriorityCount
-	QueuedTotal int // all waiting jobs
-	Blocked     int // submitters blocked in Submit because the queue is full
-	Running     int // jobs being run now
-	Workers     int // worker goroutines, busy or idle
-	IdleWorkers int // workers parked waiting for a job
-	Completed   uint64
-	Panicked    uint64 // jobs that panicked or called runtime.Goexit
-	Dropped     uint64 // jobs dropped by Shutdown
-	Wait        WaitStats
+	QueuedTotal int       // all waiting jobs
+	Blocked     int       // submitters blocked in Submit because the queue is full
+	Running     int       // jobs being run now
+	Workers     int       // worker goroutines, busy or idle
+	IdleWorkers int       // workers parked waiting for a job
+	Completed   uint64    // jobs that ran to the end, without panicking
+	Panicked    uint64    // jobs that panicked or called runtime.Goexit
+	Dropped     uint64    // jobs dropped by Shutdown
+	Wait        WaitStats // how long jobs waited in the queue
 }
 
 // The wait histogram: values below 16 ns have their own bucket; above, each

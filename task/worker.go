@@ -173,6 +173,8 @@ func newWorker(d worker.Driver, desc string, c *config) *Worker {
 	return w
 }
 
+// String describes the worker: its transport and command, or what it
+// copies (for NewWorker, the driver's type).
 func (w *Worker) String() string { return w.desc }
 
 // Task returns the task the worker is scheduled in (nil before).
@@ -372,8 +374,8 @@ func (w *Worker) MaxRetcode() (int, bool) {
 
 // RetcodeGroup is an exit code and the nodes that returned it.
 type RetcodeGroup struct {
-	Code  int
-	Nodes []string
+	Code  int      // the exit code
+	Nodes []string // the nodes that returned it (order: see Retcodes)
 }
 
 // NodeSet returns the group's nodes as a folded node set.

@@ -8,14 +8,18 @@ import (
 
 // PatternError reports a bad placeholder in a command.
 type PatternError struct {
+	// Pattern is the whole command in which the placeholder was found.
 	Pattern string
 	// Name is the unknown placeholder name, or "" for a % followed by
 	// something that is not a name (then Line and Col locate it, 1-based,
 	// Col counting the % itself).
-	Name      string
+	Name string
+	// Line and Col locate a % not followed by a name (0 when Name is set).
 	Line, Col int
 }
 
+// Error names the unknown placeholder and the ones that exist, or locates
+// the stray %.
 func (e *PatternError) Error() string {
 	if e.Name != "" {
 		return fmt.Sprintf("exec: unknown placeholder %%%s in %q (expected %%h, %%host, %%hosts, %%n, %%rank; %%%% for a literal %%)", e.Name, e.Pattern)
