@@ -2,7 +2,8 @@
 // worker packages (worker/openssh, worker/pdsh, worker/rsh): a
 // worker.Session that records what a driver reports, a broadcast standard
 // input, a way to run a driver on many sessions at once as the engine
-// does, and a check for external programs a test needs.
+// does, a check for external programs a test needs, and a server that
+// accepts connections and never answers.
 //
 // Only tests import it.
 package workertest
@@ -11,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"sync"
@@ -207,4 +209,41 @@ func NeedTool(t testing.TB, name string) {
 		}
 		t.Skipf("%s not found", name)
 	}
+}
+
+// SilentServer listens on a free loopback port, accepts connections and
+// never sends a byte, so that a client waiting for a banner runs into its
+// connect timeout. It returns the port; everything is closed when the test
+// ends.
+func SilentServer(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return l.Addr().(*net.TCPAddr).Port
 }
