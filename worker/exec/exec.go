@@ -11,11 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/muster-sh/muster/nodeset"
 	"github.com/muster-sh/muster/worker"
+	"github.com/muster-sh/muster/worker/internal/proc"
 )
 
 // Transport runs commands as local processes, one per node. The zero value
@@ -148,19 +148,6 @@ func (d *Driver) resolve(prog string) (string, error) {
 	return p, err
 }
 
-var (
-	devNullOnce sync.Once
-	devNull     *os.File
-	devNullErr  error
-)
-
-func openDevNull() (*os.File, error) {
-	devNullOnce.Do(func() { devNull, devNullErr = os.Open(os.DevNull) })
-	return devNull, devNullErr
-}
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
-
 func (d *Driver) argv(s worker.Session) ([]string, error) {
 	if d.shell {
 		line, err := Expand(d.line, s.Node(), s.Rank())
@@ -189,15 +176,6 @@ func (d *Driver) Run(ctx context.Context, s worker.Session) (worker.Status, erro
 	return d.run(ctx, argv, s)
 }
 
-// closeAll closes the files that are not nil.
-func closeAll(files ...*os.File) {
-	for _, f := range files {
-		if f != nil {
-			f.Close()
-		}
-	}
-}
-
 func (d *Driver) run(ctx context.Context, argv []string, s worker.Session) (worker.Status, error) {
 	path, err := d.resolve(argv[0])
 	if err != nil {
@@ -207,123 +185,17 @@ func (d *Driver) run(ctx context.Context, argv []string, s worker.Session) (work
 		return worker.Exited(127), nil
 	}
 	s.Debugf("EXEC: %q", argv)
-
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return worker.Status{}, fmt.Errorf("exec: %s: stdout pipe: %w", s.Node(), err)
-	}
-	var errR, errW *os.File
-	if s.MergedStderr() {
-		errW = outW
-	} else if errR, errW, err = os.Pipe(); err != nil {
-		closeAll(outR, outW)
-		return worker.Status{}, fmt.Errorf("exec: %s: stderr pipe: %w", s.Node(), err)
-	}
-	input := s.Stdin()
-	var inR, inW *os.File
-	if input == nil {
-		if inR, err = openDevNull(); err != nil {
-			closeAll(outR, outW, errR)
-			if errR != nil {
-				errW.Close()
-			}
-			return worker.Status{}, fmt.Errorf("exec: %s: %w", s.Node(), err)
-		}
-	} else if inR, inW, err = os.Pipe(); err != nil {
-		closeAll(outR, outW, errR)
-		if errR != nil {
-			errW.Close()
-		}
-		return worker.Status{}, fmt.Errorf("exec: %s: stdin pipe: %w", s.Node(), err)
-	}
-
-	proc, err := os.StartProcess(path, argv, &os.ProcAttr{
-		Env:   d.env,
-		Files: []*os.File{inR, outW, errW},
-		Sys:   &syscall.SysProcAttr{Setpgid: true},
-	})
-	outW.Close()
-	if errR != nil {
-		errW.Close()
-	}
-	if inW != nil {
-		inR.Close()
-	}
-	if err != nil {
-		outR.Close()
-		if errR != nil {
-			errR.Close()
-		}
-		if inW != nil {
-			inW.Close()
-		}
+	st, err := proc.RunClient(ctx, s, proc.Client{Path: path, Argv: argv, Env: d.env})
+	if err != nil && errors.Is(err, proc.ErrStart) {
 		if errors.Is(err, fs.ErrPermission) {
+			// Again as a shell does: exit 126.
 			fmt.Fprintf(s.Stderr(), "%s: permission denied\n", argv[0])
 			s.Started()
 			return worker.Exited(126), nil
 		}
-		return worker.Status{}, fmt.Errorf("exec: %s: start %q: %w", s.Node(), argv[0], err)
+		return worker.Status{}, fmt.Errorf("exec: %w", err)
 	}
-	s.Started()
-	pgid := proc.Pid
-	stop := context.AfterFunc(ctx, func() { syscall.Kill(-pgid, syscall.SIGKILL) })
-	defer stop()
-
-	var wg sync.WaitGroup
-	if errR != nil {
-		wg.Go(func() { pump(errR, s.Stderr()) })
-	}
-	inCtx, inCancel := context.WithCancel(ctx)
-	if inW != nil {
-		wg.Go(func() { feed(inCtx, input, inW, s) })
-	}
-	pump(outR, s.Stdout())
-	state, werr := proc.Wait()
-	inCancel()
-	wg.Wait()
-	if werr != nil {
-		return worker.Status{}, fmt.Errorf("exec: %s: wait: %w", s.Node(), werr)
-	}
-	ws := state.Sys().(syscall.WaitStatus)
-	if ws.Signaled() {
-		return worker.Signaled(ws.Signal()), ctx.Err()
-	}
-	return worker.Exited(ws.ExitStatus()), ctx.Err()
-}
-
-// pump copies r to w until end of file, then closes r.
-func pump(r *os.File, w io.Writer) {
-	bp := bufPool.Get().(*[]byte)
-	buf := *bp
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			w.Write(buf[:n])
-		}
-		if err != nil {
-			break
-		}
-	}
-	bufPool.Put(bp)
-	r.Close()
-}
-
-// feed writes the broadcast input to the process until it ends.
-func feed(ctx context.Context, in worker.Input, w *os.File, s worker.Session) {
-	defer w.Close()
-	for {
-		chunk, err := in.Next(ctx)
-		if err != nil {
-			return
-		}
-		n, err := w.Write(chunk)
-		if n > 0 {
-			s.Written(n)
-		}
-		if err != nil {
-			return
-		}
-	}
+	return st, err
 }
 
 // HostsDriver runs a command containing %hosts: one process for all the

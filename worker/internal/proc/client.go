@@ -19,8 +19,11 @@ import (
 // what the program prints before the engine sees it).
 type Client struct {
 	// Argv is the program and its arguments; Argv[0] is looked up in PATH
-	// when it has no slash.
+	// when it has no slash, unless Path is set.
 	Argv []string
+	// Path, when set, is the file to run (already looked up); Argv[0] is
+	// then only the name the program sees.
+	Path string
 	// Env is the program's environment; nil means the current process's.
 	Env []string
 	// Stdout and Stderr, when not nil, receive the program's output
@@ -59,9 +62,13 @@ func RunClient(ctx context.Context, s worker.Session, c Client) (worker.Status, 
 	if err := ctx.Err(); err != nil {
 		return worker.Status{}, err
 	}
-	path, err := osexec.LookPath(c.Argv[0])
-	if err != nil && !errors.Is(err, osexec.ErrDot) {
-		return worker.Status{}, fmt.Errorf("%s: %w: %w", s.Node(), ErrStart, err)
+	path := c.Path
+	if path == "" {
+		var err error
+		path, err = osexec.LookPath(c.Argv[0])
+		if err != nil && !errors.Is(err, osexec.ErrDot) {
+			return worker.Status{}, fmt.Errorf("%s: %w: %w", s.Node(), ErrStart, err)
+		}
 	}
 	stdout, stderr := c.Stdout, c.Stderr
 	if stdout == nil {
