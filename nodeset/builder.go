@@ -133,7 +133,7 @@ func (b *Builder) addScanned() {
 		if len(pb.sp) == cap(pb.sp) {
 			pb.sp = slices.Grow(pb.sp, max(cap(pb.sp), 16)) // double: fewer copies than append's 1.25x
 		}
-		pb.sp = append(pb.sp, span{e.w, e.v, e.v})
+		pb.sp = append(pb.sp, span{w: e.w, lo: e.v, hi: e.v})
 	default:
 		if len(pb.pts)+len(b.sc.el) > cap(pb.pts) {
 			pb.pts = slices.Grow(pb.pts, max(cap(pb.pts), 64))
@@ -240,11 +240,11 @@ func pointsFold(pts []elem, dims int) []vec {
 				var sp []span
 				for i := 0; i < n; i++ {
 					e := sorted[i*dims+k]
-					sp = append(sp, span{e.w, e.v, e.v})
+					sp = append(sp, span{w: e.w, lo: e.v, hi: e.v})
 				}
 				v[k] = RangeSet{normalize(sp)}
 			} else {
-				v[k] = RangeSet{[]span{{sorted[k].w, sorted[k].v, sorted[k].v}}}
+				v[k] = RangeSet{[]span{{w: sorted[k].w, lo: sorted[k].v, hi: sorted[k].v}}}
 			}
 		}
 		return []vec{v}
@@ -270,7 +270,7 @@ func pointsFirstPass(pts []elem, dims int) []vec {
 	single := func(k int, e elem) RangeSet {
 		r, ok := singles[k][e]
 		if !ok {
-			r = RangeSet{[]span{{e.w, e.v, e.v}}}
+			r = RangeSet{[]span{{w: e.w, lo: e.v, hi: e.v}}}
 			singles[k][e] = r
 		}
 		return r
@@ -334,7 +334,7 @@ func pointsFirstPass(pts []elem, dims int) []vec {
 // insertElem adds index e (not in sp) to canonical spans sp, in place
 // when possible.
 func insertElem(sp []span, e elem) []span {
-	i, _ := slices.BinarySearchFunc(sp, span{e.w, e.v, e.v}, cmpSpanStart)
+	i, _ := slices.BinarySearchFunc(sp, span{w: e.w, lo: e.v, hi: e.v}, cmpSpanStart)
 	// merge with the previous or next span when adjacent
 	joinPrev := i > 0 && sp[i-1].w == e.w && sp[i-1].hi+1 == e.v
 	joinNext := i < len(sp) && sp[i].w == e.w && sp[i].lo-1 == e.v
@@ -349,7 +349,7 @@ func insertElem(sp []span, e elem) []span {
 		sp[i].lo = e.v
 		return sp
 	}
-	return slices.Insert(sp, i, span{e.w, e.v, e.v})
+	return slices.Insert(sp, i, span{w: e.w, lo: e.v, hi: e.v})
 }
 
 // FromNames returns the set of the given literal node names (see

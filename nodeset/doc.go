@@ -25,8 +25,11 @@
 //
 // Differences from ClusterShell 1.9.1, all at the edges:
 //   - indexes are int64 (ClusterShell accepts up to 1e100);
-//   - stepped ranges ("n[1-1000000/2]") are stored index by index, like
-//     ClusterShell, so they cost memory per index;
+//   - stepped ranges ("n[1-1000000/2]") are stored as progressions, not
+//     index by index as in ClusterShell, so counting, intersecting with
+//     ranges and folding them with autostep cost no per-index memory
+//     (progressions that interleave with other indexes, as in
+//     "n[1-99/2,2-98/4]", are expanded);
 //   - slicing with a step across several patterns selects the positions
 //     (ClusterShell 1.9.1 raises a TypeError there);
 //   - a regrouped source's nested groups resolve in that source;

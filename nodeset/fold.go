@@ -59,6 +59,17 @@ func appendRange(dst []byte, lo, hi, step int64, pad int) []byte {
 // autostep threshold (<= 1 or math.MaxInt: disabled, see AppendTo).
 func appendFold(dst []byte, sp []span, autostep int) []byte {
 	if autostep <= 0 || autostep == math.MaxInt {
+		if hasSteps(sp) {
+			first := true
+			foldRuns(sp, func(lo, hi int64, pad int) {
+				if !first {
+					dst = append(dst, ',')
+				}
+				first = false
+				dst = appendRange(dst, lo, hi, 1, pad)
+			})
+			return dst
+		}
 		for i := 0; i < len(sp); {
 			r := nextRun(sp, i)
 			if i > 0 {
@@ -91,7 +102,7 @@ const disabledStep = math.MaxInt64
 func foldSlices(sp []span, a, aEnd int64, emit func(lo, hi, step int64, pad int)) {
 	f := stepFolder{emitFn: emit, a: a, aEnd: aEnd}
 	for _, s := range sp {
-		for v := s.lo; ; v++ {
+		for v := s.lo; ; v += s.step() {
 			f.feed(v, textLen(s.w, v), padded(s.w, v))
 			if v == s.hi {
 				break
@@ -247,6 +258,12 @@ func (r RangeSet) contiguous(autostep int) []RangeSet {
 				}
 			}
 			out = append(out, RangeSet{normalize(sp)})
+		})
+		return out
+	}
+	if hasSteps(r.sp) {
+		foldRuns(r.sp, func(lo, hi int64, pad int) {
+			out = append(out, RangeSet{normalize(appendSpansRange(nil, lo, hi, pad))})
 		})
 		return out
 	}

@@ -82,7 +82,7 @@ func ndMultivariate(vecs []vec) []vec {
 			return
 		}
 		for _, s := range v[k].sp {
-			for x := s.lo; ; x++ {
+			for x := s.lo; ; x += s.step() {
 				cur[k] = elem{s.w, x}
 				rec(v, k+1)
 				if x == s.hi {
@@ -396,7 +396,7 @@ func pointAt(v vec, i int) vec {
 		n := v[k].Len()
 		w, x, _ := v[k].elemAt(i % n)
 		i /= n
-		p[k] = RangeSet{[]span{{w, x, x}}}
+		p[k] = RangeSet{[]span{{w: w, lo: x, hi: x}}}
 	}
 	return p
 }

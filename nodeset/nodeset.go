@@ -368,7 +368,7 @@ func (s NodeSet) walk(fn func([]byte) bool, bufp *[]byte) {
 		case 1:
 			pre, suf := p.parts[0], p.parts[1]
 			for _, sp := range p.rs.sp {
-				for v := sp.lo; ; v++ {
+				for v := sp.lo; ; v += sp.step() {
 					buf = append(buf[:0], pre...)
 					buf = appendElem(buf, sp.w, v)
 					buf = append(buf, suf...)
@@ -417,7 +417,7 @@ func walkVec(parts []string, v vec, fn func([]byte) bool, bufp *[]byte) bool {
 			c := &pos[k]
 			sp := v[k].sp
 			if c.val < sp[c.si].hi {
-				c.val++
+				c.val += sp[c.si].step()
 				break
 			}
 			if c.si+1 < len(sp) {
@@ -503,7 +503,7 @@ func (s NodeSet) appendFold(b []byte, axes []int) []byte {
 func (s NodeSet) walk1(p *pat, fn func([]byte)) {
 	var buf []byte
 	for _, sp := range p.rs.sp {
-		for v := sp.lo; ; v++ {
+		for v := sp.lo; ; v += sp.step() {
 			buf = append(buf[:0], p.parts[0]...)
 			buf = appendElem(buf, sp.w, v)
 			buf = append(buf, p.parts[1]...)

@@ -356,7 +356,7 @@ func (p *parser) scanSingle(s string, off int) (string, []RangeSet, error) {
 			return "", nil, p.fail(off+j, s[j:k], "invalid rangeset index (too large)")
 		}
 		key.WriteString("%s")
-		sets = append(sets, RangeSet{[]span{{w, v, v}}})
+		sets = append(sets, RangeSet{[]span{{w: w, lo: v, hi: v}}})
 		i = k
 	}
 	return key.String(), sets, nil

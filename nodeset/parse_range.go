@@ -1,7 +1,7 @@
 package nodeset
 
 import (
-	"slices"
+	"math"
 	"strings"
 )
 
@@ -153,30 +153,37 @@ func (p *rangeParser) parseSub(dst []span, raw string, off int) ([]span, error) 
 	if step == 1 {
 		return appendSpansRange(dst, lo, hi, pad), nil
 	}
-	// stepped ranges are stored index by index: reserve the room once
-	dst = slices.Grow(dst, int((hi-lo)/step)+2)
+	// a stepped range is one progression per width (see step.go)
+	last := lo + ((hi-lo)/step)*step
+	if lo == last {
+		return appendSpansRange(dst, lo, lo, pad), nil
+	}
 	v := lo
-	for ; v < 0 && v <= hi; v += step {
-		dst = appendSpansRange(dst, v, v, pad)
-		if v > hi-step {
+	if v < 0 {
+		h := min(last, lo+((-1-lo)/step)*step) // last negative index
+		dst = append(dst, mkSpan(0, v, h, step))
+		if h == last {
 			return dst, nil
 		}
+		v = h + step
 	}
-	for v <= hi {
+	for {
 		// all indexes below limit have text width w
 		d := ndigits(v)
 		w, limit := int32(max(d, pad)), pow10(d)
 		if d < pad {
 			limit = pow10(pad)
 		}
-		for ; v <= hi && v < limit; v += step {
-			dst = append(dst, span{w, v, v})
-			if v > hi-step {
-				return dst, nil
-			}
+		h := last
+		if limit != math.MaxInt64 && h >= limit {
+			h = v + ((limit-1-v)/step)*step
 		}
+		dst = append(dst, mkSpan(w, v, h, step))
+		if h == last {
+			return dst, nil
+		}
+		v = h + step
 	}
-	return dst, nil
 }
 
 // ParseRangeSet parses a ClusterShell range set such as "1-5,07,10-20/2"

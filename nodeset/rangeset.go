@@ -21,6 +21,7 @@ const maxIndex = math.MaxInt64 - 1
 // span is an inclusive interval of indexes of the same width w.
 type span struct {
 	w      int32
+	st     int32 // 0: contiguous; >= 2: every st-th index from lo to hi (see step.go)
 	lo, hi int64
 }
 
@@ -78,7 +79,7 @@ func appendSpansRange(dst []span, lo, hi int64, pad int) []span {
 		if h > -1 {
 			h = -1
 		}
-		dst = append(dst, span{0, lo, h})
+		dst = append(dst, span{w: 0, lo: lo, hi: h})
 		if hi < 0 {
 			return dst
 		}
@@ -91,7 +92,7 @@ func appendSpansRange(dst []span, lo, hi int64, pad int) []span {
 			if h > m {
 				h = m
 			}
-			dst = append(dst, span{int32(pad), lo, h})
+			dst = append(dst, span{w: int32(pad), lo: lo, hi: h})
 			if hi <= m {
 				return dst
 			}
@@ -104,7 +105,7 @@ func appendSpansRange(dst []span, lo, hi int64, pad int) []span {
 		if h > m {
 			h = m
 		}
-		dst = append(dst, span{int32(d), lo, h})
+		dst = append(dst, span{w: int32(d), lo: lo, hi: h})
 		if h == maxIndex {
 			break
 		}
@@ -117,6 +118,9 @@ func appendSpansRange(dst []span, lo, hi int64, pad int) []span {
 func normalize(sp []span) []span {
 	if len(sp) <= 1 {
 		return sp
+	}
+	if hasSteps(sp) {
+		return normalizeSteps(sp)
 	}
 	sorted := true
 	for i := 1; i < len(sp); i++ {
@@ -178,7 +182,7 @@ func sortPacked(sp []span) ([]span, bool) {
 	out = out[:total]
 	for i, k := range keys {
 		v := int64(k & (1<<58 - 1))
-		out[i] = span{int32(k >> 58), v, v}
+		out[i] = span{w: int32(k >> 58), lo: v, hi: v}
 	}
 	return out, true
 }
@@ -209,7 +213,7 @@ func RangeSetOf(lo, hi int64, pad int) RangeSet {
 func (r RangeSet) Len() int {
 	n := 0
 	for _, s := range r.sp {
-		n += int(s.hi - s.lo + 1)
+		n += int(s.count())
 	}
 	return n
 }
@@ -218,7 +222,12 @@ func (r RangeSet) Len() int {
 func (r RangeSet) IsEmpty() bool { return len(r.sp) == 0 }
 
 // Equal reports whether r and o hold the same indexes (padding included).
-func (r RangeSet) Equal(o RangeSet) bool { return slices.Equal(r.sp, o.sp) }
+func (r RangeSet) Equal(o RangeSet) bool {
+	if !hasSteps(r.sp) && !hasSteps(o.sp) {
+		return slices.Equal(r.sp, o.sp)
+	}
+	return r.Len() == o.Len() && isSubsetSteps(r.sp, o.sp)
+}
 
 // Contains reports whether index (as written, e.g. "07") is in r.
 func (r RangeSet) Contains(index string) bool {
@@ -230,7 +239,7 @@ func (r RangeSet) Contains(index string) bool {
 }
 
 func (r RangeSet) containsElem(w int32, v int64) bool {
-	i, found := slices.BinarySearchFunc(r.sp, span{w, v, v}, cmpSpanStart)
+	i, found := slices.BinarySearchFunc(r.sp, span{w: w, lo: v, hi: v}, cmpSpanStart)
 	if found {
 		return true
 	}
@@ -238,7 +247,7 @@ func (r RangeSet) containsElem(w int32, v int64) bool {
 		return false
 	}
 	s := r.sp[i-1]
-	return s.w == w && v <= s.hi
+	return s.w == w && s.has(v)
 }
 
 // parseIndexText parses the text of one index ("12", "007", "-3").
@@ -302,7 +311,7 @@ func (r RangeSet) All() iter.Seq[string] {
 	return func(yield func(string) bool) {
 		var buf [64]byte
 		for _, s := range r.sp {
-			for v := s.lo; ; v++ {
+			for v := s.lo; ; v += s.step() {
 				if !yield(string(appendElem(buf[:0], s.w, v))) {
 					return
 				}
@@ -319,7 +328,7 @@ func (r RangeSet) All() iter.Seq[string] {
 func (r RangeSet) Ints() iter.Seq[int64] {
 	return func(yield func(int64) bool) {
 		for _, s := range r.sp {
-			for v := s.lo; ; v++ {
+			for v := s.lo; ; v += s.step() {
 				if !yield(v) {
 					return
 				}
@@ -337,9 +346,9 @@ func (r RangeSet) elemAt(i int) (int32, int64, bool) {
 		return 0, 0, false
 	}
 	for _, s := range r.sp {
-		n := int(s.hi - s.lo + 1)
+		n := int(s.count())
 		if i < n {
-			return s.w, s.lo + int64(i), true
+			return s.w, s.lo + int64(i)*s.step(), true
 		}
 		i -= n
 	}
@@ -442,11 +451,17 @@ func (r RangeSet) SymmetricDifference(o RangeSet) RangeSet {
 	if len(r.sp) == 0 {
 		return o
 	}
+	if hasSteps(r.sp) || hasSteps(o.sp) {
+		return RangeSet{unionDisjoint(differenceSteps(r.sp, o.sp), differenceSteps(o.sp, r.sp))}
+	}
 	return RangeSet{setOp(r.sp, o.sp, func(a, b bool) bool { return a != b })}
 }
 
 // Intersects reports whether r and o share an index (no allocation).
 func (r RangeSet) Intersects(o RangeSet) bool {
+	if hasSteps(r.sp) || hasSteps(o.sp) {
+		return intersectsSteps(r.sp, o.sp)
+	}
 	i, j := 0, 0
 	for i < len(r.sp) && j < len(o.sp) {
 		a, b := r.sp[i], o.sp[j]
@@ -464,6 +479,9 @@ func (r RangeSet) Intersects(o RangeSet) bool {
 
 // IsSubset reports whether every index of r is in o (no allocation).
 func (r RangeSet) IsSubset(o RangeSet) bool {
+	if hasSteps(r.sp) || hasSteps(o.sp) {
+		return isSubsetSteps(r.sp, o.sp)
+	}
 	j := 0
 	for _, a := range r.sp {
 		for j < len(o.sp) && (o.sp[j].w < a.w || (o.sp[j].w == a.w && o.sp[j].hi < a.lo)) {
@@ -490,7 +508,7 @@ func (r RangeSet) slicePos(start, stop, step int) RangeSet {
 	pos := 0 // position of the first element of the current span
 	next := start
 	for _, s := range r.sp {
-		n := int(s.hi - s.lo + 1)
+		n := int(s.count())
 		if next >= stop {
 			break
 		}
@@ -499,14 +517,22 @@ func (r RangeSet) slicePos(start, stop, step int) RangeSet {
 			continue
 		}
 		end := min(pos+n, stop) // exclusive
+		st := s.step()
+		first := s.lo + int64(next-pos)*st
 		if step == 1 {
-			out = append(out, span{s.w, s.lo + int64(next-pos), s.lo + int64(end-1-pos)})
+			out = append(out, mkSpan(s.w, first, s.lo+int64(end-1-pos)*st, st))
 			next = end
 		} else {
-			for ; next < end; next += step {
-				v := s.lo + int64(next-pos)
-				out = append(out, span{s.w, v, v})
+			k := (end - 1 - next) / step // positions selected after the first
+			nst := int64(step) * st
+			if k == 0 || nst <= math.MaxInt32 {
+				out = append(out, mkSpan(s.w, first, first+int64(k)*nst, nst))
+			} else {
+				for v, i := first, 0; i <= k; v, i = v+nst, i+1 {
+					out = append(out, span{w: s.w, lo: v, hi: v})
+				}
 			}
+			next += (k + 1) * step
 		}
 		pos += n
 	}
@@ -565,6 +591,9 @@ func endsBefore(a, b span) bool {
 
 // unionSpans merges two canonical span lists.
 func unionSpans(a, b []span) []span {
+	if hasSteps(a) || hasSteps(b) {
+		return unionSteps(a, b)
+	}
 	out := make([]span, 0, len(a)+len(b))
 	add := func(s span) {
 		if n := len(out); n > 0 {
@@ -600,6 +629,9 @@ func unionSpans(a, b []span) []span {
 // intersectSpans intersects two canonical span lists (a counting pass
 // first, so that the result is allocated once at its exact size).
 func intersectSpans(a, b []span) []span {
+	if hasSteps(a) || hasSteps(b) {
+		return intersectSteps(a, b)
+	}
 	n := intersectWalk(a, b, nil)
 	if n == 0 {
 		return nil
@@ -656,7 +688,7 @@ func intersectWalk(a, b []span, out *[]span) int {
 		}
 		n++
 		if out != nil {
-			*out = append(*out, span{x.w, max(x.lo, y.lo), min(x.hi, y.hi)})
+			*out = append(*out, span{w: x.w, lo: max(x.lo, y.lo), hi: min(x.hi, y.hi)})
 		}
 		if x.hi < y.hi {
 			i++
@@ -669,6 +701,9 @@ func intersectWalk(a, b []span, out *[]span) int {
 
 // differenceSpans removes the indexes of b from a.
 func differenceSpans(a, b []span) []span {
+	if hasSteps(a) || hasSteps(b) {
+		return differenceSteps(a, b)
+	}
 	out := make([]span, 0, len(a))
 	j := 0
 	for _, x := range a {
@@ -681,7 +716,7 @@ func differenceSpans(a, b []span) []span {
 			y := b[k]
 			// y overlaps cur (same width)
 			if y.lo > cur.lo {
-				out = append(out, span{cur.w, cur.lo, y.lo - 1})
+				out = append(out, span{w: cur.w, lo: cur.lo, hi: y.lo - 1})
 			}
 			if y.hi >= cur.hi {
 				cur.lo = cur.hi + 1 // consumed
