@@ -60,15 +60,7 @@ func appendRange(dst []byte, lo, hi, step int64, pad int) []byte {
 func appendFold(dst []byte, sp []span, autostep int) []byte {
 	if autostep <= 0 || autostep == math.MaxInt {
 		if hasSteps(sp) {
-			first := true
-			foldRuns(sp, func(lo, hi int64, pad int) {
-				if !first {
-					dst = append(dst, ',')
-				}
-				first = false
-				dst = appendRange(dst, lo, hi, 1, pad)
-			})
-			return dst
+			return appendFoldSteps(dst, sp)
 		}
 		for i := 0; i < len(sp); {
 			r := nextRun(sp, i)

@@ -523,3 +523,72 @@ func foldRuns(sp []span, fn func(lo, hi int64, pad int)) {
 		fn(rlo, rhi, pad)
 	}
 }
+
+// runFolder appends the ranges ClusterShell prints without autostep,
+// fed with pieces of consecutive indexes (see foldRuns).
+type runFolder struct {
+	dst        []byte
+	n          int // ranges appended so far
+	have, rpad bool
+	rlo, rhi   int64
+	rw         int32
+}
+
+func (f *runFolder) emit() {
+	if f.n > 0 {
+		f.dst = append(f.dst, ',')
+	}
+	f.n++
+	pad := 0
+	if f.rpad {
+		pad = int(f.rw)
+	}
+	f.dst = appendRange(f.dst, f.rlo, f.rhi, 1, pad)
+	f.have = false
+}
+
+func (f *runFolder) piece(w int32, lo, hi int64) {
+	if f.have && lo == f.rhi+1 && ((f.rpad && w == f.rw) || (!f.rpad && !padded(w, lo))) {
+		f.rhi = hi
+		return
+	}
+	if f.have {
+		f.emit()
+	}
+	f.have, f.rlo, f.rhi, f.rw, f.rpad = true, lo, hi, w, padded(w, lo)
+}
+
+// appendFoldSteps is appendFold without autostep for lists with stepped
+// spans: the inner indexes of a progression are never next to another
+// index, so each is printed alone, the fast way.
+func appendFoldSteps(dst []byte, sp []span) []byte {
+	size := 0
+	for _, s := range sp {
+		if s.st != 0 {
+			size += int(s.count()) * (textLen(s.w, s.hi) + 1)
+		}
+	}
+	f := runFolder{dst: slices.Grow(dst, size)}
+	for _, s := range sp {
+		if s.st == 0 {
+			f.piece(s.w, s.lo, s.hi)
+			continue
+		}
+		st := int64(s.st)
+		f.piece(s.w, s.lo, s.lo)
+		if s.hi-s.lo > st {
+			f.emit()
+			d := f.dst
+			for v := s.lo + st; v < s.hi; v += st {
+				d = append(d, ',')
+				d = appendElem(d, s.w, v)
+			}
+			f.dst = d
+		}
+		f.piece(s.w, s.hi, s.hi)
+	}
+	if f.have {
+		f.emit()
+	}
+	return f.dst
+}
