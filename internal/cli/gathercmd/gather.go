@@ -222,7 +222,7 @@ func (g *run) read(r io.Reader) error {
 				if _, seen := fast[n]; !seen {
 					fastOrder = append(fastOrder, n)
 				}
-				fast[n] = append(fast[n], content)
+				fast[n] = append(fast[n], bytes.Clone(content))
 			} else {
 				g.tree.add(n, content)
 			}
