@@ -579,9 +579,20 @@ func appendFoldSteps(dst []byte, sp []span) []byte {
 		if s.hi-s.lo > st {
 			f.emit()
 			d := f.dst
-			for v := s.lo + st; v < s.hi; v += st {
-				d = append(d, ',')
-				d = appendElem(d, s.w, v)
+			if s.w > 0 && s.w <= 32 {
+				// every index has exactly w digits: add st to the text
+				var tb [32]byte
+				t := appendElem(tb[:0], s.w, s.lo)
+				for v := s.lo + st; v < s.hi; v += st {
+					addDecimal(t, st)
+					d = append(d, ',')
+					d = append(d, t...)
+				}
+			} else {
+				for v := s.lo + st; v < s.hi; v += st {
+					d = append(d, ',')
+					d = appendElem(d, s.w, v)
+				}
 			}
 			f.dst = d
 		}
@@ -591,4 +602,18 @@ func appendFoldSteps(dst []byte, sp []span) []byte {
 		f.emit()
 	}
 	return f.dst
+}
+
+// addDecimal adds n >= 0 to the decimal digits t in place (the sum must
+// fit in len(t) digits).
+func addDecimal(t []byte, n int64) {
+	for i := len(t) - 1; n > 0 && i >= 0; i-- {
+		x := int64(t[i]-'0') + n%10
+		n /= 10
+		if x >= 10 {
+			x -= 10
+			n++
+		}
+		t[i] = byte('0' + x)
+	}
 }

@@ -252,3 +252,29 @@ func TestSteppedRangeSetOps(t *testing.T) {
 		}
 	}
 }
+
+// TestSteppedFoldMatchesNames checks the text of stepped ranges, folded
+// with and without autostep, against the same indexes given one by one,
+// across width changes and carries (9 to 10, 0099 to 0100).
+func TestSteppedFoldMatchesNames(t *testing.T) {
+	for _, e := range []string{
+		"n[95-130/7]", "n[0095-0130/7]", "n[999990-1000020/3]", "n[1-100/2,50-60]",
+		"n[0-10/10]", "n[00-99/11]", "n[1-99/2,4,6]", "n[5-5/3]", "n[1-30/3,31-40/3]",
+		"n[99999999999999999-100000000000000100/9]",
+	} {
+		ns, err := Parse(e, WithResolver(nil))
+		if err != nil {
+			t.Fatalf("%s: %v", e, err)
+		}
+		var names []string
+		for n := range ns.All() {
+			names = append(names, n)
+		}
+		fn := FromNames(names...)
+		for _, as := range []int{0, 2, 3} {
+			if got, want := ns.WithAutostep(as).String(), fn.WithAutostep(as).String(); got != want {
+				t.Errorf("%s autostep %d: %s, want %s", e, as, got, want)
+			}
+		}
+	}
+}
