@@ -9,9 +9,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/muster-sh/muster/gather"
@@ -69,8 +71,10 @@ func Main(args []string, stdio cli.Stdio) int {
 		fmt.Fprintf(stdio.Out, "%s %s\n", prog, version)
 		return 0
 	}
+	// Python ignores SIGPIPE: a closed output pipe ends clubak with status 1
+	// and no message, instead of killing it.
+	signal.Ignore(syscall.SIGPIPE)
 	out := bufio.NewWriterSize(stdio.Out, 64<<10)
-	defer out.Flush()
 	usage := func(msg string) int {
 		out.Flush()
 		fmt.Fprintf(stdio.Err, "%s\n%s: error: %s\n", usageLine, prog, msg)
@@ -95,8 +99,14 @@ func Main(args []string, stdio cli.Stdio) int {
 			pyBool(o.lineMode), pyBool(g.gather), g.tree.depth)
 	}
 	if err := g.display(); err != nil {
-		out.Flush()
+		if out.Flush() != nil {
+			return 1
+		}
 		fmt.Fprintf(stdio.Err, "%s: %s\n", prog, err)
+		return 1
+	}
+	if out.Flush() != nil {
+		// A closed pipe (| head): clubak exits 1 without a message.
 		return 1
 	}
 	return 0

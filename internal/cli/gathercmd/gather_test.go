@@ -2,6 +2,7 @@ package gathercmd
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -167,4 +168,18 @@ func FuzzGather(f *testing.F) {
 			t.Fatalf("stderr %q on success", errb.String())
 		}
 	})
+}
+
+type closedPipe struct{}
+
+func (closedPipe) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+// TestClosedOutput: like clubak, a failed write ends with status 1 and no
+// message.
+func TestClosedOutput(t *testing.T) {
+	var errb bytes.Buffer
+	code := Main([]string{"-L"}, cli.Stdio{In: strings.NewReader(sample), Out: closedPipe{}, Err: &errb})
+	if code != 1 || errb.Len() != 0 {
+		t.Errorf("exit %d stderr %q, want 1 and nothing", code, errb.String())
+	}
 }
