@@ -425,7 +425,7 @@ func (g *run) showDiff(k keySet, lines [][]byte) error {
 		return nil
 	}
 	var buf []byte
-	for _, l := range unifiedDiff(g.diffRef.lines, strs, g.diffRef.name, s) {
+	for _, l := range gather.UnifiedDiff(g.diffRef.lines, strs, g.diffRef.name, s, 3) {
 		start := len(buf)
 		switch {
 		case strings.HasPrefix(l, "---") || strings.HasPrefix(l, "+++"):

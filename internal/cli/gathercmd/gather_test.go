@@ -137,19 +137,6 @@ func TestDebugReportsTree(t *testing.T) {
 	}
 }
 
-func TestUnifiedDiff(t *testing.T) {
-	a := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}
-	b := []string{"a", "B", "c", "d", "e", "f", "g", "h", "i", "j"}
-	got := strings.Join(unifiedDiff(a, b, "x", "y"), "\n")
-	want := "--- x\n+++ y\n@@ -1,5 +1,5 @@\n a\n-b\n+B\n c\n d\n e\n@@ -7,3 +7,4 @@\n g\n h\n i\n+j"
-	if got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
-	}
-	if d := unifiedDiff(a, a, "x", "y"); d != nil {
-		t.Errorf("identical inputs: %q", d)
-	}
-}
-
 func FuzzGather(f *testing.F) {
 	f.Add([]byte(sample), "-b")
 	f.Add([]byte("n[1-3]: a\nbad[: b\n\n"), "-T -L")

@@ -185,7 +185,7 @@ func (d *display) printDiff(ns nodeset.NodeSet, lines []string) {
 		return s
 	}
 	d.buf = d.buf[:0]
-	for _, l := range unifiedDiff(d.diffRef.lines, lines, name(d.diffRef.ns), name(ns), 3) {
+	for _, l := range gather.UnifiedDiff(d.diffRef.lines, lines, name(d.diffRef.ns), name(ns), 3) {
 		switch {
 		case strings.HasPrefix(l, "---") || strings.HasPrefix(l, "+++"):
 			l = paint(colorDiffHdr, strings.TrimRightFunc(l, unicode.IsSpace))

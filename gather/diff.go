@@ -1,15 +1,16 @@
-package runcmd
+package gather
 
 import (
 	"slices"
 	"strconv"
 )
 
-// unifiedDiff returns the lines of a unified diff of a and b with n lines
+// UnifiedDiff returns the lines of a unified diff of a and b with n lines
 // of context, computed like Python's difflib (the longest-matching-block
-// algorithm with its "popular line" heuristic), so that --diff prints
-// exactly what clush prints.
-func unifiedDiff(a, b []string, fromFile, toFile string, n int) []string {
+// algorithm with its "popular line" heuristic), so that the --diff output
+// of muster run and muster gather is exactly clush's and clubak's. It
+// returns nil when a and b are equal.
+func UnifiedDiff(a, b []string, fromFile, toFile string, n int) []string {
 	var out []string
 	for i, group := range groupedOpcodes(a, b, n) {
 		if i == 0 {

@@ -1,4 +1,4 @@
-package runcmd
+package gather
 
 import (
 	"slices"
@@ -21,7 +21,7 @@ func TestUnifiedDiff(t *testing.T) {
 		{"", "", ""},
 		{"same", "same", ""},
 	} {
-		got := strings.Join(unifiedDiff(split(c.a), split(c.b), "A", "B", 3), "|")
+		got := strings.Join(UnifiedDiff(split(c.a), split(c.b), "A", "B", 3), "|")
 		if got != c.want {
 			t.Errorf("diff(%q, %q) =\n%s\nwant\n%s", c.a, c.b, got, c.want)
 		}
@@ -35,8 +35,21 @@ func TestUnifiedDiff(t *testing.T) {
 			b = append(b, "extra")
 		}
 	}
-	d := unifiedDiff(a, b, "A", "B", 3)
+	d := UnifiedDiff(a, b, "A", "B", 3)
 	if len(d) == 0 || !slices.Contains(d, "+extra") {
 		t.Fatalf("diff with popular lines: %q", d)
+	}
+}
+
+func TestUnifiedDiffTrailingHunk(t *testing.T) {
+	a := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}
+	b := []string{"a", "B", "c", "d", "e", "f", "g", "h", "i", "j"}
+	got := strings.Join(UnifiedDiff(a, b, "x", "y", 3), "\n")
+	want := "--- x\n+++ y\n@@ -1,5 +1,5 @@\n a\n-b\n+B\n c\n d\n e\n@@ -7,3 +7,4 @@\n g\n h\n i\n+j"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if d := UnifiedDiff(a, a, "x", "y", 3); d != nil {
+		t.Errorf("identical inputs: %q", d)
 	}
 }
