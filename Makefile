@@ -13,7 +13,7 @@ deps:
 # One static binary; the compatibility names are links to it.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/muster ./cmd/muster
-	@for n in nodeset cluset clush; do ln -sf muster $(BIN)/$$n; done
+	@for n in nodeset cluset clush clubak; do ln -sf muster $(BIN)/$$n; done
 
 demo: deps build
 	@scripts/demo.sh

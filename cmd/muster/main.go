@@ -1,7 +1,8 @@
 // Command muster runs work in the background and across many machines.
 //
 // It is a multi-call binary: invoked as "muster SUBCOMMAND ...", or through a
-// link named after a compatible tool ("nodeset", "cluset", "clush"), in which
+// link named after a compatible tool ("nodeset", "cluset", "clush",
+// "clubak"), in which
 // case it behaves as that tool.
 package main
 
@@ -92,5 +93,5 @@ func usage(w io.Writer) {
 	for _, n := range names() {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nInvoked through a link named nodeset, cluset or clush, muster behaves as that tool.")
+	fmt.Fprintln(w, "\nInvoked through a link named nodeset, cluset, clush or clubak, muster behaves as that tool.")
 }

@@ -66,3 +66,12 @@ func TestBinaryThroughLink(t *testing.T) {
 		t.Fatalf("nodeset link: %q %v", out, err)
 	}
 }
+
+func TestClubakLink(t *testing.T) {
+	var o, e bytes.Buffer
+	code := run([]string{"/usr/bin/clubak", "-b"}, cli.Stdio{In: strings.NewReader("n1: up\nn2: up\n"), Out: &o, Err: &e})
+	want := "---------------\nn[1-2] (2)\n---------------\nup\n"
+	if code != 0 || o.String() != want {
+		t.Errorf("clubak -b: code %d out %q err %q, want %q", code, o.String(), e.String(), want)
+	}
+}
