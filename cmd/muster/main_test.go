@@ -70,7 +70,7 @@ func TestBinaryThroughLink(t *testing.T) {
 func TestClubakLink(t *testing.T) {
 	var o, e bytes.Buffer
 	code := run([]string{"/usr/bin/clubak", "-b"}, cli.Stdio{In: strings.NewReader("n1: up\nn2: up\n"), Out: &o, Err: &e})
-	want := "---------------\nn[1-2] (2)\n---------------\nup\n"
+	want := "---------------\nn[1-2] (2)\n---------------\n up\n" // clubak keeps what follows the separator, space included
 	if code != 0 || o.String() != want {
 		t.Errorf("clubak -b: code %d out %q err %q, want %q", code, o.String(), e.String(), want)
 	}
