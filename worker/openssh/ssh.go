@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/muster-sh/muster/worker"
+	"github.com/muster-sh/muster/worker/internal/proc"
 )
 
 // Config holds the settings of the openssh transport, named after
@@ -180,21 +180,11 @@ func (t *Transport) Command(cmd worker.Command) (worker.Driver, error) {
 // must be an existing local directory.
 func (t *Transport) Copy(cp worker.Copy) (worker.Driver, error) {
 	d := &scpDriver{t: t, cp: cp}
-	if cp.Reverse {
-		fi, err := os.Stat(cp.Dest)
-		if err != nil {
-			return nil, fmt.Errorf("openssh: reverse copy destination %q: %w", cp.Dest, err)
-		}
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("openssh: reverse copy destination %q is not a directory: %w", cp.Dest, ErrNotDir)
-		}
-		return d, nil
-	}
-	fi, err := os.Stat(cp.Source)
+	isDir, err := proc.CheckCopy("openssh", cp)
 	if err != nil {
-		return nil, fmt.Errorf("openssh: copy source %q: %w", cp.Source, err)
+		return nil, err
 	}
-	d.isDir = fi.IsDir()
+	d.isDir = isDir
 	return d, nil
 }
 

@@ -214,21 +214,11 @@ func (t *Transport) Command(cmd worker.Command) (worker.Driver, error) {
 // installed on the nodes too.
 func (t *Transport) Copy(cp worker.Copy) (worker.Driver, error) {
 	d := &Driver{t: t, copy: true, cp: cp}
-	if cp.Reverse {
-		fi, err := os.Stat(cp.Dest)
-		if err != nil {
-			return nil, fmt.Errorf("pdsh: reverse copy destination %q: %w", cp.Dest, err)
-		}
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("pdsh: reverse copy destination %q is not a directory: %w", cp.Dest, proc.ErrNotDir)
-		}
-		return d, nil
-	}
-	fi, err := os.Stat(cp.Source)
+	isDir, err := proc.CheckCopy("pdsh", cp)
 	if err != nil {
-		return nil, fmt.Errorf("pdsh: copy source %q: %w", cp.Source, err)
+		return nil, err
 	}
-	d.isDir = fi.IsDir()
+	d.isDir = isDir
 	return d, nil
 }
 

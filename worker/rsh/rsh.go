@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"sync"
 
@@ -142,21 +141,11 @@ func (t *Transport) Command(cmd worker.Command) (worker.Driver, error) {
 // must be an existing local directory.
 func (t *Transport) Copy(cp worker.Copy) (worker.Driver, error) {
 	d := &rcpDriver{t: t, cp: cp}
-	if cp.Reverse {
-		fi, err := os.Stat(cp.Dest)
-		if err != nil {
-			return nil, fmt.Errorf("rsh: reverse copy destination %q: %w", cp.Dest, err)
-		}
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("rsh: reverse copy destination %q is not a directory: %w", cp.Dest, proc.ErrNotDir)
-		}
-		return d, nil
-	}
-	fi, err := os.Stat(cp.Source)
+	isDir, err := proc.CheckCopy("rsh", cp)
 	if err != nil {
-		return nil, fmt.Errorf("rsh: copy source %q: %w", cp.Source, err)
+		return nil, err
 	}
-	d.isDir = fi.IsDir()
+	d.isDir = isDir
 	return d, nil
 }
 

@@ -2,6 +2,8 @@ package proc
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/muster-sh/muster/worker"
@@ -20,4 +22,27 @@ var ErrNotDir = errors.New("not a directory")
 // cp.Dest/<base name of cp.Source>.<node>.
 func ReverseDest(cp worker.Copy, node string) string {
 	return filepath.Join(cp.Dest, filepath.Base(cp.Source)+"."+node)
+}
+
+// CheckCopy checks the local side of cp before any node is contacted, as
+// every copying transport must: a reverse copy needs an existing local
+// destination directory, a forward copy an existing source. It reports
+// whether the source is a directory (forward copies only). name prefixes
+// the errors ("openssh", "pdsh", ...).
+func CheckCopy(name string, cp worker.Copy) (isDir bool, err error) {
+	if cp.Reverse {
+		fi, err := os.Stat(cp.Dest)
+		if err != nil {
+			return false, fmt.Errorf("%s: reverse copy destination %q: %w", name, cp.Dest, err)
+		}
+		if !fi.IsDir() {
+			return false, fmt.Errorf("%s: reverse copy destination %q is not a directory: %w", name, cp.Dest, ErrNotDir)
+		}
+		return false, nil
+	}
+	fi, err := os.Stat(cp.Source)
+	if err != nil {
+		return false, fmt.Errorf("%s: copy source %q: %w", name, cp.Source, err)
+	}
+	return fi.IsDir(), nil
 }
