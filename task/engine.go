@@ -322,7 +322,7 @@ func (t *Task) newUnit(w *Worker, i int, ctout time.Duration, ctx context.Contex
 	u.out = lineWriter{u: u, kind: evOut}
 	u.errw = lineWriter{u: u, kind: evErr}
 	if w.input != nil {
-		u.input = &inputReader{b: w.input}
+		u.input = w.input.Reader()
 	}
 	if w.out != nil {
 		u.outCur = w.out.Cursor(u.node)

@@ -2,12 +2,9 @@ package task
 
 import (
 	"cmp"
-	"context"
 	"fmt"
-	"io"
 	"iter"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/muster-sh/muster/gather"
@@ -111,7 +108,7 @@ type Worker struct {
 	timeout time.Duration
 	tset    bool
 	merge   bool
-	input   *broadcast
+	input   *worker.Broadcast
 
 	// loop state
 	next, active, finished int
@@ -168,7 +165,7 @@ func newWorker(d worker.Driver, desc string, c *config) *Worker {
 		w.handler = BaseHandler{}
 	}
 	if c.stdin {
-		w.input = newBroadcast()
+		w.input = worker.NewBroadcast()
 	}
 	return w
 }
@@ -238,13 +235,16 @@ func (w *Worker) Write(p []byte) error {
 	if w.input == nil {
 		return fmt.Errorf("task: write to %s: standard input is off (use task.Stdin(true))", w)
 	}
-	return w.input.write(p)
+	if _, err := w.input.Write(p); err != nil {
+		return fmt.Errorf("task: write to %s after CloseWrite: %w", w, err)
+	}
+	return nil
 }
 
 // CloseWrite sends end of file to every node's standard input.
 func (w *Worker) CloseWrite() {
 	if w.input != nil {
-		w.input.close()
+		_ = w.input.Close()
 	}
 }
 
@@ -436,69 +436,6 @@ func (w *Worker) groups(tr *gather.Tree, match func(string) bool) iter.Seq[gathe
 			if !yield(g) {
 				return
 			}
-		}
-	}
-}
-
-// ---- broadcast input ----
-
-type broadcast struct {
-	mu     sync.Mutex
-	chunks [][]byte
-	closed bool
-	more   chan struct{} // closed when a chunk is added or the stream closes
-}
-
-func newBroadcast() *broadcast { return &broadcast{more: make(chan struct{})} }
-
-func (b *broadcast) write(p []byte) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return fmt.Errorf("task: write after CloseWrite: %w", io.ErrClosedPipe)
-	}
-	if len(p) == 0 {
-		return nil
-	}
-	b.chunks = append(b.chunks, append([]byte(nil), p...))
-	close(b.more)
-	b.more = make(chan struct{})
-	return nil
-}
-
-func (b *broadcast) close() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.closed {
-		b.closed = true
-		close(b.more)
-	}
-}
-
-type inputReader struct {
-	b   *broadcast
-	pos int
-}
-
-func (r *inputReader) Next(ctx context.Context) ([]byte, error) {
-	for {
-		r.b.mu.Lock()
-		if r.pos < len(r.b.chunks) {
-			c := r.b.chunks[r.pos]
-			r.pos++
-			r.b.mu.Unlock()
-			return c, nil
-		}
-		if r.b.closed {
-			r.b.mu.Unlock()
-			return nil, io.EOF
-		}
-		more := r.b.more
-		r.b.mu.Unlock()
-		select {
-		case <-more:
-		case <-ctx.Done():
-			return nil, ctx.Err()
 		}
 	}
 }

@@ -35,7 +35,7 @@ type Session struct {
 	// Timeout is the connect timeout the session reports (NewSession: 10s).
 	Timeout time.Duration
 	// Input, when set, is the node's standard input; nil: none.
-	Input *Broadcast
+	Input *worker.Broadcast
 	// StartedCalls counts the calls of Started.
 	StartedCalls atomic.Int32
 	// WrittenBytes sums the byte counts passed to Written.
@@ -93,7 +93,7 @@ func (s *Session) Stdin() worker.Input {
 	if s.Input == nil {
 		return nil
 	}
-	return &reader{b: s.Input}
+	return s.Input.Reader()
 }
 
 // Written adds n to WrittenBytes.
@@ -111,62 +111,9 @@ func (s *Session) Out() string { s.mu.Lock(); defer s.mu.Unlock(); return s.out.
 // Err returns what was written to standard error so far.
 func (s *Session) Err() string { s.mu.Lock(); defer s.mu.Unlock(); return s.err.String() }
 
-// Broadcast is a minimal standard input shared by sessions: chunks are
-// appended with Write, then Close ends it. Every session reads all of it.
-type Broadcast struct {
-	mu     sync.Mutex
-	chunks [][]byte
-	closed bool
-	more   chan struct{}
-}
-
-// NewBroadcast returns an empty, open Broadcast.
-func NewBroadcast() *Broadcast { return &Broadcast{more: make(chan struct{})} }
-
-// Write appends a copy of p and wakes the readers.
-func (b *Broadcast) Write(p []byte) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.chunks = append(b.chunks, append([]byte(nil), p...))
-	close(b.more)
-	b.more = make(chan struct{})
-}
-
-// Close ends the input: readers get io.EOF after the last chunk.
-func (b *Broadcast) Close() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.closed = true
-	close(b.more)
-}
-
-type reader struct {
-	b   *Broadcast
-	pos int
-}
-
-func (r *reader) Next(ctx context.Context) ([]byte, error) {
-	for {
-		r.b.mu.Lock()
-		if r.pos < len(r.b.chunks) {
-			c := r.b.chunks[r.pos]
-			r.pos++
-			r.b.mu.Unlock()
-			return c, nil
-		}
-		if r.b.closed {
-			r.b.mu.Unlock()
-			return nil, io.EOF
-		}
-		more := r.b.more
-		r.b.mu.Unlock()
-		select {
-		case <-more:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
+// NewBroadcast returns an empty, open standard input shared by sessions:
+// the engine's own worker.Broadcast.
+func NewBroadcast() *worker.Broadcast { return worker.NewBroadcast() }
 
 // Result is one node's outcome of a run.
 type Result struct {
