@@ -69,16 +69,16 @@ var _ worker.Transport = (*Transport)(nil)
 func New(cfg Config) (*Transport, error) {
 	t := &Transport{user: cfg.User, scpUser: cfg.SCPUser, env: cfg.Env, probe: !cfg.NoConnectProbe}
 	var err error
-	if t.ssh, err = splitCommand("openssh: ssh path", def(cfg.SSHPath, "ssh")); err != nil {
+	if t.ssh, err = proc.Program("openssh: ssh path", cfg.SSHPath, "ssh"); err != nil {
 		return nil, err
 	}
-	if t.scp, err = splitCommand("openssh: scp path", def(cfg.SCPPath, "scp")); err != nil {
+	if t.scp, err = proc.Program("openssh: scp path", cfg.SCPPath, "scp"); err != nil {
 		return nil, err
 	}
-	if t.sshOpts, err = splitOptions("openssh: ssh options", cfg.Options); err != nil {
+	if t.sshOpts, err = proc.Options("openssh: ssh options", cfg.Options); err != nil {
 		return nil, err
 	}
-	if t.scpOpts, err = splitOptions("openssh: scp options", def(cfg.SCPOptions, cfg.Options)); err != nil {
+	if t.scpOpts, err = proc.Options("openssh: scp options", def(cfg.SCPOptions, cfg.Options)); err != nil {
 		return nil, err
 	}
 	if t.scpUser == "" {

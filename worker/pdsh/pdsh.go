@@ -59,42 +59,22 @@ var _ worker.Transport = (*Transport)(nil)
 func New(cfg Config) (*Transport, error) {
 	t := &Transport{cfg: cfg}
 	var err error
-	if t.pdsh, err = program("pdsh: pdsh path", cfg.PdshPath, "pdsh"); err != nil {
+	if t.pdsh, err = proc.Program("pdsh: pdsh path", cfg.PdshPath, "pdsh"); err != nil {
 		return nil, err
 	}
-	if t.pdcp, err = program("pdsh: pdcp path", cfg.PdcpPath, "pdcp"); err != nil {
+	if t.pdcp, err = proc.Program("pdsh: pdcp path", cfg.PdcpPath, "pdcp"); err != nil {
 		return nil, err
 	}
-	if t.rpdcp, err = program("pdsh: rpdcp path", cfg.RpdcpPath, "rpdcp"); err != nil {
+	if t.rpdcp, err = proc.Program("pdsh: rpdcp path", cfg.RpdcpPath, "rpdcp"); err != nil {
 		return nil, err
 	}
-	if t.opts, err = proc.SplitWords(cfg.Options); err != nil {
-		return nil, fmt.Errorf("pdsh: options: %w", err)
-	}
-	for i, w := range t.opts {
-		t.opts[i] = proc.ExpandHome(w)
+	if t.opts, err = proc.Options("pdsh: options", cfg.Options); err != nil {
+		return nil, err
 	}
 	if cfg.Fanout < 0 {
 		return nil, fmt.Errorf("pdsh: fanout %d: expected 0 (pdsh's default) or more", cfg.Fanout)
 	}
 	return t, nil
-}
-
-func program(what, path, def string) ([]string, error) {
-	if path == "" {
-		path = def
-	}
-	words, err := proc.SplitWords(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if len(words) == 0 {
-		return nil, fmt.Errorf("%s %q: %w: expected a program name", what, path, proc.ErrSyntax)
-	}
-	for i, w := range words {
-		words[i] = proc.ExpandHome(w)
-	}
-	return words, nil
 }
 
 // Name returns "pdsh".

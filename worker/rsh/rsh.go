@@ -46,10 +46,10 @@ var _ worker.Transport = (*Transport)(nil)
 func New(cfg Config) (*Transport, error) {
 	t := &Transport{user: cfg.User, env: cfg.Env}
 	var err error
-	if t.rsh, err = program("rsh: rsh path", cfg.RshPath, "rsh"); err != nil {
+	if t.rsh, err = proc.Program("rsh: rsh path", cfg.RshPath, "rsh"); err != nil {
 		return nil, err
 	}
-	if t.rcp, err = program("rsh: rcp path", cfg.RcpPath, "rcp"); err != nil {
+	if t.rcp, err = proc.Program("rsh: rcp path", cfg.RcpPath, "rcp"); err != nil {
 		return nil, err
 	}
 	if t.rshOpts, err = proc.SplitWords(cfg.Options); err != nil {
@@ -63,23 +63,6 @@ func New(cfg Config) (*Transport, error) {
 		return nil, fmt.Errorf("rsh: rcp options: %w", err)
 	}
 	return t, nil
-}
-
-func program(what, path, def string) ([]string, error) {
-	if path == "" {
-		path = def
-	}
-	words, err := proc.SplitWords(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if len(words) == 0 {
-		return nil, fmt.Errorf("%s %q: %w: expected a program name", what, path, proc.ErrSyntax)
-	}
-	for i, w := range words {
-		words[i] = proc.ExpandHome(w)
-	}
-	return words, nil
 }
 
 // Name returns "rsh".

@@ -93,3 +93,33 @@ func ExpandHome(w string) string {
 	}
 	return filepath.Join(home, w[1:])
 }
+
+// Program splits a transport's program setting (such as "ssh" or
+// "sshpass -p pw ssh"; def when empty) into words with ~ expanded. what
+// names the setting in errors, which say when no program is left.
+func Program(what, path, def string) ([]string, error) {
+	if path == "" {
+		path = def
+	}
+	words, err := Options(what, path)
+	if err != nil {
+		return nil, err
+	}
+	if len(words) == 0 {
+		return nil, fmt.Errorf("%s %q: %w: expected a program name", what, path, ErrSyntax)
+	}
+	return words, nil
+}
+
+// Options splits an options setting into words, as a shell would, with ~
+// expanded. what names the setting in errors.
+func Options(what, s string) ([]string, error) {
+	words, err := SplitWords(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	for i, w := range words {
+		words[i] = ExpandHome(w)
+	}
+	return words, nil
+}
