@@ -655,22 +655,7 @@ func (s NodeSet) slicePos(start, stop, step int) NodeSet {
 // Split splits s into at most n parts of equal size (the first ones one
 // node larger), as ClusterShell's split(n).
 func (s NodeSet) Split(n int) []NodeSet {
-	if n <= 0 {
-		return nil
-	}
-	l := s.Len()
-	size, left := l/n, l%n
-	var out []NodeSet
-	begin := 0
-	for i := 0; i < min(n, l); i++ {
-		ln := size
-		if i < left {
-			ln++
-		}
-		out = append(out, s.slicePos(begin, begin+ln, 1))
-		begin += ln
-	}
-	return out
+	return splitParts(s.Len(), n, func(begin, end int) NodeSet { return s.slicePos(begin, end, 1) })
 }
 
 // Contiguous returns s cut into subsets of one pattern and one contiguous

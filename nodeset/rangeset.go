@@ -566,19 +566,25 @@ func (r RangeSet) Slice(start, stop, step int) RangeSet {
 // Split splits r into at most n parts of equal size (the first ones one
 // larger), as ClusterShell's split.
 func (r RangeSet) Split(n int) []RangeSet {
+	return splitParts(r.Len(), n, func(begin, end int) RangeSet { return r.slicePos(begin, end, 1) })
+}
+
+// splitParts cuts l elements into at most n runs of equal size, the first
+// ones one larger (ClusterShell's split), and returns part(begin, end) of
+// each run in order.
+func splitParts[T any](l, n int, part func(begin, end int) T) []T {
 	if n <= 0 {
 		return nil
 	}
-	l := r.Len()
 	size, left := l/n, l%n
-	var out []RangeSet
+	var out []T
 	begin := 0
 	for i := 0; i < min(n, l); i++ {
 		ln := size
 		if i < left {
 			ln++
 		}
-		out = append(out, r.slicePos(begin, begin+ln, 1))
+		out = append(out, part(begin, begin+ln))
 		begin += ln
 	}
 	return out
