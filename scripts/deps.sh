@@ -2,7 +2,8 @@
 # Installs what muster's demo and tests need on a Debian machine, idempotently:
 # Go modules, and Debian packages (OpenSSH server and client for the loopback
 # test hosts, ClusterShell and pdsh for the side-by-side compatibility tests
-# and benchmarks, GNU time for peak-memory figures). Safe to run repeatedly.
+# and benchmarks, GNU time for peak-memory figures, tmux for the terminal
+# test of the interactive mode, python3-mitogen for the mesh benchmark). Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,8 @@ have nodeset || need+=(clustershell)
 have clush || need+=(clustershell)
 have pdsh || need+=(pdsh)
 [ -x /usr/bin/time ] || need+=(time)
+have tmux || need+=(tmux)
+[ -d /usr/lib/python3/dist-packages/mitogen ] || need+=(python3-mitogen)
 # de-duplicate
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u | sed '/^$/d')
 
