@@ -8,6 +8,18 @@
 // a known_hosts file holding every host key. Nothing is ever killed by name:
 // Stop signals the process ids this package started.
 //
+// Sessions do not run the login user's shell start-up files. bash, started
+// by sshd to run a command, reads ~/.bashrc when it believes it is the top
+// shell (SHLVL below 2 once it has counted itself); every host's sshd sets
+// SHLVL=1 in its sessions (sshd_config SetEnv), so the remote shell sees 2
+// and skips it. On a workstation whose ~/.bashrc starts slow tools (pyenv
+// init, measured at about 130 ms of CPU per shell here, with contention on
+// its shims lock when many shells start at once) that cost would otherwise
+// be the same for every client and dominate what tests and benchmarks
+// measure; it says nothing about the ssh client. The fixture also avoids
+// other per-connection server costs that do not concern a client: UseDNS
+// no (no reverse lookup of 127.0.0.x), UsePAM no, no motd or last-login.
+//
 // Tests call StartT, which skips the test when sshd is missing unless the
 // CI environment variable is set, in which case the test fails instead.
 package testhosts
@@ -262,7 +274,7 @@ Subsystem sftp internal-sftp
 MaxStartups 100:30:200
 MaxSessions 100
 LogLevel INFO
-SetEnv %s=%s
+SetEnv %s=%s SHLVL=1
 %s
 `, h.Addr, h.Port, h.HostKey, h.PIDFile, h.authorized, markerVar, h.marker(), h.extra)
 }

@@ -209,3 +209,28 @@ func alive(pid int) bool {
 	i := strings.LastIndexByte(string(b), ')')
 	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }
+
+// TestSessionsSkipShellRC checks that a session's shell counts itself below
+// the SHLVL=1 set by the host's sshd, so that bash does not read the login
+// user's ~/.bashrc (it does only when SHLVL is below 2 once counted).
+func TestSessionsSkipShellRC(t *testing.T) {
+	needSSH(t)
+	c := StartT(t, 1, Options{FirstAddr: 61})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ssh", append(c.SSHArgs(), c.Hosts[0].Name, `echo "$0" "$SHLVL"`)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ssh: %v: %s", err, out)
+	}
+	f := strings.Fields(string(out))
+	if len(f) != 2 {
+		t.Fatalf("output %q, want the shell and SHLVL", out)
+	}
+	want := "1" // shells other than bash leave SHLVL alone
+	if strings.HasSuffix(f[0], "bash") {
+		want = "2" // bash counted itself: 2 means no ~/.bashrc
+	}
+	if f[1] != want {
+		t.Errorf("shell %s sees SHLVL=%s, want %s", f[0], f[1], want)
+	}
+}
