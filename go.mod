@@ -12,4 +12,8 @@ require (
 	golang.org/x/term v0.47.0
 )
 
-require github.com/kr/fs v0.1.0 // indirect
+require (
+	github.com/fxamacker/cbor/v2 v2.10.0 // indirect
+	github.com/kr/fs v0.1.0 // indirect
+	github.com/x448/float16 v0.8.4 // indirect
+)

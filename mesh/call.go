@@ -1,0 +1,221 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// function is a registered function adapted to raw CBOR arguments.
+type function func(ctx context.Context, args []byte) (any, error)
+
+var (
+	funcsMu sync.RWMutex
+	funcs   = map[string]function{}
+)
+
+// Register makes fn callable by name from any context with parent
+// authority over this one (Call, CallAsync, CallNoReply). Both sides run
+// the same binary, so register from init or before starting children.
+// Register panics if name is taken.
+func Register[A, R any](name string, fn func(ctx context.Context, a A) (R, error)) {
+	funcsMu.Lock()
+	defer funcsMu.Unlock()
+	if _, dup := funcs[name]; dup {
+		panic("mesh: function registered twice: " + name)
+	}
+	funcs[name] = func(ctx context.Context, raw []byte) (any, error) {
+		var a A
+		if len(raw) > 0 {
+			if err := Decode(raw, &a); err != nil {
+				return nil, fmt.Errorf("arguments of %s: %w", name, err)
+			}
+		}
+		return fn(ctx, a)
+	}
+}
+
+// callOut is the body of a call request as sent.
+type callOut struct {
+	_    struct{} `cbor:",toarray"`
+	Fn   string
+	Args any
+}
+
+// callIn is the body of a call request as received.
+type callIn struct {
+	_    struct{} `cbor:",toarray"`
+	Fn   string
+	Args cbor.RawMessage
+}
+
+// Call runs the function registered as fn in c with args and decodes its
+// result into reply (a pointer, or nil to discard it). It returns a
+// *CallError for an error raised by fn, a *ChannelError when c is gone or
+// unreachable, or ctx's error.
+func (c *Context) Call(ctx context.Context, fn string, args, reply any) error {
+	return c.CallAsync(ctx, fn, args).Wait(ctx, reply)
+}
+
+// CallAsync starts a call of fn in c and returns at once.
+func (c *Context) CallAsync(ctx context.Context, fn string, args any) *Pending {
+	b, err := Encode(callOut{Fn: fn, Args: args})
+	if err != nil {
+		return failedPending(c, err)
+	}
+	return c.r.request(ctx, c.id, &Message{Dst: c.id, Handle: HandleCallFunction, Body: b})
+}
+
+// CallNoReply runs fn in c without waiting for or receiving its result;
+// an error raised by fn is logged in c.
+func (c *Context) CallNoReply(fn string, args any) error {
+	b, err := Encode(callOut{Fn: fn, Args: args})
+	if err != nil {
+		return err
+	}
+	return c.r.post(&Message{Dst: c.id, Handle: HandleCallFunction, Body: b})
+}
+
+// callTask runs one call on the Scheduler.
+type callTask struct {
+	r *Router
+	m *Message
+}
+
+func (t *callTask) Run(ctx context.Context) { t.r.runCall(t.m) }
+
+func (r *Router) handleCall(m *Message) {
+	if !r.HasParentAuthority(m.Auth) {
+		_ = r.dead(m, fmt.Sprintf("%s: context %d may not call functions in context %d (not a parent)", ReasonRefused, m.Auth, r.id))
+		return
+	}
+	t := &callTask{r: r, m: m}
+	if err := r.submit(t.Run); err != nil {
+		_ = r.dead(m, fmt.Sprintf("%s: context %d cannot run calls: %v", ReasonShutdown, r.id, err))
+	}
+}
+
+func (r *Router) runCall(m *Message) {
+	var req callIn
+	var res any
+	err := Decode(m.Body, &req)
+	if err == nil {
+		funcsMu.RLock()
+		fn := funcs[req.Fn]
+		funcsMu.RUnlock()
+		if fn == nil {
+			err = &CallError{Type: "mesh.UnknownFunction", Msg: fmt.Sprintf("%v: %q is not registered in context %d", ErrUnknownFunction, req.Fn, r.id)}
+		} else {
+			res, err = r.safeCall(fn, req.Args)
+		}
+	}
+	if m.ReplyTo == 0 {
+		if err != nil {
+			r.log.Error("mesh: call with no reply failed", "fn", req.Fn, "from", m.Auth, "err", err)
+		}
+		return
+	}
+	if err != nil {
+		_ = m.ReplyError(err)
+		return
+	}
+	if rerr := m.Reply(res); rerr != nil && !errors.Is(rerr, ErrClosed) {
+		r.log.Debug("mesh: reply failed", "fn", req.Fn, "err", rerr)
+	}
+}
+
+// safeCall runs fn, turning a panic into an error.
+func (r *Router) safeCall(fn function, args []byte) (res any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &CallError{Type: "panic", Msg: fmt.Sprint(p)}
+		}
+	}()
+	return fn(r.runCtx, args)
+}
+
+// Pending is a request in flight (CallAsync, Request).
+type Pending struct {
+	r    *Router
+	dst  ID
+	h    Handle
+	done chan struct{}
+	msg  *Message
+	err  error
+	stop func() bool // stops the ctx watch; set before the request is sent
+	once sync.Once
+}
+
+func failedPending(c *Context, err error) *Pending {
+	p := &Pending{r: c.r, dst: c.id, done: make(chan struct{})}
+	p.resolve(nil, err)
+	return p
+}
+
+// request sends m with a fresh reply handle and returns its Pending.
+func (r *Router) request(ctx context.Context, dst ID, m *Message) *Pending {
+	p := &Pending{r: r, dst: dst, h: r.NewHandle(), done: make(chan struct{})}
+	if !r.addPending(p) {
+		p.resolve(nil, &ChannelError{Reason: ReasonShutdown + ": router closed"})
+		return p
+	}
+	if ctx.Done() != nil {
+		p.stop = context.AfterFunc(ctx, func() {
+			if r.dropPending(p) {
+				p.resolve(nil, ctx.Err())
+			}
+		})
+	}
+	m.ReplyTo = p.h
+	_ = r.post(m) // a failure arrives as a dead reply
+	return p
+}
+
+func (p *Pending) resolve(m *Message, err error) {
+	p.once.Do(func() {
+		p.msg, p.err = m, err
+		close(p.done)
+	})
+}
+
+// Done is closed when the reply (or the error standing for it) is in.
+func (p *Pending) Done() <-chan struct{} { return p.done }
+
+// Wait waits for the reply and decodes it into reply (nil discards it). It
+// returns a *CallError, a *ChannelError, or ctx's error; when ctx ends the
+// request is abandoned (a late reply is dropped).
+func (p *Pending) Wait(ctx context.Context, reply any) error {
+	select {
+	case <-p.done:
+	default:
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			if p.r.dropPending(p) {
+				p.resolve(nil, ctx.Err())
+			}
+			<-p.done
+		}
+	}
+	if p.stop != nil {
+		p.stop()
+	}
+	if p.err != nil {
+		return p.err
+	}
+	return p.msg.Decode(reply)
+}
+
+// Message returns the raw reply once Done is closed, nil before or when the
+// request failed without one.
+func (p *Pending) Message() *Message {
+	select {
+	case <-p.done:
+		return p.msg
+	default:
+		return nil
+	}
+}

@@ -1,0 +1,123 @@
+package mesh
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Context is a handle on a context of the tree as seen from one Router:
+// a child, a deeper descendant, a parent, or this process (Myself).
+type Context struct {
+	r    *Router
+	id   ID
+	name string
+
+	once sync.Once
+	done chan struct{}
+	err  error
+	link *link // the direct link, for a child started by this Router
+}
+
+func newContext(r *Router, id ID, name string) *Context {
+	return &Context{r: r, id: id, name: name, done: make(chan struct{})}
+}
+
+// gone marks c as unreachable for err.
+func (c *Context) gone(err error) {
+	c.once.Do(func() {
+		c.err = err
+		close(c.done)
+	})
+}
+
+// ID returns the context's id.
+func (c *Context) ID() ID { return c.id }
+
+// Name returns the name given when the context was started ("" if unknown).
+func (c *Context) Name() string { return c.name }
+
+// Router returns the Router c belongs to.
+func (c *Context) Router() *Router { return c.r }
+
+// Done is closed once the context is known to be gone (it exited, its link
+// dropped, or the Router closed).
+func (c *Context) Done() <-chan struct{} { return c.done }
+
+// Err returns why the context is gone (a *ChannelError), nil while it is
+// reachable.
+func (c *Context) Err() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+		return nil
+	}
+}
+
+func (c *Context) String() string {
+	if c.name != "" {
+		return fmt.Sprintf("context %d (%s)", c.id, c.name)
+	}
+	return fmt.Sprintf("context %d", c.id)
+}
+
+// Send sends v to handle h in c without expecting a reply.
+func (c *Context) Send(h Handle, v any) error {
+	b, err := Encode(v)
+	if err != nil {
+		return err
+	}
+	return c.r.post(&Message{Dst: c.id, Handle: h, Body: b})
+}
+
+// Request sends v to handle h in c with a reply handle; the Pending
+// resolves with the reply, a dead message, c disconnecting, or ctx ending.
+func (c *Context) Request(ctx context.Context, h Handle, v any) *Pending {
+	b, err := Encode(v)
+	if err != nil {
+		return failedPending(c, err)
+	}
+	return c.r.request(ctx, c.id, &Message{Dst: c.id, Handle: h, Body: b})
+}
+
+// Shutdown asks c to shut down (with its own children) and waits until it
+// is gone or ctx ends. A direct child that outlives the Router's
+// ShutdownGrace is killed. Shutdown of Myself closes the Router.
+func (c *Context) Shutdown(ctx context.Context) error {
+	if c.id == c.r.id {
+		return c.r.Close(ctx)
+	}
+	if err := c.r.post(&Message{Dst: c.id, Handle: HandleShutdown}); err != nil {
+		select {
+		case <-c.done:
+			return nil
+		default:
+		}
+		return err
+	}
+	c.r.mu.RLock()
+	l := c.link
+	c.r.mu.RUnlock()
+	if l != nil {
+		l.close()
+	}
+	timer := time.NewTimer(c.r.cfg.ShutdownGrace)
+	defer timer.Stop()
+	select {
+	case <-c.done:
+		return nil
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	if l != nil && l.kill != nil {
+		l.kill()
+		select {
+		case <-c.done:
+			return nil
+		case <-ctx.Done():
+		}
+	}
+	return fmt.Errorf("mesh: shutting down %v: %w", c, ctx.Err())
+}

@@ -1,0 +1,203 @@
+package mesh
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"sync"
+)
+
+const (
+	readBufSize  = 256 << 10
+	writeBufSize = 256 << 10
+	// highWater is how many queued bytes make a local sender wait for the
+	// writer (forwarded messages never wait: a router must not block).
+	highWater = 8 << 20
+)
+
+// link is one stream to a directly connected context: a parent or a child.
+// One reader goroutine routes what arrives; one writer goroutine writes the
+// queue through a buffer that it flushes whenever the queue is empty, so a
+// burst of messages costs one write.
+type link struct {
+	r      *Router
+	peer   ID
+	parent bool
+	name   string
+
+	rd io.Reader
+	wc io.WriteCloser
+
+	mu      sync.Mutex
+	q       []*Message
+	spare   []*Message
+	qbytes  int
+	space   chan struct{} // closed when the writer has taken the queue
+	wake    chan struct{}
+	closing bool
+	err     error // why the link closed
+
+	// stop releases the transport once the reader has ended (reap the
+	// child, close the session). kill ends the transport by force so that
+	// a hung peer cannot keep the reader blocked. Either may be nil.
+	stop, kill func()
+
+	writerDone chan struct{}
+	done       chan struct{}
+}
+
+func newLink(r *Router, peer ID, parent bool, name string, rd io.Reader, wc io.WriteCloser, stop, kill func()) *link {
+	if _, ok := rd.(*bufio.Reader); !ok {
+		rd = bufio.NewReaderSize(rd, readBufSize)
+	}
+	return &link{
+		r: r, peer: peer, parent: parent, name: name,
+		rd: rd, wc: wc, stop: stop, kill: kill,
+		wake:       make(chan struct{}, 1),
+		writerDone: make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+}
+
+// start runs the reader and writer goroutines.
+func (l *link) start() {
+	go l.writer()
+	go l.reader()
+}
+
+// send queues m without blocking.
+func (l *link) send(m *Message) error {
+	l.mu.Lock()
+	if l.closing {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.q = append(l.q, m)
+	l.qbytes += HeaderSize + len(m.Body)
+	first := len(l.q) == 1
+	l.mu.Unlock()
+	if first {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// sendWait queues m, first waiting while the queue holds more than
+// highWater bytes (backpressure for bulk senders).
+func (l *link) sendWait(ctx context.Context, m *Message) error {
+	l.mu.Lock()
+	for l.qbytes > highWater && !l.closing {
+		if l.space == nil {
+			l.space = make(chan struct{})
+		}
+		ch := l.space
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		l.mu.Lock()
+	}
+	l.mu.Unlock()
+	return l.send(m)
+}
+
+func (l *link) writer() {
+	defer close(l.writerDone)
+	bw := bufio.NewWriterSize(l.wc, writeBufSize)
+	var hdr [HeaderSize]byte
+	for {
+		<-l.wake
+		for {
+			l.mu.Lock()
+			batch := l.q
+			closing := l.closing
+			l.q = l.spare[:0]
+			l.qbytes = 0
+			if l.space != nil {
+				close(l.space)
+				l.space = nil
+			}
+			l.mu.Unlock()
+			if len(batch) == 0 {
+				if err := bw.Flush(); err != nil {
+					l.fail(err)
+				}
+				if closing {
+					_ = l.wc.Close()
+					return
+				}
+				break
+			}
+			for i, m := range batch {
+				if err := writeFrame(bw, &hdr, m); err != nil {
+					l.fail(err)
+					_ = l.wc.Close()
+					return
+				}
+				batch[i] = nil
+			}
+			l.mu.Lock()
+			l.spare = batch[:0]
+			l.mu.Unlock()
+		}
+	}
+}
+
+func (l *link) reader() {
+	var hdr [HeaderSize]byte
+	max := l.r.cfg.MaxMessageSize
+	for {
+		m, err := readFrame(l.rd, &hdr, max)
+		if err != nil {
+			var fe *FrameError
+			if errors.As(err, &fe) {
+				l.r.log.Error("mesh: closing link after a bad frame", "peer", l.peer, "name", l.name, "reason", fe.Reason)
+			} else if err != io.EOF {
+				l.r.log.Debug("mesh: link read failed", "peer", l.peer, "name", l.name, "err", err)
+			}
+			l.fail(err)
+			break
+		}
+		m.router = l.r
+		m.link = l
+		l.r.route(m, l)
+	}
+	l.close()
+	<-l.writerDone
+	if l.stop != nil {
+		l.stop()
+	}
+	l.r.linkDown(l)
+	close(l.done)
+}
+
+// fail records the first error that ends the link.
+func (l *link) fail(err error) {
+	l.mu.Lock()
+	if l.err == nil {
+		l.err = err
+	}
+	l.mu.Unlock()
+}
+
+// close stops accepting messages; the writer flushes what is queued and
+// closes the write side, which tells the peer to go.
+func (l *link) close() {
+	l.mu.Lock()
+	if l.closing {
+		l.mu.Unlock()
+		return
+	}
+	l.closing = true
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,131 @@
+package mesh
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+// LocalOptions configure a child started on this machine.
+type LocalOptions struct {
+	// Name names the child in errors and logs; default "local".
+	Name string
+	// Path is the binary to run as agent; default os.Executable(). It must
+	// call MaybeAgent first thing (or be the muster binary).
+	Path string
+	// Args are extra arguments.
+	Args []string
+	// Env holds extra environment variables (KEY=VALUE).
+	Env []string
+	// ConnectTimeout bounds the start and handshake; default 10 s.
+	ConnectTimeout time.Duration
+}
+
+// Local starts a child context on this machine: the same binary re-executed
+// as an agent, talking over its stdin and stdout. The child's stderr is
+// kept; its last lines are part of a start error.
+func (r *Router) Local(ctx context.Context, o LocalOptions) (*Context, error) {
+	if o.Name == "" {
+		o.Name = "local"
+	}
+	fail := func(err error) (*Context, error) {
+		return nil, fmt.Errorf("%w %q: %w", ErrStart, o.Name, err)
+	}
+	select {
+	case <-r.done:
+		return fail(ErrClosed)
+	default:
+	}
+	path := o.Path
+	if path == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fail(err)
+		}
+		path = exe
+	}
+	id, err := r.allocID(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	cmd := exec.Command(path, o.Args...)
+	cmd.Env = append(append(os.Environ(), o.Env...), AgentEnv+"=1")
+	tail := &tailWriter{max: 20}
+	cmd.Stderr = tail
+	cmd.WaitDelay = r.cfg.ShutdownGrace
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return fail(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return fail(err)
+	}
+	if err := cmd.Start(); err != nil {
+		return fail(err)
+	}
+	kill := func() { _ = cmd.Process.Kill() }
+	var waitOnce sync.Once
+	stop := func() {
+		waitOnce.Do(func() {
+			_ = stdin.Close()
+			t := time.AfterFunc(r.cfg.ShutdownGrace, kill)
+			_ = cmd.Wait()
+			t.Stop()
+		})
+	}
+	br, err := r.handshake(ctx, id, o.Name, stdout, stdin, o.ConnectTimeout, kill)
+	if err != nil {
+		kill()
+		stop()
+		if s := tail.String(); s != "" {
+			err = fmt.Errorf("%w; stderr: %s", err, s)
+		}
+		return fail(err)
+	}
+	return r.attachChild(id, o.Name, br, stdin, stop, kill)
+}
+
+// tailWriter keeps the last max lines written to it.
+type tailWriter struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+	part  []byte
+}
+
+func (t *tailWriter) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range b {
+		if c == '\n' {
+			t.lines = append(t.lines, string(t.part))
+			t.part = t.part[:0]
+			if len(t.lines) > t.max {
+				t.lines = t.lines[1:]
+			}
+			continue
+		}
+		if len(t.part) < 4096 {
+			t.part = append(t.part, c)
+		}
+	}
+	return len(b), nil
+}
+
+func (t *tailWriter) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := strings.Join(t.lines, "\n")
+	if len(t.part) > 0 {
+		if s != "" {
+			s += "\n"
+		}
+		s += string(t.part)
+	}
+	return strings.TrimSpace(s)
+}

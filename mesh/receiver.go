@@ -1,0 +1,151 @@
+package mesh
+
+import (
+	"context"
+	"sync"
+)
+
+// Receiver is a stream of messages arriving on one handle in this context.
+// Hand its SenderRef to another context, which then sends with
+// Router.Sender. Messages are queued without bound until Recv takes them.
+type Receiver struct {
+	r      *Router
+	h      Handle
+	remove func()
+
+	mu     sync.Mutex
+	q      []*Message
+	head   int
+	notify chan struct{}
+	closed bool
+}
+
+// NewReceiver registers a Receiver on a fresh handle; buffer is the
+// initial capacity of its queue.
+func (r *Router) NewReceiver(buffer int) *Receiver {
+	rc := &Receiver{r: r, h: r.NewHandle(), notify: make(chan struct{}, 1), q: make([]*Message, 0, max(buffer, 0))}
+	rc.remove, _ = r.AddHandler(rc.h, rc.push) // a fresh handle is free
+	return rc
+}
+
+func (rc *Receiver) push(m *Message) {
+	rc.mu.Lock()
+	if rc.closed {
+		rc.mu.Unlock()
+		return
+	}
+	rc.q = append(rc.q, m)
+	rc.mu.Unlock()
+	select {
+	case rc.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Handle returns the handle the Receiver listens on.
+func (rc *Receiver) Handle() Handle { return rc.h }
+
+// Sender returns a serializable reference other contexts use to send here.
+func (rc *Receiver) Sender() SenderRef { return SenderRef{Context: rc.r.id, Handle: rc.h} }
+
+// Recv returns the next message. A dead message (the sender closed, or its
+// context is gone) returns a *ChannelError; so does a closed Receiver or
+// Router. ctx bounds the wait.
+func (rc *Receiver) Recv(ctx context.Context) (*Message, error) {
+	for {
+		rc.mu.Lock()
+		if rc.head < len(rc.q) {
+			m := rc.q[rc.head]
+			rc.q[rc.head] = nil
+			rc.head++
+			if rc.head == len(rc.q) {
+				rc.q, rc.head = rc.q[:0], 0
+			}
+			rc.mu.Unlock()
+			if m.Dead() {
+				return nil, m.Err()
+			}
+			return m, nil
+		}
+		closed := rc.closed
+		rc.mu.Unlock()
+		if closed {
+			return nil, &ChannelError{Reason: ReasonShutdown + ": receiver closed"}
+		}
+		select {
+		case <-rc.notify:
+		case <-rc.r.done:
+			rc.mu.Lock()
+			empty := rc.head >= len(rc.q)
+			rc.mu.Unlock()
+			if empty {
+				return nil, &ChannelError{Reason: ReasonShutdown + ": router closed"}
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Close unregisters the Receiver; pending and later Recv calls fail.
+func (rc *Receiver) Close() {
+	rc.remove()
+	rc.mu.Lock()
+	rc.closed = true
+	rc.q, rc.head = nil, 0
+	rc.mu.Unlock()
+	select {
+	case rc.notify <- struct{}{}:
+	default:
+	}
+}
+
+// SenderRef names a Receiver anywhere in the tree; it is CBOR-encodable.
+type SenderRef struct {
+	Context ID
+	Handle  Handle
+}
+
+// Sender sends to a Receiver, possibly in another context.
+type Sender struct {
+	r   *Router
+	ref SenderRef
+}
+
+// Sender returns a Sender for ref.
+func (r *Router) Sender(ref SenderRef) *Sender { return &Sender{r: r, ref: ref} }
+
+// Send sends v, CBOR-encoded.
+func (s *Sender) Send(v any) error {
+	b, err := Encode(v)
+	if err != nil {
+		return err
+	}
+	return s.r.postWait(&Message{Dst: s.ref.Context, Handle: s.ref.Handle, Body: b})
+}
+
+// SendBytes sends b as a raw body (no encoding; for bulk data). b is
+// copied. When the link toward the receiver has much data queued, it
+// waits for the link to drain.
+func (s *Sender) SendBytes(b []byte) error {
+	return s.r.postWait(&Message{Dst: s.ref.Context, Handle: s.ref.Handle, Flags: FlagRaw, Body: append([]byte(nil), b...)})
+}
+
+// Close tells the Receiver the stream has ended: its Recv returns a
+// *ChannelError with ReasonSenderClosed.
+func (s *Sender) Close() error {
+	return s.r.post(&Message{Dst: s.ref.Context, Handle: s.ref.Handle, Flags: FlagDead | FlagRaw, Body: []byte(ReasonSenderClosed)})
+}
+
+// postWait posts m, waiting for room on the outgoing link.
+func (r *Router) postWait(m *Message) error {
+	m.Src, m.Auth = r.id, r.id
+	if len(m.Body) <= r.cfg.MaxMessageSize && m.Dst != r.id {
+		if l, ok := r.nextLink(m.Dst); ok && l != nil {
+			if err := l.sendWait(r.runCtx, m); err == nil {
+				return nil
+			}
+		}
+	}
+	return r.route(m, nil)
+}

@@ -1,0 +1,644 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/muster-sh/muster/sched"
+)
+
+// Router is one process's endpoint in a tree of contexts. It owns the links
+// to the process's parent (in a child) and children, routes messages
+// between them and to local handlers, and starts children. A Router is safe
+// for concurrent use.
+type Router struct {
+	cfg       Config
+	log       *slog.Logger
+	id        ID
+	parentIDs []ID
+
+	hmu      sync.RWMutex
+	handlers map[Handle]func(*Message)
+
+	pmu     sync.Mutex
+	pending map[Handle]*Pending
+
+	nextHandle atomic.Uint32
+
+	mu       sync.RWMutex
+	parent   *link
+	links    map[*link]struct{} // child links
+	routes   map[ID]*link       // context -> the child link it is reached through
+	contexts map[ID]*Context
+	closed   bool
+
+	idMu            sync.Mutex // serializes id block requests
+	idNext, idLimit ID
+
+	runCtx    context.Context // cancelled when Close ends; passed to called functions
+	runCancel context.CancelFunc
+	closeOnce sync.Once
+	closeErr  error
+	done      chan struct{}
+	myself    *Context
+}
+
+// NewRouter returns a root Router (context id 0).
+func NewRouter(cfg Config) (*Router, error) {
+	return newRouter(cfg, 0, nil)
+}
+
+func newRouter(cfg Config, id ID, parentIDs []ID) (*Router, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	r := &Router{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		id:        id,
+		parentIDs: parentIDs,
+		handlers:  map[Handle]func(*Message){},
+		pending:   map[Handle]*Pending{},
+		links:     map[*link]struct{}{},
+		routes:    map[ID]*link{},
+		contexts:  map[ID]*Context{},
+		done:      make(chan struct{}),
+	}
+	r.nextHandle.Store(uint32(FirstDynamicHandle) - 1)
+	if id == 0 {
+		r.idNext, r.idLimit = 1, ^ID(0)
+	}
+	r.runCtx, r.runCancel = context.WithCancel(context.Background())
+	r.myself = newContext(r, id, "")
+	r.contexts[id] = r.myself
+	r.handlers[HandleCallFunction] = r.handleCall
+	r.handlers[HandleAddRoute] = r.handleAddRoute
+	r.handlers[HandleDelRoute] = r.handleDelRoute
+	r.handlers[HandleShutdown] = r.handleShutdown
+	r.handlers[HandleStart] = r.handleStart
+	if id == 0 {
+		r.handlers[HandleAllocateID] = r.handleAllocateID
+	}
+	return r, nil
+}
+
+// ID returns this context's id.
+func (r *Router) ID() ID { return r.id }
+
+// ParentIDs returns the ids of this context's parents, the immediate
+// parent first and the root last; nil at the root.
+func (r *Router) ParentIDs() []ID { return slices.Clone(r.parentIDs) }
+
+// HasParentAuthority reports whether id is this context or one of its
+// parents: the contexts allowed to call functions and to start or stop
+// children here.
+func (r *Router) HasParentAuthority(id ID) bool {
+	return id == r.id || slices.Contains(r.parentIDs, id)
+}
+
+// Config returns the configuration in effect, defaults filled in.
+func (r *Router) Config() Config { return r.cfg }
+
+// Done is closed when the Router has closed.
+func (r *Router) Done() <-chan struct{} { return r.done }
+
+// Myself returns the Context for this process.
+func (r *Router) Myself() *Context { return r.myself }
+
+// Context returns the Context for id, or nil if no route to id is known.
+// A context reached through the parent (a parent or a sibling's subtree)
+// is known once a route or a parent id names it.
+func (r *Router) Context(id ID) *Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.contexts[id]; c != nil {
+		return c
+	}
+	if r.closed {
+		return nil
+	}
+	if _, ok := r.routes[id]; ok || slices.Contains(r.parentIDs, id) {
+		c := newContext(r, id, "")
+		r.contexts[id] = c
+		return c
+	}
+	return nil
+}
+
+// contextFor returns the Context for id, creating it (for a context reached
+// through the parent) if needed.
+func (r *Router) contextFor(id ID) *Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.contexts[id]; c != nil {
+		return c
+	}
+	c := newContext(r, id, "")
+	if r.closed {
+		c.gone(&ChannelError{Reason: ReasonShutdown + ": router closed"})
+		return c
+	}
+	r.contexts[id] = c
+	return c
+}
+
+// NextHop returns the directly connected context through which id is
+// reached: id itself for a child, the child whose subtree holds it, or the
+// parent. It returns false when id is this context or unreachable.
+func (r *Router) NextHop(id ID) (ID, bool) {
+	if id == r.id {
+		return 0, false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if l := r.routes[id]; l != nil {
+		return l.peer, true
+	}
+	if r.parent != nil {
+		return r.parent.peer, true
+	}
+	return 0, false
+}
+
+// NewHandle returns a fresh dynamic handle.
+func (r *Router) NewHandle() Handle { return Handle(r.nextHandle.Add(1)) }
+
+// AddHandler calls fn for every message that reaches handle h in this
+// context. fn runs on the reader goroutine of the link the message came
+// from (or the sender's goroutine for a local message): it must not block;
+// long work belongs on the Scheduler. remove unregisters it.
+func (r *Router) AddHandler(h Handle, fn func(*Message)) (remove func(), err error) {
+	r.hmu.Lock()
+	defer r.hmu.Unlock()
+	if _, ok := r.handlers[h]; ok {
+		return nil, fmt.Errorf("%w: %d", ErrHandleTaken, h)
+	}
+	r.handlers[h] = fn
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			r.hmu.Lock()
+			delete(r.handlers, h)
+			r.hmu.Unlock()
+		})
+	}, nil
+}
+
+// post sends a message that originates here.
+func (r *Router) post(m *Message) error {
+	m.Src, m.Auth = r.id, r.id
+	return r.route(m, nil)
+}
+
+// nextLink returns the link toward dst, nil for this context; ok is false
+// without a route.
+func (r *Router) nextLink(dst ID) (l *link, ok bool) {
+	if dst == r.id {
+		return nil, true
+	}
+	r.mu.RLock()
+	l = r.routes[dst]
+	if l == nil {
+		l = r.parent
+	}
+	r.mu.RUnlock()
+	return l, l != nil
+}
+
+// reach returns the link a message from id must arrive on: the child link
+// routing it, or the parent link for anything else but this context.
+func (r *Router) reachLocked(id ID) *link {
+	if l := r.routes[id]; l != nil {
+		return l
+	}
+	if id == r.id {
+		return nil
+	}
+	return r.parent
+}
+
+// route delivers m locally or forwards it. from is the link m arrived on,
+// nil for a local message. A message that cannot go on is answered with a
+// dead message; for a local message the reason is also returned.
+func (r *Router) route(m *Message, from *link) error {
+	if from != nil {
+		r.mu.RLock()
+		okAuth := r.reachLocked(m.Auth) == from
+		okSrc := m.Src == m.Auth || r.reachLocked(m.Src) == from
+		r.mu.RUnlock()
+		if !okAuth || !okSrc {
+			r.log.Warn("mesh: dropping a message whose source does not match its link",
+				"link", from.peer, "auth", m.Auth, "src", m.Src, "dst", m.Dst, "handle", m.Handle)
+			return nil
+		}
+	}
+	if len(m.Body) > r.cfg.MaxMessageSize {
+		return r.dead(m, fmt.Sprintf("%s: message of %d bytes exceeds the maximum %d", ReasonTooLarge, len(m.Body), r.cfg.MaxMessageSize))
+	}
+	if m.Dst == r.id {
+		r.deliver(m)
+		return nil
+	}
+	r.mu.RLock()
+	l := r.routes[m.Dst]
+	if l == nil && (from == nil || !from.parent) {
+		l = r.parent
+	}
+	r.mu.RUnlock()
+	if l == nil || l == from {
+		return r.dead(m, fmt.Sprintf("%s to context %d from context %d", ReasonNoRoute, m.Dst, r.id))
+	}
+	if err := l.send(m); err != nil {
+		return r.dead(m, fmt.Sprintf("%s: link to context %d closed", ReasonDisconnected, l.peer))
+	}
+	return nil
+}
+
+// dead answers m with a dead message carrying reason, when m asked for a
+// reply, and returns the reason as a *ChannelError.
+func (r *Router) dead(m *Message, reason string) error {
+	err := &ChannelError{Reason: reason}
+	if m.Dead() {
+		return err
+	}
+	if m.ReplyTo == 0 {
+		r.log.Debug("mesh: dropping a message", "dst", m.Dst, "src", m.Src, "handle", m.Handle, "reason", reason)
+		return err
+	}
+	d := &Message{Dst: m.Src, Src: r.id, Auth: r.id, Handle: m.ReplyTo, Flags: FlagDead | FlagRaw, Body: []byte(reason)}
+	if d.Dst == r.id {
+		r.deliver(d)
+	} else {
+		_ = r.route(d, nil)
+	}
+	return err
+}
+
+// deliver hands a message for this context to its waiter or handler.
+func (r *Router) deliver(m *Message) {
+	m.router = r
+	r.pmu.Lock()
+	p := r.pending[m.Handle]
+	if p != nil {
+		if !m.Dead() && m.Auth != p.dst {
+			r.pmu.Unlock()
+			r.log.Warn("mesh: dropping a reply from the wrong context", "handle", m.Handle, "from", m.Auth, "want", p.dst)
+			return
+		}
+		delete(r.pending, m.Handle)
+	}
+	r.pmu.Unlock()
+	if p != nil {
+		p.resolve(m, nil)
+		return
+	}
+	r.hmu.RLock()
+	fn := r.handlers[m.Handle]
+	r.hmu.RUnlock()
+	if fn == nil {
+		_ = r.dead(m, fmt.Sprintf("%s %d in context %d", ReasonInvalidHandle, m.Handle, r.id))
+		return
+	}
+	fn(m)
+}
+
+// addPending registers p to receive the reply on p.h.
+func (r *Router) addPending(p *Pending) bool {
+	r.pmu.Lock()
+	defer r.pmu.Unlock()
+	select {
+	case <-r.done:
+		return false
+	default:
+	}
+	r.pending[p.h] = p
+	return true
+}
+
+// dropPending removes p; it reports whether p was still waiting.
+func (r *Router) dropPending(p *Pending) bool {
+	r.pmu.Lock()
+	defer r.pmu.Unlock()
+	if r.pending[p.h] == p {
+		delete(r.pending, p.h)
+		return true
+	}
+	return false
+}
+
+// failPending resolves every waiter whose reply would come from a context
+// for which gone returns true.
+func (r *Router) failPending(gone func(ID) bool, reason string) {
+	var ps []*Pending
+	r.pmu.Lock()
+	for h, p := range r.pending {
+		if gone(p.dst) {
+			delete(r.pending, h)
+			ps = append(ps, p)
+		}
+	}
+	r.pmu.Unlock()
+	for _, p := range ps {
+		p.resolve(nil, &ChannelError{Reason: reason})
+	}
+}
+
+// linkDown forgets a closed link and every context reached through it, and
+// tells the rest of the tree.
+func (r *Router) linkDown(l *link) {
+	reason := fmt.Sprintf("%s: link to context %d (%s) closed", ReasonDisconnected, l.peer, l.name)
+	if l.err != nil && !errors.Is(l.err, io.EOF) {
+		reason += ": " + l.err.Error()
+	}
+	r.mu.Lock()
+	var gone []ID
+	var ctxs []*Context
+	if l.parent {
+		r.parent = nil
+	} else {
+		delete(r.links, l)
+	}
+	for id, via := range r.routes {
+		if via == l {
+			delete(r.routes, id)
+			gone = append(gone, id)
+		}
+	}
+	if l.parent {
+		for id, c := range r.contexts {
+			if id != r.id && r.routes[id] == nil {
+				gone = append(gone, id)
+				_ = c
+			}
+		}
+	}
+	for _, id := range gone {
+		if c := r.contexts[id]; c != nil {
+			ctxs = append(ctxs, c)
+			delete(r.contexts, id)
+		}
+	}
+	parent := r.parent
+	children := r.childLinksLocked()
+	closed := r.closed
+	r.mu.Unlock()
+
+	for _, c := range ctxs {
+		c.gone(&ChannelError{Reason: reason})
+	}
+	if l.parent {
+		r.failPending(func(id ID) bool {
+			r.mu.RLock()
+			defer r.mu.RUnlock()
+			return r.routes[id] == nil && id != r.id
+		}, reason)
+		if !closed {
+			r.log.Debug("mesh: parent link closed; shutting down", "id", r.id)
+			go func() { _ = r.Close(context.Background()) }()
+		}
+		return
+	}
+	set := map[ID]bool{}
+	for _, id := range gone {
+		set[id] = true
+	}
+	r.failPending(func(id ID) bool { return set[id] }, reason)
+	for _, id := range gone {
+		body, _ := Encode(routeMsg{ID: id})
+		if parent != nil {
+			_ = parent.send(&Message{Dst: parent.peer, Src: r.id, Auth: r.id, Handle: HandleDelRoute, Body: body})
+		}
+		for _, c := range children {
+			_ = c.send(&Message{Dst: c.peer, Src: r.id, Auth: r.id, Handle: HandleDelRoute, Body: body})
+		}
+	}
+}
+
+func (r *Router) childLinksLocked() []*link {
+	ls := make([]*link, 0, len(r.links))
+	for l := range r.links {
+		ls = append(ls, l)
+	}
+	return ls
+}
+
+// routeMsg is the body of ADD_ROUTE and DEL_ROUTE.
+type routeMsg struct {
+	_    struct{} `cbor:",toarray"`
+	ID   ID
+	Name string
+}
+
+// handleAddRoute learns a context below an immediate child.
+func (r *Router) handleAddRoute(m *Message) {
+	l := m.link
+	if l == nil || l.parent || m.Auth != l.peer {
+		r.log.Warn("mesh: ADD_ROUTE not from an immediate child ignored", "auth", m.Auth)
+		return
+	}
+	var rm routeMsg
+	if err := m.Decode(&rm); err != nil {
+		r.log.Warn("mesh: bad ADD_ROUTE", "from", m.Auth, "err", err)
+		return
+	}
+	r.mu.Lock()
+	if rm.ID == r.id || slices.Contains(r.parentIDs, rm.ID) || (r.routes[rm.ID] != nil && r.routes[rm.ID] != l) || r.closed {
+		r.mu.Unlock()
+		r.log.Warn("mesh: ADD_ROUTE for a context routed elsewhere ignored", "from", m.Auth, "id", rm.ID)
+		return
+	}
+	r.routes[rm.ID] = l
+	parent := r.parent
+	r.mu.Unlock()
+	if parent != nil {
+		_ = parent.send(&Message{Dst: parent.peer, Src: r.id, Auth: r.id, Handle: HandleAddRoute, Body: m.Body})
+	}
+}
+
+// handleDelRoute forgets a context that is gone.
+func (r *Router) handleDelRoute(m *Message) {
+	l := m.link
+	if l == nil || m.Auth != l.peer {
+		return
+	}
+	var rm routeMsg
+	if err := m.Decode(&rm); err != nil {
+		r.log.Warn("mesh: bad DEL_ROUTE", "from", m.Auth, "err", err)
+		return
+	}
+	r.mu.Lock()
+	via := r.routes[rm.ID]
+	if l.parent {
+		if via != nil || rm.ID == r.id {
+			r.mu.Unlock()
+			return // still reachable below: the parent's news is stale
+		}
+	} else if via != l {
+		r.mu.Unlock()
+		return // a child may only withdraw its own routes
+	}
+	delete(r.routes, rm.ID)
+	c := r.contexts[rm.ID]
+	delete(r.contexts, rm.ID)
+	parent := r.parent
+	children := r.childLinksLocked()
+	r.mu.Unlock()
+	reason := fmt.Sprintf("%s: context %d is gone", ReasonDisconnected, rm.ID)
+	if c != nil {
+		c.gone(&ChannelError{Reason: reason})
+	}
+	r.failPending(func(id ID) bool { return id == rm.ID }, reason)
+	if !l.parent && parent != nil {
+		_ = parent.send(&Message{Dst: parent.peer, Src: r.id, Auth: r.id, Handle: HandleDelRoute, Body: m.Body})
+	}
+	for _, c := range children {
+		if c != l {
+			_ = c.send(&Message{Dst: c.peer, Src: r.id, Auth: r.id, Handle: HandleDelRoute, Body: m.Body})
+		}
+	}
+}
+
+// handleShutdown closes this context when a parent asks.
+func (r *Router) handleShutdown(m *Message) {
+	if !r.HasParentAuthority(m.Auth) || m.Auth == r.id {
+		_ = r.dead(m, fmt.Sprintf("%s: context %d may not shut down context %d", ReasonRefused, m.Auth, r.id))
+		return
+	}
+	go func() { _ = r.Close(context.Background()) }()
+}
+
+// idRange is the body of an ALLOCATE_ID reply.
+type idRange struct {
+	_     struct{} `cbor:",toarray"`
+	First ID
+	N     uint32
+}
+
+func (r *Router) handleAllocateID(m *Message) {
+	r.idMu.Lock()
+	first := r.idNext
+	r.idNext += idBlock
+	r.idMu.Unlock()
+	_ = m.Reply(idRange{First: first, N: idBlock})
+}
+
+// allocID returns a fresh context id for a child.
+func (r *Router) allocID(ctx context.Context) (ID, error) {
+	r.idMu.Lock()
+	defer r.idMu.Unlock()
+	if r.idNext < r.idLimit {
+		id := r.idNext
+		r.idNext++
+		return id, nil
+	}
+	root := r.contextFor(0)
+	var rg idRange
+	if err := root.Request(ctx, HandleAllocateID, nil).Wait(ctx, &rg); err != nil {
+		return 0, fmt.Errorf("mesh: allocating a context id from the root: %w", err)
+	}
+	if rg.N == 0 {
+		return 0, fmt.Errorf("mesh: the root allocated no context ids")
+	}
+	r.idNext, r.idLimit = rg.First+1, rg.First+ID(rg.N)
+	return rg.First, nil
+}
+
+// callError converts err into the CallError sent to a caller.
+func (r *Router) callError(err error) *CallError {
+	var ce *CallError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	out := &CallError{Type: fmt.Sprintf("%T", err), Msg: err.Error()}
+	if r.cfg.Debug {
+		out.Stack = string(debug.Stack())
+	}
+	return out
+}
+
+// submit runs job on the Scheduler, waiting for room only when the queue
+// is full.
+func (r *Router) submit(job sched.Job) error {
+	err := r.cfg.Scheduler.TrySubmit(sched.Normal, job)
+	if errors.Is(err, sched.ErrQueueFull) {
+		err = r.cfg.Scheduler.Submit(r.runCtx, sched.Normal, job)
+	}
+	return err
+}
+
+// Close shuts the Router down: it asks every child to shut down (children
+// pass it on to theirs), waits up to Config.ShutdownGrace (or until ctx
+// ends) for them to exit, kills what is left, closes the parent link and
+// fails every waiter. Close is idempotent; later calls wait for the first.
+func (r *Router) Close(ctx context.Context) error {
+	r.closeOnce.Do(func() { r.closeErr = r.close(ctx) })
+	<-r.done
+	return r.closeErr
+}
+
+func (r *Router) close(ctx context.Context) error {
+	r.mu.Lock()
+	r.closed = true
+	children := r.childLinksLocked()
+	parent := r.parent
+	r.mu.Unlock()
+
+	for _, l := range children {
+		_ = l.send(&Message{Dst: l.peer, Src: r.id, Auth: r.id, Handle: HandleShutdown})
+		l.close()
+	}
+	timer := time.NewTimer(r.cfg.ShutdownGrace)
+	defer timer.Stop()
+	killed := false
+	for _, l := range children {
+		select {
+		case <-l.done:
+			continue
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		if !killed {
+			killed = true
+			for _, k := range children {
+				if k.kill != nil {
+					k.kill()
+				}
+			}
+		}
+		<-l.done
+	}
+	if parent != nil {
+		parent.close()
+		<-parent.writerDone
+		if parent.kill != nil {
+			parent.kill()
+		}
+		<-parent.done
+	}
+	r.runCancel()
+	r.pmu.Lock()
+	ps := r.pending
+	r.pending = map[Handle]*Pending{}
+	close(r.done)
+	r.pmu.Unlock()
+	for _, p := range ps {
+		p.resolve(nil, &ChannelError{Reason: ReasonShutdown + ": router closed"})
+	}
+	r.mu.Lock()
+	ctxs := r.contexts
+	r.contexts = map[ID]*Context{}
+	r.mu.Unlock()
+	for _, c := range ctxs {
+		c.gone(&ChannelError{Reason: ReasonShutdown + ": router closed"})
+	}
+	return nil
+}
