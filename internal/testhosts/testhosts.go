@@ -57,6 +57,11 @@ type Options struct {
 	Dir string
 	// ExtraConfig is appended to every sshd_config (for example "MaxStartups 200").
 	ExtraConfig string
+	// SFTPInHostDir starts every SFTP session (and so OpenSSH's scp, which
+	// speaks SFTP) in the host's own directory, Host.Dir, instead of the
+	// login user's home: a relative copy destination then lands in a
+	// different directory on each host, as it would on separate machines.
+	SFTPInHostDir bool
 }
 
 // Host is one running sshd.
@@ -68,8 +73,10 @@ type Host struct {
 	PIDFile string
 	Config  string // path of this host's sshd_config
 	Log     string // sshd's log file
+	Dir     string // the host's own directory, holding the files above
 
 	authorized, extra string // sshd_config inputs
+	sftpArgs          string // arguments of internal-sftp
 	pubType, pubKey   string // the public host key, for known_hosts
 
 	mu   sync.Mutex
@@ -199,6 +206,7 @@ func Start(ctx context.Context, n int, opts Options) (c *Cluster, err error) {
 			Addr: fmt.Sprintf("127.0.0.%d", opts.FirstAddr+i),
 		}
 		hdir := filepath.Join(c.Dir, h.Name)
+		h.Dir = hdir
 		if err := os.MkdirAll(hdir, 0o700); err != nil {
 			return nil, err
 		}
@@ -210,6 +218,9 @@ func Start(ctx context.Context, n int, opts Options) (c *Cluster, err error) {
 		h.Log = filepath.Join(hdir, "sshd.log")
 		h.Config = filepath.Join(hdir, "sshd_config")
 		h.authorized, h.extra = authorized, opts.ExtraConfig
+		if opts.SFTPInHostDir {
+			h.sftpArgs = " -d " + hdir
+		}
 		pub, err := os.ReadFile(h.HostKey + ".pub")
 		if err != nil {
 			return nil, err
@@ -270,13 +281,13 @@ UseDNS no
 PrintMotd no
 PrintLastLog no
 AcceptEnv LANG LC_*
-Subsystem sftp internal-sftp
+Subsystem sftp internal-sftp%s
 MaxStartups 100:30:200
 MaxSessions 100
 LogLevel INFO
 SetEnv %s=%s SHLVL=1
 %s
-`, h.Addr, h.Port, h.HostKey, h.PIDFile, h.authorized, markerVar, h.marker(), h.extra)
+`, h.Addr, h.Port, h.HostKey, h.PIDFile, h.authorized, h.sftpArgs, markerVar, h.marker(), h.extra)
 }
 
 // HostPort returns "ip:port" of the host, for clients that dial directly.

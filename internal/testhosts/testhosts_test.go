@@ -234,3 +234,28 @@ func TestSessionsSkipShellRC(t *testing.T) {
 		t.Errorf("shell %s sees SHLVL=%s, want %s", f[0], f[1], want)
 	}
 }
+
+// TestSFTPInHostDir copies a file to a relative path on two hosts with scp
+// (which speaks SFTP) and finds each copy in its own host's directory.
+func TestSFTPInHostDir(t *testing.T) {
+	needSSH(t)
+	c := StartT(t, 2, Options{FirstAddr: 63, SFTPInHostDir: true})
+	src := t.TempDir() + "/payload"
+	if err := os.WriteFile(src, []byte("payload\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range c.Hosts {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		out, err := exec.CommandContext(ctx, "scp", "-q", "-s", "-F", c.SSHConfig, src, h.Name+":copied").CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("scp to %s: %v: %s", h.Name, err, out)
+		}
+	}
+	for _, h := range c.Hosts {
+		b, err := os.ReadFile(h.Dir + "/copied")
+		if err != nil || string(b) != "payload\n" {
+			t.Errorf("%s: %s/copied: %q, %v; want the payload", h.Name, h.Dir, b, err)
+		}
+	}
+}
