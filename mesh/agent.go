@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -39,6 +41,20 @@ type bootConfig struct {
 type bootReady struct {
 	_   struct{} `cbor:",toarray"`
 	PID int
+}
+
+var (
+	agentHooksMu sync.Mutex
+	agentHooks   []func(*Router)
+)
+
+// OnAgent registers fn to run in an agent once its Router is up (its ID
+// and ParentIDs are known and handlers may be added) and before the first
+// message from the parent is read. Call it from init.
+func OnAgent(fn func(r *Router)) {
+	agentHooksMu.Lock()
+	agentHooks = append(agentHooks, fn)
+	agentHooksMu.Unlock()
 }
 
 // MaybeAgent serves as a mesh agent and exits when this process was
@@ -83,6 +99,10 @@ func takeStdio() (in, out *os.File, err error) {
 	}
 	unix.CloseOnExec(fin)
 	unix.CloseOnExec(fout)
+	// Non-blocking descriptors go through the runtime poller, so closing
+	// the link's input interrupts a pending read.
+	_ = unix.SetNonblock(fin, true)
+	_ = unix.SetNonblock(fout, true)
 	null, err := os.Open(os.DevNull)
 	if err != nil {
 		return nil, nil, err
@@ -129,6 +149,12 @@ func serveAgent(in io.Reader, out io.WriteCloser, kill func() error, logger *slo
 		return err
 	}
 	r.myself.name = bc.Name
+	agentHooksMu.Lock()
+	hooks := slices.Clone(agentHooks)
+	agentHooksMu.Unlock()
+	for _, fn := range hooks {
+		fn(r)
+	}
 	l := newLink(r, bc.ParentIDs[0], true, "parent", br, out, nil, func() { _ = kill() })
 	body, _ := Encode(bootReady{PID: os.Getpid()})
 	_ = l.send(&Message{Dst: l.peer, Src: r.id, Auth: r.id, Handle: HandleBoot, Body: body})

@@ -77,7 +77,7 @@ func newRouter(cfg Config, id ID, parentIDs []ID) (*Router, error) {
 	if id == 0 {
 		r.idNext, r.idLimit = 1, ^ID(0)
 	}
-	r.runCtx, r.runCancel = context.WithCancel(context.Background())
+	r.runCtx, r.runCancel = context.WithCancel(context.WithValue(context.Background(), routerKey{}, r))
 	r.myself = newContext(r, id, "")
 	r.contexts[id] = r.myself
 	r.handlers[HandleCallFunction] = r.handleCall
@@ -89,6 +89,15 @@ func newRouter(cfg Config, id ID, parentIDs []ID) (*Router, error) {
 		r.handlers[HandleAllocateID] = r.handleAllocateID
 	}
 	return r, nil
+}
+
+type routerKey struct{}
+
+// FromContext returns the Router running a registered function, from the
+// ctx the function received; nil for any other ctx.
+func FromContext(ctx context.Context) *Router {
+	r, _ := ctx.Value(routerKey{}).(*Router)
+	return r
 }
 
 // ID returns this context's id.

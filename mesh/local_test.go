@@ -1,0 +1,47 @@
+package mesh
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+func TestLocalCall(t *testing.T) {
+	r := newRoot(t)
+	c := localChild(t, r, "a")
+	ctx := testCtx(t)
+	var s string
+	if err := c.Call(ctx, "test.echo", "hello", &s); err != nil || s != "hello" {
+		t.Fatalf("echo = %q, %v", s, err)
+	}
+	var pid int
+	if err := c.Call(ctx, "test.pid", struct{}{}, &pid); err != nil || pid == os.Getpid() || pid == 0 {
+		t.Fatalf("pid = %d (mine %d), %v", pid, os.Getpid(), err)
+	}
+	var n int
+	if err := c.Call(ctx, "test.add", [2]int{2, 3}, &n); err != nil || n != 5 {
+		t.Fatalf("add = %d, %v", n, err)
+	}
+	err := c.Call(ctx, "test.fail", "boom", &n)
+	var ce *CallError
+	if !errors.As(err, &ce) || ce.Msg != "boom" || ce.Type != "*errors.errorString" {
+		t.Fatalf("fail: %v (%#v)", err, ce)
+	}
+	err = c.Call(ctx, "test.nosuch", 1, nil)
+	if !errors.As(err, &ce) || ce.Type != "mesh.UnknownFunction" {
+		t.Fatalf("unknown function: %v", err)
+	}
+	err = c.Call(ctx, "test.panic", "oops", nil)
+	if !errors.As(err, &ce) || ce.Type != "panic" || ce.Msg != "oops" {
+		t.Fatalf("panic: %v", err)
+	}
+	if err := c.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-c.Done()
+	err = c.Call(ctx, "test.echo", "x", &s)
+	var che *ChannelError
+	if !errors.As(err, &che) {
+		t.Fatalf("call after shutdown: %v, want a *ChannelError", err)
+	}
+}
