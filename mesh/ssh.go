@@ -1,12 +1,26 @@
 package mesh
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	sshworker "github.com/muster-sh/muster/worker/ssh"
 )
+
+// DefaultCacheDir is the remote directory that holds agent binaries by
+// their sha256, when SSHOptions.CacheDir is empty.
+const DefaultCacheDir = "~/.cache/muster/agents"
 
 // SSHOptions configure a child started over ssh.
 type SSHOptions struct {
@@ -22,16 +36,270 @@ type SSHOptions struct {
 	// child uses when it starts an ssh child of its own (Context.SSH).
 	SSHArgs []string
 	// CacheDir is the remote per-user directory that holds agent binaries
-	// by hash; default "$HOME/.cache/muster/agents".
+	// by hash; default DefaultCacheDir. A leading "~/" is the remote $HOME.
 	CacheDir string
-	// ConnectTimeout bounds the connection, probe, upload and handshake;
-	// default 10 s (uploads add time for the binary's size).
+	// Env holds extra environment variables (KEY=VALUE) for the agent.
+	Env []string
+	// ConnectTimeout bounds the connection, probe and handshake, and the
+	// upload of each 16 MiB of binary; default 10 s.
 	ConnectTimeout time.Duration
+}
+
+// self is this binary: its path, sha256 and size, computed once.
+var self struct {
+	once sync.Once
+	path string
+	hash string
+	size int64
+	err  error
+}
+
+func selfBinary() (path, hash string, err error) {
+	self.once.Do(func() {
+		self.path, self.err = os.Executable()
+		if self.err != nil {
+			return
+		}
+		f, err := os.Open(self.path)
+		if err != nil {
+			self.err = err
+			return
+		}
+		defer f.Close()
+		h := sha256.New()
+		self.size, self.err = io.Copy(h, f)
+		self.hash = hex.EncodeToString(h.Sum(nil))
+	})
+	return self.path, self.hash, self.err
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// remoteDir renders a cache directory for the remote shell.
+func remoteDir(dir string) string {
+	if dir == "" {
+		dir = DefaultCacheDir
+	}
+	if dir == "~" {
+		return `"$HOME"`
+	}
+	if rest, ok := strings.CutPrefix(dir, "~/"); ok {
+		return `"$HOME"/` + shellQuote(rest)
+	}
+	return shellQuote(dir)
+}
+
+// goPlatform maps `uname -s -m` output to GOOS and GOARCH names.
+func goPlatform(uname string) (goos, goarch string, err error) {
+	f := strings.Fields(uname)
+	if len(f) != 2 {
+		return "", "", fmt.Errorf("unexpected `uname -s -m` output %q, want an OS and a machine", uname)
+	}
+	goos = strings.ToLower(f[0])
+	switch m := strings.ToLower(f[1]); m {
+	case "x86_64", "amd64":
+		goarch = "amd64"
+	case "aarch64", "arm64":
+		goarch = "arm64"
+	case "i386", "i486", "i586", "i686", "x86":
+		goarch = "386"
+	case "riscv64", "ppc64le", "ppc64", "s390x", "mips64", "mips64le", "loong64":
+		goarch = m
+	default:
+		if strings.HasPrefix(m, "armv") {
+			goarch = "arm"
+		} else {
+			goarch = m
+		}
+	}
+	return goos, goarch, nil
+}
+
+// checkPlatform returns an error wrapping ErrPlatform when uname names
+// another OS or architecture than this binary's.
+func checkPlatform(host, uname string) error {
+	goos, goarch, err := goPlatform(uname)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrPlatform, host, err)
+	}
+	if goos != runtime.GOOS || goarch != runtime.GOARCH {
+		return fmt.Errorf("%w: %s runs %s/%s (uname %q), this binary is %s/%s",
+			ErrPlatform, host, goos, goarch, strings.TrimSpace(uname), runtime.GOOS, runtime.GOARCH)
+	}
+	return nil
+}
+
+// uploadScript reads a binary on stdin into a temporary file in dir, checks
+// its sha256, makes it executable and renames it to dir/hash. On any
+// failure the temporary file is removed and nothing is left in place.
+func uploadScript(dir, hash string) string {
+	return `set -e; umask 077; d=` + dir + `; mkdir -p "$d"; t="$d/.upload.$$"; ` +
+		`trap 'rm -f "$t"' EXIT; cat > "$t"; ` +
+		`h=$( (sha256sum "$t" 2>/dev/null || shasum -a 256 "$t") | cut -d' ' -f1); ` +
+		`if [ "$h" != ` + hash + ` ]; then echo "sha256 $h, want ` + hash + `" >&2; exit 3; fi; ` +
+		`chmod 700 "$t"; mv -f "$t" "$d/` + hash + `"; trap - EXIT`
 }
 
 // SSH starts a child context on o.Host: the same binary, found in the
 // remote cache by its sha256 or uploaded there first, run as an agent over
-// an ssh session's stdio.
+// an ssh session's stdio. A node with another OS or architecture is an
+// error wrapping ErrPlatform that names both.
 func (r *Router) SSH(ctx context.Context, o SSHOptions) (*Context, error) {
-	return nil, errors.New("mesh: SSH not implemented yet")
+	if o.Name == "" {
+		o.Name = o.Host
+	}
+	fail := func(err error) (*Context, error) {
+		return nil, fmt.Errorf("%w %q over ssh: %w", ErrStart, o.Name, err)
+	}
+	select {
+	case <-r.done:
+		return fail(ErrClosed)
+	default:
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	path, hash, err := selfBinary()
+	if err != nil {
+		return fail(fmt.Errorf("hashing this binary: %w", err))
+	}
+	client := o.Client
+	owned := false
+	if client == nil {
+		opts, err := sshworker.ParseOptions(o.SSHArgs)
+		if err != nil {
+			return fail(err)
+		}
+		if client, err = sshworker.New(opts); err != nil {
+			return fail(err)
+		}
+		owned = true
+	}
+	closeClient := func() {
+		if owned {
+			_ = client.Close()
+		}
+	}
+	c, err := r.sshStart(ctx, o, client, path, hash, closeClient)
+	if err != nil {
+		closeClient()
+		return fail(err)
+	}
+	return c, nil
+}
+
+func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.Client, path, hash string, closeClient func()) (*Context, error) {
+	cctx, cancel := context.WithTimeout(ctx, o.ConnectTimeout)
+	defer cancel()
+	conn, err := client.Connect(cctx, o.Host)
+	if err != nil {
+		return nil, err
+	}
+	dir := remoteDir(o.CacheDir)
+	bin := dir + "/" + hash
+	out, err := runSession(cctx, conn, "uname -s -m; if [ -x "+bin+" ]; then echo present; else echo missing; fi", nil)
+	if err != nil {
+		return nil, fmt.Errorf("probing %s: %w", o.Host, err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 2 {
+		return nil, fmt.Errorf("probing %s: unexpected output %q", o.Host, out)
+	}
+	if err := checkPlatform(o.Host, lines[len(lines)-2]); err != nil {
+		return nil, err
+	}
+	if lines[len(lines)-1] != "present" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		uctx, ucancel := context.WithTimeout(ctx, o.ConnectTimeout*time.Duration(1+self.size>>24))
+		_, err = runSession(uctx, conn, uploadScript(dir, hash), f)
+		ucancel()
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("uploading the agent to %s: %w", o.Host, err)
+		}
+		r.log.Debug("mesh: uploaded the agent", "host", o.Host, "bytes", self.size)
+	}
+
+	id, err := r.allocID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := conn.NewSession()
+	if err != nil {
+		return nil, fmt.Errorf("opening a session on %s: %w", o.Host, err)
+	}
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		sess.Close()
+		return nil, err
+	}
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		sess.Close()
+		return nil, err
+	}
+	tail := &tailWriter{max: 20}
+	sess.Stderr = tail
+	cmd := "exec env"
+	for _, e := range o.Env {
+		cmd += " " + shellQuote(e)
+	}
+	cmd += " " + AgentEnv + "=1 " + bin
+	if err := sess.Start(cmd); err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("starting the agent on %s: %w", o.Host, err)
+	}
+	kill := func() {
+		_ = sess.Signal(ssh.SIGKILL)
+		_ = sess.Close()
+	}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = stdin.Close()
+			t := time.AfterFunc(r.cfg.ShutdownGrace, kill)
+			_ = sess.Wait()
+			t.Stop()
+			_ = sess.Close()
+			closeClient()
+		})
+	}
+	br, err := r.handshake(ctx, id, o.Name, stdout, stdin, o.ConnectTimeout, kill)
+	if err != nil {
+		kill()
+		_ = sess.Wait()
+		if s := tail.String(); s != "" {
+			err = fmt.Errorf("%w; stderr: %s", err, s)
+		}
+		return nil, err
+	}
+	return r.attachChild(id, o.Name, br, stdin, stop, kill)
+}
+
+// runSession runs cmd in a new session with stdin, returning its stdout;
+// a failure carries its stderr.
+func runSession(ctx context.Context, conn *ssh.Client, cmd string, stdin io.Reader) (string, error) {
+	sess, err := conn.NewSession()
+	if err != nil {
+		return "", err
+	}
+	defer sess.Close()
+	var out, errb bytes.Buffer
+	sess.Stdout, sess.Stderr, sess.Stdin = &out, &errb, stdin
+	stop := context.AfterFunc(ctx, func() { _ = sess.Close() })
+	defer stop()
+	err = sess.Run(cmd)
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("%w (stderr: %q)", ctx.Err(), strings.TrimSpace(errb.String()))
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w (stderr: %q)", err, strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
 }

@@ -44,7 +44,7 @@ func (c *Context) SSH(ctx context.Context, o SSHOptions) (*Context, error) {
 	if c.id == c.r.id {
 		return c.r.SSH(ctx, o)
 	}
-	return c.startVia(ctx, startReq{Kind: "ssh", Name: o.Name, Host: o.Host, SSH: o.SSHArgs, Cache: o.CacheDir, Timeout: o.ConnectTimeout})
+	return c.startVia(ctx, startReq{Kind: "ssh", Name: o.Name, Host: o.Host, Env: o.Env, SSH: o.SSHArgs, Cache: o.CacheDir, Timeout: o.ConnectTimeout})
 }
 
 func (c *Context) startVia(ctx context.Context, req startReq) (*Context, error) {
@@ -76,7 +76,7 @@ func (r *Router) handleStart(m *Message) {
 		case "local":
 			c, err = r.Local(ctx, LocalOptions{Name: req.Name, Path: req.Path, Args: req.Args, Env: req.Env, ConnectTimeout: req.Timeout})
 		case "ssh":
-			c, err = r.SSH(ctx, SSHOptions{Name: req.Name, Host: req.Host, SSHArgs: req.SSH, CacheDir: req.Cache, ConnectTimeout: req.Timeout})
+			c, err = r.SSH(ctx, SSHOptions{Name: req.Name, Host: req.Host, Env: req.Env, SSHArgs: req.SSH, CacheDir: req.Cache, ConnectTimeout: req.Timeout})
 		default:
 			err = fmt.Errorf("mesh: unknown child kind %q, want local or ssh", req.Kind)
 		}

@@ -1,0 +1,217 @@
+package mesh
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/muster-sh/muster/internal/testhosts"
+)
+
+// sshOpts returns options to reach host in cl with the agent cache in dir.
+func sshOpts(cl *testhosts.Cluster, host, dir string) SSHOptions {
+	return SSHOptions{
+		Host:     host,
+		SSHArgs:  append(cl.SSHArgs(), "-o", "IdentityAgent=none"),
+		CacheDir: dir,
+		Env:      []string{"GORACE=atexit_sleep_ms=0 halt_on_error=1"},
+	}
+}
+
+// An ssh child: the binary is uploaded into the cache once, verified, and
+// found there the next time; calls work; shutdown ends the remote agent.
+func TestSSHChild(t *testing.T) {
+	cl := testhosts.StartT(t, 1, testhosts.Options{FirstAddr: 71})
+	r := newRoot(t)
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	c, err := r.SSH(ctx, sshOpts(cl, "node1", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hash, err := selfBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, hash))
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("cached agent: %v %v, want mode 0700", fi, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("cache holds %d entries, want only the agent", len(ents))
+	}
+	var s string
+	if err := c.Call(ctx, "test.echo", "over ssh", &s); err != nil || s != "over ssh" {
+		t.Fatalf("call: %q %v", s, err)
+	}
+	pid := callPID(t, c)
+	// a second child finds the cached binary: it is not rewritten
+	c2, err := r.SSH(ctx, sshOpts(cl, "node1", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi2, err := os.Stat(filepath.Join(dir, hash))
+	if err != nil || !os.SameFile(fi, fi2) || !fi2.ModTime().Equal(fi.ModTime()) {
+		t.Fatalf("cached agent replaced on the second start")
+	}
+	if err := c2.Call(ctx, "test.nothing", struct{}{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitExited(t, pid)
+}
+
+// parent -> ssh child -> its ssh child, and a local child below that:
+// calls and streams routed both ways.
+func TestSSHTwoLevelTree(t *testing.T) {
+	cl := testhosts.StartT(t, 2, testhosts.Options{FirstAddr: 73})
+	r := newRoot(t)
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	a, err := r.SSH(ctx, sshOpts(cl, "node1", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := a.SSH(ctx, sshOpts(cl, "node2", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chain []ID
+	if err := b.Call(ctx, "test.parents", struct{}{}, &chain); err != nil {
+		t.Fatal(err)
+	}
+	if len(chain) != 3 || chain[0] != b.ID() || chain[1] != a.ID() || chain[2] != 0 {
+		t.Fatalf("b's chain %v, want [b a 0]", chain)
+	}
+	rc := r.NewReceiver(1)
+	defer rc.Close()
+	if err := b.Call(ctx, "test.sendto", struct {
+		To  SenderRef
+		Msg string
+	}{rc.Sender(), "up two ssh links"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := recvString(t, rc); got != "up two ssh links" {
+		t.Fatalf("got %q", got)
+	}
+	// the ssh grandchild is killed mid-call: the caller gets an error
+	p := b.CallAsync(ctx, "test.sleep", time.Hour)
+	pb := callPID(t, b)
+	pa := callPID(t, a)
+	if err := syscall.Kill(pb, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var ce *ChannelError
+	if err := p.Wait(ctx, nil); !errors.As(err, &ce) {
+		t.Fatalf("call to killed ssh grandchild: %v, want a *ChannelError", err)
+	}
+	// the ssh child is still there
+	if err := a.Call(ctx, "test.nothing", struct{}{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = pa
+}
+
+// An ssh child whose parent is killed exits (sshd ends its session).
+func TestSSHParentKilled(t *testing.T) {
+	cl := testhosts.StartT(t, 2, testhosts.Options{FirstAddr: 76})
+	r := newRoot(t)
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	a := localChild(t, r, "a")
+	b, err := a.SSH(ctx, sshOpts(cl, "node1", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.SSH(ctx, sshOpts(cl, "node2", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, pb, pc := callPID(t, a), callPID(t, b), callPID(t, c)
+	if err := syscall.Kill(pa, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitExited(t, pb)
+	waitExited(t, pc)
+}
+
+func TestSSHStartErrors(t *testing.T) {
+	cl := testhosts.StartT(t, 1, testhosts.Options{FirstAddr: 79})
+	r := newRoot(t)
+	ctx := testCtx(t)
+	o := sshOpts(cl, "nosuchnode.invalid", t.TempDir())
+	o.ConnectTimeout = 5 * time.Second
+	if _, err := r.SSH(ctx, o); !errors.Is(err, ErrStart) {
+		t.Fatalf("unknown host: %v, want ErrStart", err)
+	}
+	// a cache directory that cannot be created: the upload fails and says so
+	o = sshOpts(cl, "node1", "/proc/mesh-cannot-write")
+	if _, err := r.SSH(ctx, o); !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), "uploading") {
+		t.Fatalf("unwritable cache: %v", err)
+	}
+}
+
+func TestCheckPlatform(t *testing.T) {
+	if err := checkPlatform("h", "Linux x86_64\n"); (runtime.GOOS == "linux" && runtime.GOARCH == "amd64") != (err == nil) {
+		t.Fatalf("Linux x86_64: %v", err)
+	}
+	err := checkPlatform("mac1", "Darwin arm64")
+	if runtime.GOOS != "darwin" || runtime.GOARCH != "arm64" {
+		if !errors.Is(err, ErrPlatform) || !strings.Contains(err.Error(), "darwin/arm64") ||
+			!strings.Contains(err.Error(), runtime.GOOS+"/"+runtime.GOARCH) || !strings.Contains(err.Error(), "mac1") {
+			t.Fatalf("Darwin arm64: %v, want ErrPlatform naming both platforms and the host", err)
+		}
+	}
+	if err := checkPlatform("h", "garbage"); !errors.Is(err, ErrPlatform) {
+		t.Fatalf("garbage: %v", err)
+	}
+	for in, want := range map[string]string{"Linux aarch64": "linux/arm64", "Linux armv7l": "linux/arm", "FreeBSD amd64": "freebsd/amd64", "Linux i686": "linux/386"} {
+		goos, goarch, err := goPlatform(in)
+		if err != nil || goos+"/"+goarch != want {
+			t.Errorf("goPlatform(%q) = %s/%s %v, want %s", in, goos, goarch, err, want)
+		}
+	}
+}
+
+// The upload script leaves nothing in place when the hash is wrong, and
+// installs the file when it is right.
+func TestUploadScript(t *testing.T) {
+	dir := t.TempDir()
+	data := "agent bytes\n"
+	good := "8f2d39d2c5d1dd0e2b1b2a0c7e2c8c2c3b6a2d0e8e0e2f5b7f1c9e1a3d9b0c1a" // not the hash
+	run := func(hash string) error {
+		cmd := exec.Command("/bin/sh", "-c", uploadScript(shellQuote(dir), hash))
+		cmd.Stdin = strings.NewReader(data)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return errors.New(err.Error() + ": " + string(out))
+		}
+		return nil
+	}
+	if err := run(good); err == nil || !strings.Contains(err.Error(), "want "+good) {
+		t.Fatalf("wrong hash: %v, want a mismatch", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("after a mismatch the cache holds %v", ents)
+	}
+	out, err := exec.Command("/bin/sh", "-c", "printf 'agent bytes\\n' | sha256sum | cut -d' ' -f1").Output()
+	if err != nil {
+		t.Fatal("sha256sum:", err)
+	}
+	h := strings.TrimSpace(string(out))
+	if err := run(h); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, h))
+	if err != nil || string(b) != data {
+		t.Fatalf("installed %q %v", b, err)
+	}
+}
