@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/muster-sh/muster/internal/cli"
+	"github.com/muster-sh/muster/mesh"
 )
 
 type command struct {
@@ -43,6 +44,7 @@ var aliases = map[string]string{
 }
 
 func main() {
+	mesh.MaybeAgent()
 	os.Exit(run(os.Args, stdio()))
 }
 
