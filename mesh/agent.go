@@ -231,8 +231,9 @@ func (r *Router) handshake(ctx context.Context, id ID, name string, rd io.Reader
 }
 
 // attachChild registers a started child's link and starts serving it.
-func (r *Router) attachChild(id ID, name string, br *bufio.Reader, wc io.WriteCloser, stop, kill func()) (*Context, error) {
+func (r *Router) attachChild(id ID, name string, br *bufio.Reader, wc io.WriteCloser, stop, kill func(), stderr *tailWriter) (*Context, error) {
 	l := newLink(r, id, false, name, br, wc, stop, kill)
+	l.stderr = stderr
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()

@@ -43,6 +43,9 @@ type link struct {
 	// a hung peer cannot keep the reader blocked. Either may be nil.
 	stop, kill func()
 
+	// stderr holds the last lines of a child's stderr, for logs.
+	stderr *tailWriter
+
 	writerDone chan struct{}
 	done       chan struct{}
 }
@@ -117,7 +120,10 @@ func (l *link) writer() {
 			l.mu.Lock()
 			batch := l.q
 			closing := l.closing
-			l.q = l.spare[:0]
+			if len(batch) > 0 {
+				// the writer owns batch until it hands it back as spare
+				l.q, l.spare = l.spare[:0], nil
+			}
 			l.qbytes = 0
 			if l.space != nil {
 				close(l.space)

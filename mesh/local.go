@@ -87,7 +87,7 @@ func (r *Router) Local(ctx context.Context, o LocalOptions) (*Context, error) {
 		}
 		return fail(err)
 	}
-	return r.attachChild(id, o.Name, br, stdin, stop, kill)
+	return r.attachChild(id, o.Name, br, stdin, stop, kill, tail)
 }
 
 // tailWriter keeps the last max lines written to it.

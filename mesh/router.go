@@ -400,6 +400,11 @@ func (r *Router) linkDown(l *link) {
 	children := r.childLinksLocked()
 	closed := r.closed
 	r.mu.Unlock()
+	if l.stderr != nil && !closed {
+		if s := l.stderr.String(); s != "" {
+			r.log.Warn("mesh: child link closed", "peer", l.peer, "name", l.name, "stderr", s)
+		}
+	}
 
 	for _, c := range ctxs {
 		c.gone(&ChannelError{Reason: reason})

@@ -31,7 +31,7 @@ func newFakeChild(t *testing.T, r *Router, id ID) *fakeChild {
 	}
 	stop := func() { _ = toR.Close() }
 	kill := func() { _ = toR.Close(); _ = fromFake.Close() }
-	c, err := r.attachChild(id, "fake", bufio.NewReader(toR), toFake, stop, kill)
+	c, err := r.attachChild(id, "fake", bufio.NewReader(toR), toFake, stop, kill, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

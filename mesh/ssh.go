@@ -279,7 +279,7 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 		}
 		return nil, err
 	}
-	return r.attachChild(id, o.Name, br, stdin, stop, kill)
+	return r.attachChild(id, o.Name, br, stdin, stop, kill, tail)
 }
 
 // runSession runs cmd in a new session with stdin, returning its stdout;
