@@ -78,6 +78,9 @@ type display struct {
 	diffRef   *diffRef
 	buf       []byte
 	meter     *meter // nil unless a progress meter is shown
+	// interactive: commands typed at the prompt (the meter ends with a
+	// newline, as clush's does there).
+	interactive bool
 	// regroup writes gathered node sets with the groups of source (-r).
 	regroup  nodeset.Resolver
 	source   string
@@ -549,4 +552,41 @@ func (h *copyHandler) OnClose(w *task.Worker, timedOut bool) {
 		h.d.meter.finalize()
 		h.directHandler.OnClose(w, timedOut)
 	}
+}
+
+// interrupted reports a run stopped by Ctrl-C, as clush does: with
+// gathering, the output gathered so far (larger node sets first), the exit
+// codes of the nodes that finished and the nodes that did not.
+func (d *display) interrupted(w *task.Worker, gathering bool, targets nodeset.NodeSet) {
+	if d.meter != nil {
+		d.meter.timer.Invalidate()
+		d.meter.erase()
+	}
+	if !gathering || w == nil {
+		d.flush()
+		fmt.Fprintln(d.err, "Keyboard interrupt.")
+		d.flush()
+		return
+	}
+	warned := false
+	for _, g := range sortedGroups(slices.Collect(w.Buffers())) {
+		if !warned {
+			warned = true
+			d.errorf(verbStd, "Warning: Caught keyboard interrupt!")
+		}
+		d.printGather(g.ns, g.g)
+	}
+	var done nodeset.NodeSet
+	for _, rg := range w.Retcodes() {
+		done = done.Union(rg.NodeSet())
+	}
+	done = done.Union(nodeset.FromNames(w.TimedOut()...))
+	d.closeCommon(w)
+	d.flush()
+	if left := targets.Difference(done); !left.IsEmpty() {
+		fmt.Fprintf(d.err, "Keyboard interrupt (%s did not complete).\n", left)
+	} else {
+		fmt.Fprintln(d.err, "Keyboard interrupt.")
+	}
+	d.flush()
 }

@@ -11,7 +11,21 @@
 // substituted), ssh (the ssh program, like clush's ssh worker; the default;
 // also called openssh), rsh, pdsh, and native (muster's built-in ssh
 // client). Transports are registered with
-// Register from cmd/muster. Not yet supported: interactive mode,
-// password prompts of run modes, tree mode. Copies (-c, --rcopy, --dest, -p) use the
-// transport's Copy.
+// Register from cmd/muster. Copies (-c, --rcopy, --dest, -p) use the
+// transport's Copy. Not supported: tree mode.
+//
+// Without a command on a terminal, muster run is interactive like clush: a
+// prompt, a history file (~/.clush_history under the name clush, else
+// $XDG_STATE_HOME/muster/history), "?", "+NODES", "-NODES", "@NODES", "!CMD"
+// (local), "=" (gathering on/off), quit or Ctrl-D; unlike clush, Ctrl-C
+// stops only the running command (printing the output gathered so far)
+// and returns to the prompt.
+//
+// A run mode with password_prompt asks for a password once (on /dev/tty,
+// without echo) and writes it and a newline to every node's standard
+// input before the command's own input.
+//
+// Progress: under the name clush, clush's bare counter in clush's cases
+// (-b/-L, or -P); as muster run, a meter with done/total, failures and
+// nodes per second, on a terminal or with -P, erased at the end.
 package runcmd

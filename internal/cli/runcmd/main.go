@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -78,14 +79,19 @@ func Main(args []string, stdio cli.Stdio) int {
 // MainAs is Main with the name used in messages ("clush" prints exactly
 // what ClusterShell's clush prints).
 func MainAs(prog string, args []string, stdio cli.Stdio) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	// Ctrl-C stops the running command; outside interactive mode that ends
+	// muster too.
+	intr := make(chan os.Signal, 1)
+	signal.Notify(intr, os.Interrupt)
+	defer signal.Stop(intr)
 	// A write to a closed stdout must return an error (and stop the task,
 	// killing the commands), not kill muster and orphan them.
 	pipe := make(chan os.Signal, 1)
 	signal.Notify(pipe, syscall.SIGPIPE)
 	defer signal.Stop(pipe)
-	return run(ctx, prog, args, stdio)
+	return runWith(ctx, intr, prog, args, stdio)
 }
 
 func usage(prog string, w io.Writer) {
@@ -249,6 +255,12 @@ func targetNodes(o *options, res nodeset.Resolver) (nodeset.NodeSet, error) {
 }
 
 func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
+	return runWith(ctx, nil, prog, args, stdio)
+}
+
+// runWith is run where intr, when not nil, delivers Ctrl-C (SIGINT): it
+// cancels the running command only, so that interactive mode can go on.
+func runWith(ctx context.Context, intr <-chan os.Signal, prog string, args []string, stdio cli.Stdio) int {
 	o, err := parseArgs(args)
 	if errors.Is(err, errHelp) {
 		help(prog, stdio.Out)
@@ -319,6 +331,24 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 			fmt.Fprintf(stdio.Out, "Picked random nodes: %s\n", targets)
 		}
 	}
+	copying := o.copy || o.rcopy
+	interactive := len(o.args) == 0 && !copying && stdio.InIsTerminal
+	if interactive && o.nostdin {
+		return usageFail(prog, stdio, "illegal option `--nostdin' in that case")
+	}
+	var password *string
+	if pp, err := conf.boolean("password_prompt"); conf["password_prompt"] == "" {
+	} else if err != nil {
+		fmt.Fprintf(stdio.Err, "ERROR: %s\n", strings.TrimPrefix(err.Error(), errConfig.Error()+": "))
+		return 1
+	} else if pp {
+		pw, err := askPass(stdio)
+		if err != nil {
+			fmt.Fprintf(stdio.Err, "%s: password prompt: %v\n", prog, err)
+			return 1
+		}
+		password = &pw
+	}
 	name := o.workerName
 	if name == "" {
 		name = DefaultWorker
@@ -337,77 +367,114 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	if c, ok := tr.(io.Closer); ok {
 		defer c.Close()
 	}
-	copying := o.copy || o.rcopy
 	if copying && len(o.args) == 0 {
 		return usageFail(prog, stdio, "--[r]copy option requires at least one argument")
 	}
-	if len(o.args) == 0 && stdio.InIsTerminal {
-		fmt.Fprintf(stdio.Err, "%s: interactive mode is not supported; give a command\n", prog)
-		return 1
-	}
-	if pp, _ := conf.boolean("password_prompt"); pp {
-		fmt.Fprintf(stdio.Err, "%s: password_prompt is not supported yet\n", prog)
-		return 1
-	}
-	if prefix := conf["command_prefix"]; prefix != "" && !copying {
-		words, err := exec.Split(prefix)
+	var prefix []string
+	if p := conf["command_prefix"]; p != "" && !copying {
+		words, err := exec.Split(p)
 		if err != nil {
 			fmt.Fprintf(stdio.Err, "ERROR: (Config Main.command_prefix): %v\n", err)
 			return 1
 		}
-		o.args = append(words, o.args...)
+		prefix = words
 	}
-	command := strings.Join(o.args, " ")
-	if name == "exec" && !copying {
-		if err := exec.Check(command); err != nil {
-			var pe *exec.PatternError
-			if errors.As(err, &pe) {
-				if pe.Name != "" {
-					fmt.Fprintf(stdio.Err, "%s: '%s' is not a valid pattern, use '%%%%' to escape '%%'\n", prog, pe.Name)
-				} else {
-					fmt.Fprintf(stdio.Err, "%s: Invalid placeholder in string: line %d, col %d is not a valid pattern, use '%%%%' to escape '%%'\n", prog, pe.Line, pe.Col)
-				}
-			} else {
-				fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
-			}
-			return 1
-		}
-	}
-
-	// When the output goes away (a closed pipe), stop everything: the
-	// commands' output can no longer be shown.
-	var tk *task.Task
-	var outputGone bool
-	out, errs := newStreams(stdio.Out, stdio.Err, func(error) {
-		outputGone = true
-		if tk != nil {
+	s := &session{prog: prog, o: o, conf: conf, stdio: stdio, tr: tr, res: res,
+		password: password, prefix: prefix, intr: intr, interactive: interactive}
+	s.out, s.errs = newStreams(stdio.Out, stdio.Err, func(error) {
+		s.outputGone = true
+		if tk := s.current.Load(); tk != nil {
 			tk.Abort()
 		}
 	})
+	s.color = useColor(o, conf, stdio)
+	if interactive {
+		return s.loop(ctx, targets)
+	}
+	command := strings.Join(append(slices.Clone(prefix), o.args...), " ")
+	if copying {
+		command = ""
+	}
+	return s.execute(ctx, command, targets, false)
+}
+
+// session is what one invocation keeps across the commands it runs (one,
+// or many in interactive mode).
+type session struct {
+	prog        string
+	o           *options
+	conf        config
+	stdio       cli.Stdio
+	tr          worker.Transport
+	res         nodeset.Resolver
+	out, errs   *stream
+	color       bool
+	password    *string  // run mode's password_prompt answer
+	prefix      []string // run mode's command_prefix
+	intr        <-chan os.Signal
+	interactive bool
+	outputGone  bool
+	current     atomic.Pointer[task.Task]
+}
+
+// checkPattern reports an exec command with a bad %-pattern as clush does.
+func (s *session) checkPattern(command string) bool {
+	err := exec.Check(command)
+	if err == nil {
+		return true
+	}
+	var pe *exec.PatternError
+	if errors.As(err, &pe) {
+		if pe.Name != "" {
+			fmt.Fprintf(s.errs, "%s: '%s' is not a valid pattern, use '%%%%' to escape '%%'\n", s.prog, pe.Name)
+		} else {
+			fmt.Fprintf(s.errs, "%s: Invalid placeholder in string: line %d, col %d is not a valid pattern, use '%%%%' to escape '%%'\n", s.prog, pe.Line, pe.Col)
+		}
+	} else {
+		fmt.Fprintf(s.errs, "%s: %v\n", s.prog, err)
+	}
+	s.errs.Flush()
+	return false
+}
+
+// execute runs command on targets (or locally under the key LOCAL) and
+// prints its output; it returns the exit code of a one-command run. A
+// Ctrl-C (s.intr, or ctx ending) stops it, printing the gathered output
+// so far.
+func (s *session) execute(ctx context.Context, command string, targets nodeset.NodeSet, local bool) int {
+	o := s.o
+	copying := (o.copy || o.rcopy) && !s.interactive
+	if s.tr.Name() == "exec" && !copying && !local && !s.checkPattern(command) {
+		return 1
+	}
+	gathering := (o.gather || o.gatherAll || o.diff) && !local
+	lineMode := o.lineMode && !local
 	d := &display{
-		prog:      prog,
-		out:       out,
-		err:       errs,
-		label:     !o.noLabel,
-		maxrc:     o.maxrc,
-		verbosity: verbosity,
-		lineMode:  o.lineMode,
-		nodeCount: o.nodeCount,
-		color:     useColor(o, conf, stdio),
-		source:    o.groupSource,
-		noprefix:  o.groupBase,
+		prog:        s.prog,
+		out:         s.out,
+		err:         s.errs,
+		label:       !o.noLabel,
+		maxrc:       o.maxrc,
+		verbosity:   o.verbosity,
+		lineMode:    lineMode,
+		nodeCount:   o.nodeCount,
+		color:       s.color,
+		source:      o.groupSource,
+		noprefix:    o.groupBase,
+		diff:        o.diff && !local,
+		interactive: s.interactive,
 	}
 	if o.regroup {
-		d.regroup = res
+		d.regroup = s.res
 	}
 	defer d.flush()
-	gathering := o.gather || o.gatherAll || o.diff
-	d.diff = o.diff
-	tk = task.New(
+	tk := task.New(
 		task.WithFanout(o.fanout),
-		task.WithDistant(tr),
-		task.WithKeepOutput(!copying && (gathering || o.lineMode)),
+		task.WithDistant(s.tr),
+		task.WithKeepOutput(!copying && (gathering || lineMode)),
 	)
+	s.current.Store(tk)
+	defer s.current.Store(nil)
 	if o.connTimeout > 0 {
 		tk.SetConnectTimeout(seconds(o.connTimeout))
 	}
@@ -415,23 +482,24 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	if o.cmdTimeout > 0 {
 		timeout = append(timeout, task.Timeout(seconds(o.cmdTimeout)))
 	}
+	var w *task.Worker
 	if copying {
-		if rc := startCopies(tk, d, o, targets, timeout, prog, stdio); rc >= 0 {
+		if rc := startCopies(s, tk, d, targets, timeout); rc >= 0 {
 			return rc
 		}
 	} else {
 		var h task.Handler
 		switch {
-		case gathering && o.lineMode:
+		case gathering && lineMode:
 			h = newLiveGather(d, targets)
-		case o.lineMode:
+		case lineMode:
 			h = &sortedHandler{gatherHandler{d: d}}
 		case gathering:
 			h = &gatherHandler{d: d}
-		case (o.outdir != "" || o.errdir != "") && !(o.progress && verbosity > verbQuiet):
+		case (o.outdir != "" || o.errdir != "") && !local && !(o.progress && o.verbosity > verbQuiet):
 			dh, err := newDirHandler(d, targets, o.outdir, o.errdir)
 			if err != nil {
-				fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
+				fmt.Fprintf(s.errs, "%s: %v\n", s.prog, err)
 				return 1
 			}
 			defer dh.close()
@@ -440,25 +508,43 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 			h = &directHandler{d: d}
 		}
 		// pdsh cannot forward input (it never closes the remote stdin).
-		forward := !o.nostdin && !stdio.InIsTerminal && stdio.In != nil && tr.Name() != "pdsh"
+		forward := !o.nostdin && !s.stdio.InIsTerminal && s.stdio.In != nil && s.tr.Name() != "pdsh"
 		wopts := append([]task.WorkerOption{
-			task.OnNodeSet(targets),
 			task.WithHandler(h),
 			task.UseShell(true),
 			task.MergeStderr(o.gatherAll),
-			task.Stdin(forward),
+			task.Stdin(forward || s.password != nil),
 		}, timeout...)
-		// clush's progress meter: with -b/-L at normal verbosity, or -P.
-		if (gathering || o.lineMode) && verbosity >= verbStd || o.progress && verbosity > verbQuiet {
-			d.meter = newMeter(d, tk, targets.Len())
+		if local {
+			wopts = append(wopts, task.Key("LOCAL"))
+		} else {
+			wopts = append(wopts, task.OnNodeSet(targets))
 		}
-		w, err := tk.Shell(command, wopts...)
+		total := targets.Len()
+		if local {
+			total = 1
+		}
+		d.meter = s.newMeter(d, tk, total, gathering || lineMode)
+		if local {
+			// the local command runs as typed: no %h substitution (clush
+			// runs it with Popen)
+			command = strings.ReplaceAll(command, "%", "%%")
+		}
+		var err error
+		w, err = tk.Shell(command, wopts...)
 		if err != nil {
-			fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
+			fmt.Fprintf(s.errs, "%s: %v\n", s.prog, err)
 			return 1
 		}
+		if s.password != nil {
+			// the password first, then the command's own input if any
+			w.Write([]byte(*s.password + "\n"))
+			if !forward {
+				w.CloseWrite()
+			}
+		}
 		if forward {
-			go forwardStdin(stdio.In, w)
+			go forwardStdin(s.stdio.In, w)
 		}
 	}
 	// Flush output regularly while commands run; the timer does not keep
@@ -466,24 +552,46 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 	tk.Timer(100*time.Millisecond, task.TimerFunc(func(*task.Timer) { d.flush() }),
 		task.Every(100*time.Millisecond), task.Autoclose())
 
-	err = tk.Run(ctx)
+	runCtx := ctx
+	if s.intr != nil {
+		// drop an interrupt that came before this command
+		for drained := false; !drained; {
+			select {
+			case <-s.intr:
+			default:
+				drained = true
+			}
+		}
+		c, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			select {
+			case <-s.intr:
+				cancel()
+			case <-stop:
+			}
+		}()
+		runCtx = c
+	}
+	err := tk.Run(runCtx)
 	switch {
-	case outputGone:
+	case s.outputGone:
 		return 128 + int(syscall.SIGPIPE)
 	case err == nil:
 	case errors.Is(err, context.Canceled):
-		d.flush()
-		fmt.Fprintln(stdio.Err, "Keyboard interrupt.")
+		d.interrupted(w, gathering, targets)
 		return 128 + int(syscall.SIGINT)
 	default:
 		d.flush()
-		fmt.Fprintf(stdio.Err, "%s: %v\n", prog, err)
+		fmt.Fprintf(s.errs, "%s: %v\n", s.prog, err)
 		return 1
 	}
 	d.flush()
-	useMax, err := conf.boolean("maxrc")
+	useMax, err := s.conf.boolean("maxrc")
 	if err != nil {
-		fmt.Fprintf(stdio.Err, "ERROR: %s\n", strings.TrimPrefix(err.Error(), errConfig.Error()+": "))
+		fmt.Fprintf(s.errs, "ERROR: %s\n", strings.TrimPrefix(err.Error(), errConfig.Error()+": "))
 		return 1
 	}
 	if useMax {
@@ -498,7 +606,8 @@ func run(ctx context.Context, prog string, args []string, stdio cli.Stdio) int {
 
 // startCopies schedules one copy (or reverse copy) per source; it returns
 // an exit code when it cannot, -1 when the task is ready to run.
-func startCopies(tk *task.Task, d *display, o *options, targets nodeset.NodeSet, timeout []task.WorkerOption, prog string, stdio cli.Stdio) int {
+func startCopies(s *session, tk *task.Task, d *display, targets nodeset.NodeSet, timeout []task.WorkerOption) int {
+	o, stdio, prog := s.o, s.stdio, s.prog
 	dest := o.dest
 	if dest == "" {
 		abs, err := filepath.Abs(o.args[0])
@@ -523,8 +632,8 @@ func startCopies(tk *task.Task, d *display, o *options, targets nodeset.NodeSet,
 	}
 	h := &copyHandler{directHandler: directHandler{d: d}, reverse: o.rcopy,
 		source: map[*task.Worker]string{}, dest: dest, left: len(o.args)}
-	if d.verbosity == verbStd || d.verbosity == 2 {
-		d.meter = newMeter(d, tk, targets.Len()*len(o.args))
+	if s.meterStyle() == meterRich || d.verbosity == verbStd || d.verbosity == 2 {
+		d.meter = s.newMeter(d, tk, targets.Len()*len(o.args), true)
 	}
 	for _, src := range o.args {
 		opts := append([]task.WorkerOption{task.OnNodeSet(targets), task.WithHandler(h)}, timeout...)

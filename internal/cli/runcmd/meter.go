@@ -9,28 +9,77 @@ import (
 	"github.com/muster-sh/muster/task"
 )
 
-// meterDelay is how long a run goes before the progress line shows.
-var meterDelay = 1330 * time.Millisecond
+// meterDelay is how long a run goes before clush's progress line shows;
+// richDelay is the same for muster's own meter.
+var (
+	meterDelay = 1330 * time.Millisecond
+	richDelay  = time.Second
+)
 
-// meter is clush's progress line on stderr ("clush: 12/100\r"), shown
-// from 1.33 s after the start and refreshed every third of a second.
+// meterStyle is the kind of progress line shown.
+type meterStyle int
+
+const (
+	// meterClush is clush's bare counter ("clush: 12/100\r"), shown in the
+	// same cases as clush, terminal or not, so that clush's bytes are kept.
+	meterClush meterStyle = iota + 1
+	// meterRich is muster's own meter: done/total, failures and nodes per
+	// second, shown on a terminal (or with -P) and erased at the end.
+	meterRich
+)
+
+// meter is the progress line on stderr, refreshed every third of a second
+// once the delay is over.
 type meter struct {
 	task.BaseHandler
 	d       *display
+	style   meterStyle
 	ws      []*task.Worker
 	total   int
-	last    int
+	last    string
 	width   int // length of the last line written, to erase it
 	started bool
 	start   time.Time
+	now     func() time.Time
 	written int64
 	timer   *task.Timer
 }
 
-func newMeter(d *display, tk *task.Task, total int) *meter {
-	m := &meter{d: d, total: total, last: -1, start: time.Now()}
-	m.timer = tk.Timer(meterDelay, m, task.Every(time.Second/3), task.Autoclose())
+func newMeter(d *display, tk *task.Task, total int, style meterStyle) *meter {
+	m := &meter{d: d, style: style, total: total, now: time.Now}
+	m.start = m.now()
+	delay := meterDelay
+	if style == meterRich {
+		delay = richDelay
+	}
+	m.timer = tk.Timer(delay, m, task.Every(time.Second/3), task.Autoclose())
 	return m
+}
+
+// newMeter starts the progress meter this session shows for a run of
+// total nodes, or returns nil. buffered is true for -b and -L, where
+// clush shows its counter at normal verbosity.
+func (s *session) newMeter(d *display, tk *task.Task, total int, buffered bool) *meter {
+	v := s.o.verbosity
+	switch s.meterStyle() {
+	case meterClush:
+		if buffered && v >= verbStd || s.o.progress && v > verbQuiet {
+			return newMeter(d, tk, total, meterClush)
+		}
+	case meterRich:
+		if v > verbQuiet && (s.o.progress || isTerminal(s.stdio.Err)) {
+			return newMeter(d, tk, total, meterRich)
+		}
+	}
+	return nil
+}
+
+// meterStyle is clush's counter under the name clush, muster's otherwise.
+func (s *session) meterStyle() meterStyle {
+	if s.prog == "clush" {
+		return meterClush
+	}
+	return meterRich
 }
 
 func (m *meter) OnTimer(*task.Timer) { m.update() }
@@ -46,25 +95,59 @@ func humanBytes(v float64) string {
 	return fmt.Sprintf("%d B", int64(v))
 }
 
+// counts returns how many nodes are done and how many of them failed (a
+// non-zero exit code, an error or a timeout).
+func (m *meter) counts() (done, failed int) {
+	for _, w := range m.ws {
+		done += w.Finished()
+		for _, rg := range w.Retcodes() {
+			if rg.Code != 0 {
+				failed += len(rg.Nodes)
+			}
+		}
+		failed += w.NumTimeout()
+	}
+	return done, failed
+}
+
+// render returns the progress line (without the carriage return).
+func (m *meter) render(done, failed int, elapsed time.Duration) string {
+	n := len(strconv.Itoa(m.total))
+	line := fmt.Sprintf("%s: %*d/%*d", m.d.prog, n, done, n, m.total)
+	if m.style == meterRich {
+		line += fmt.Sprintf(" done, %d failed", failed)
+		if secs := elapsed.Seconds(); secs > 0 {
+			line += fmt.Sprintf(", %.1f nodes/s", float64(done)/secs)
+		}
+	}
+	if m.written > 0 && elapsed > 0 {
+		line += " write: " + humanBytes(float64(m.written)/elapsed.Seconds()) + "/s"
+	}
+	return line
+}
+
 func (m *meter) update() {
 	if m == nil || len(m.ws) == 0 {
 		return
 	}
-	done := 0
-	for _, w := range m.ws {
-		done += w.Finished()
+	done, failed := m.counts()
+	line := m.render(done, failed, m.now().Sub(m.start))
+	if m.style == meterClush {
+		// clush redraws only when the count changes (or after other output)
+		line = m.render(done, failed, 0)
+		if m.written > 0 {
+			line = m.render(done, failed, m.now().Sub(m.start))
+		} else if line == m.last {
+			return
+		}
 	}
-	if m.written == 0 && done == m.last {
-		return
-	}
-	m.last = done
-	n := len(strconv.Itoa(m.total))
-	line := fmt.Sprintf("%s: %*d/%*d", m.d.prog, n, done, n, m.total)
-	if m.written > 0 {
-		line += " write: " + humanBytes(float64(m.written)/time.Since(m.start).Seconds()) + "/s"
-	}
+	m.last = line
 	line += "\r"
-	m.width = len(line)
+	if m.width > len(line) {
+		// a shorter line than the last one: blank what would remain
+		line = line[:len(line)-1] + strings.Repeat(" ", m.width-len(line)) + "\r"
+	}
+	m.width = len(line) // as clush: the carriage return counts
 	m.d.err.WriteString(line)
 	m.d.err.Flush()
 	m.started = true
@@ -73,7 +156,7 @@ func (m *meter) update() {
 // dirty forces the next update to print.
 func (m *meter) dirty() {
 	if m != nil {
-		m.last = -1
+		m.last = ""
 	}
 }
 
@@ -86,7 +169,8 @@ func (m *meter) erase() {
 	m.width = 0
 }
 
-// finalize stops the meter and prints the final count if it was shown.
+// finalize stops the meter. clush's counter, if it was shown, ends on the
+// final count (on its own line in interactive mode); muster's is erased.
 func (m *meter) finalize() {
 	if m == nil {
 		return
@@ -96,6 +180,15 @@ func (m *meter) finalize() {
 		return
 	}
 	m.erase()
+	if m.style == meterRich {
+		m.started = false
+		return
+	}
 	n := len(strconv.Itoa(m.total))
-	fmt.Fprintf(m.d.err, "%s: %*d/%*d\r", m.d.prog, n, m.total, n, m.total)
+	end := "\r"
+	if m.d.interactive {
+		end = "\n"
+	}
+	fmt.Fprintf(m.d.err, "%s: %*d/%*d%s", m.d.prog, n, m.total, n, m.total, end)
+	m.started = false
 }

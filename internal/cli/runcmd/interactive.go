@@ -1,0 +1,350 @@
+package runcmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/muster-sh/muster/internal/cli"
+	"github.com/muster-sh/muster/nodeset"
+)
+
+// errInterrupted is a Ctrl-C typed at the prompt.
+var errInterrupted = errors.New("interrupted at the prompt")
+
+// historyMax bounds the history file (clush's readline keeps every line).
+const historyMax = 1000
+
+// historyPath is where interactive mode keeps its history: clush's
+// ~/.clush_history under the name clush (the two share it), else
+// $XDG_STATE_HOME/muster/history (~/.local/state/muster/history).
+func historyPath(prog string) string {
+	home := os.Getenv("HOME")
+	if prog == "clush" {
+		return filepath.Join(home, ".clush_history")
+	}
+	state := os.Getenv("XDG_STATE_HOME")
+	if state == "" {
+		state = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(state, "muster", "history")
+}
+
+// history is the lines typed at the prompt, oldest first; it implements
+// term.History (index 0 is the newest there).
+type history struct {
+	path  string
+	lines []string
+}
+
+func loadHistory(path string) *history {
+	h := &history{path: path}
+	if data, err := os.ReadFile(path); err == nil {
+		for l := range strings.SplitSeq(strings.TrimRight(string(data), "\n"), "\n") {
+			if l != "" {
+				h.lines = append(h.lines, l)
+			}
+		}
+	}
+	h.trim()
+	return h
+}
+
+func (h *history) trim() {
+	if len(h.lines) > historyMax {
+		h.lines = h.lines[len(h.lines)-historyMax:]
+	}
+}
+
+// Add records a line typed at the prompt.
+func (h *history) Add(entry string) {
+	if entry == "" {
+		return
+	}
+	h.lines = append(h.lines, entry)
+	h.trim()
+}
+
+// Len is the number of lines kept.
+func (h *history) Len() int { return len(h.lines) }
+
+// At returns the idx-th newest line.
+func (h *history) At(idx int) string { return h.lines[len(h.lines)-1-idx] }
+
+// save writes the history file; failures only lose history.
+func (h *history) save() {
+	if h.path == "" {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(h.path), 0o700); err != nil {
+		return
+	}
+	var b strings.Builder
+	for _, l := range h.lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	os.WriteFile(h.path, []byte(b.String()), 0o600)
+}
+
+// lineReader reads the lines typed at the prompt.
+type lineReader interface {
+	readLine(prompt string) (string, error)
+}
+
+// plainReader reads lines from a reader that is not a terminal device
+// (tests, or a terminal we cannot put in raw mode).
+type plainReader struct {
+	in   *bufio.Reader
+	out  io.Writer
+	hist *history
+}
+
+func (r *plainReader) readLine(prompt string) (string, error) {
+	io.WriteString(r.out, prompt)
+	line, err := r.in.ReadString('\n')
+	if err != nil && line == "" {
+		return "", err
+	}
+	line = strings.TrimSuffix(line, "\n")
+	r.hist.Add(line)
+	return line, nil
+}
+
+// ctrlCReader notes when Ctrl-C goes by (term.Terminal reports it as end
+// of file, like Ctrl-D). It hands out one byte per Read so that what was
+// typed ahead stays here, not in a Terminal that is dropped after the line.
+type ctrlCReader struct {
+	r   io.Reader
+	buf []byte
+	hit bool
+}
+
+func (c *ctrlCReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if len(c.buf) == 0 {
+		var chunk [256]byte
+		n, err := c.r.Read(chunk[:])
+		if n == 0 {
+			return 0, err
+		}
+		c.buf = append(c.buf[:0], chunk[:n]...)
+	}
+	p[0] = c.buf[0]
+	c.buf = c.buf[1:]
+	if p[0] == 3 {
+		c.hit = true
+	}
+	return 1, nil
+}
+
+// termReader edits lines on a terminal with golang.org/x/term: the tty is
+// in raw mode only while a line is typed, so that Ctrl-C during a command
+// is a SIGINT and at the prompt just a key.
+type termReader struct {
+	fd   int
+	in   *ctrlCReader
+	out  io.Writer
+	hist *history
+}
+
+func (r *termReader) readLine(prompt string) (string, error) {
+	old, err := term.MakeRaw(r.fd)
+	if err != nil {
+		return "", fmt.Errorf("terminal: %w", err)
+	}
+	defer term.Restore(r.fd, old)
+	// A new Terminal each time: after Ctrl-C the old one keeps its line.
+	t := term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{r.in, r.out}, prompt)
+	t.History = r.hist
+	if w, h, err := term.GetSize(r.fd); err == nil {
+		t.SetSize(w, h)
+	}
+	r.in.hit = false
+	line, err := t.ReadLine()
+	if errors.Is(err, io.EOF) && r.in.hit {
+		io.WriteString(r.out, "^C\r\n")
+		return "", errInterrupted
+	}
+	return line, err
+}
+
+func newLineReader(stdio cli.Stdio, hist *history) lineReader {
+	if f, ok := stdio.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return &termReader{fd: int(f.Fd()), in: &ctrlCReader{r: f}, out: stdio.Out, hist: hist}
+	}
+	return &plainReader{in: bufio.NewReader(stdio.In), out: stdio.Out, hist: hist}
+}
+
+// parseNodes reads a node set typed at the prompt, with groups.
+func (s *session) parseNodes(str string) (nodeset.NodeSet, error) {
+	opts := []nodeset.Option{nodeset.WithResolver(s.res)}
+	if s.o.groupSource != "" {
+		opts = append(opts, nodeset.WithDefaultSource(s.o.groupSource))
+	}
+	return nodeset.Parse(str, opts...)
+}
+
+// loop is interactive mode, as clush's: a prompt, "?" to show the nodes,
+// "+NODES", "-NODES" and "@NODES" to change them, "=" to switch gathering,
+// "!CMD" to run CMD locally, "quit" or Ctrl-D to leave. Unlike clush,
+// Ctrl-C stops only the running command and comes back to the prompt, and
+// at the prompt it only clears the line. It returns the exit code of the
+// last command.
+func (s *session) loop(ctx context.Context, targets nodeset.NodeSet) int {
+	if f, ok := s.stdio.Out.(*os.File); ok && !term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintln(s.errs, "ERROR: interactive mode requires a tty")
+		s.errs.Flush()
+		return 1
+	}
+	hist := loadHistory(historyPath(s.prog))
+	lr := newLineReader(s.stdio, hist)
+	prompt := "muster> "
+	if s.prog == "clush" {
+		prompt = "clush> "
+	}
+	if s.o.verbosity >= verbStd {
+		fmt.Fprintln(s.out, "Enter 'quit' to leave this interactive mode")
+	}
+	ns := targets
+	info := true
+	rc := 0
+	for ctx.Err() == nil {
+		if info {
+			fmt.Fprintf(s.out, "Working with nodes: %s\n", ns)
+			info = false
+		}
+		s.errs.Flush()
+		s.out.Flush()
+		line, err := lr.readLine(prompt)
+		if errors.Is(err, errInterrupted) {
+			continue
+		}
+		if err != nil {
+			fmt.Fprintln(s.out)
+			s.out.Flush()
+			return rc
+		}
+		hist.save()
+		cmdl := strings.ToLower(line)
+		info = true
+		var perr error
+		switch {
+		case strings.HasPrefix(cmdl, "+"):
+			var add nodeset.NodeSet
+			if add, perr = s.parseNodes(line[1:]); perr == nil {
+				ns = ns.Union(add)
+			}
+		case strings.HasPrefix(cmdl, "-"):
+			var del nodeset.NodeSet
+			if del, perr = s.parseNodes(line[1:]); perr == nil {
+				ns = ns.Difference(del)
+			}
+		case strings.HasPrefix(cmdl, "@"):
+			var set nodeset.NodeSet
+			if set, perr = s.parseNodes(line[1:]); perr == nil {
+				ns = set
+			}
+		case cmdl == "=":
+			info = false
+			s.toggleGather()
+			continue
+		case !strings.HasPrefix(cmdl, "?"):
+			info = false
+		}
+		if perr != nil {
+			fmt.Fprintf(s.errs, "%s: nodeset parse error (ignoring)\n", s.prog)
+		}
+		if info {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(cmdl, "!") && strings.TrimSpace(line) != "":
+			rc = s.execute(ctx, line[1:], ns, true)
+		case cmdl == "quit":
+			return rc
+		case line == "" || ns.IsEmpty():
+		default:
+			if len(s.prefix) > 0 {
+				line = strings.Join(s.prefix, " ") + " " + line
+			}
+			rc = s.execute(ctx, line, ns, false)
+		}
+		if s.outputGone {
+			return rc
+		}
+	}
+	return rc
+}
+
+// toggleGather is "=": gathered output (-b) on or off.
+func (s *session) toggleGather() {
+	o := s.o
+	if o.gather || o.gatherAll || o.diff {
+		o.gather, o.gatherAll, o.diff = false, false, false
+		if o.verbosity >= verbStd {
+			fmt.Fprintln(s.out, "Switching to standard output format")
+		}
+		return
+	}
+	o.gather = true
+	if o.verbosity >= verbStd {
+		fmt.Fprintln(s.out, "Switching to gathered output format")
+	}
+}
+
+// ttyPath is the terminal a run mode's password is asked on.
+var ttyPath = "/dev/tty"
+
+// askPass asks for a run mode's password (password_prompt) as Python's
+// getpass does: on the terminal without echo, else, warning that it may be
+// echoed, one line of standard input (read byte by byte, so that the rest
+// of the input is still forwarded to the nodes).
+func askPass(stdio cli.Stdio) (string, error) {
+	if tty, err := os.OpenFile(ttyPath, os.O_RDWR, 0); err == nil {
+		defer tty.Close()
+		if term.IsTerminal(int(tty.Fd())) {
+			io.WriteString(tty, "Password: ")
+			pw, err := term.ReadPassword(int(tty.Fd()))
+			io.WriteString(tty, "\n")
+			if err != nil {
+				return "", fmt.Errorf("reading %s: %w", ttyPath, err)
+			}
+			return string(pw), nil
+		}
+	}
+	if stdio.In == nil {
+		return "", fmt.Errorf("no terminal and no standard input to read a password from: %w", io.ErrUnexpectedEOF)
+	}
+	io.WriteString(stdio.Err, "Warning: Password input may be echoed.\nPassword: ")
+	var line []byte
+	b := make([]byte, 1)
+	for {
+		n, err := stdio.In.Read(b)
+		if n == 1 {
+			if b[0] == '\n' {
+				break
+			}
+			line = append(line, b[0])
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("reading a password from standard input: %w", err)
+		}
+	}
+	return string(line), nil
+}

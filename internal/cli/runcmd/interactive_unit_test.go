@@ -1,0 +1,103 @@
+package runcmd
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/muster-sh/muster/internal/cli"
+)
+
+// runTTY runs with stdin taken for a terminal: interactive mode when no
+// command is given (lines come from stdin, not a tty device).
+func runTTY(t *testing.T, prog, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	rc := run(context.Background(), prog, args, cli.Stdio{In: strings.NewReader(stdin), Out: &out, Err: &errb, InIsTerminal: true})
+	return out.String(), errb.String(), rc
+}
+
+func TestInteractiveCommands(t *testing.T) {
+	in := "?\n+n4\n-n1\necho %h\n\n=\necho x\n!echo loc %h\n+[x\n@m1\nquit\necho never\n"
+	out, errs, rc := runTTY(t, "clush", in, "-R", "exec", "-f", "1", "-w", "n[1-3]")
+	want := "Enter 'quit' to leave this interactive mode\n" +
+		"Working with nodes: n[1-3]\n" +
+		"clush> Working with nodes: n[1-3]\n" +
+		"clush> Working with nodes: n[1-4]\n" +
+		"clush> Working with nodes: n[2-4]\n" +
+		"clush> n2: n2\nn3: n3\nn4: n4\n" +
+		"clush> clush> Switching to gathered output format\n" +
+		"clush> ---------------\nn[2-4] (3)\n---------------\nx\n" +
+		"clush> LOCAL: loc %h\n" +
+		"clush> Working with nodes: n[2-4]\n" +
+		"clush> Working with nodes: m1\n" +
+		"clush> "
+	if rc != 0 || out != want || errs != "clush: nodeset parse error (ignoring)\n" {
+		t.Fatalf("rc %d\nstdout %q\nwant   %q\nstderr %q", rc, out, want, errs)
+	}
+	hist, err := os.ReadFile(filepath.Join(os.Getenv("HOME"), ".clush_history"))
+	if err != nil || !strings.HasSuffix(string(hist), "+[x\n@m1\nquit\n") {
+		t.Fatalf("history %q %v", hist, err)
+	}
+}
+
+func TestInteractiveEOFAndExitCode(t *testing.T) {
+	// Ctrl-D (end of input) leaves with a newline; -S: the last command's code
+	out, _, rc := runTTY(t, "muster run", "exit 3\n", "-q", "-S", "-R", "exec", "-w", "n1")
+	if rc != 3 || out != "Working with nodes: n1\nmuster> muster> \n" {
+		t.Fatalf("rc %d out %q", rc, out)
+	}
+	// muster's history file is under XDG_STATE_HOME
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	runTTY(t, "muster run", "echo hi\n", "-q", "-R", "exec", "-w", "n1")
+	hist, err := os.ReadFile(filepath.Join(os.Getenv("XDG_STATE_HOME"), "muster", "history"))
+	if err != nil || string(hist) != "echo hi\n" {
+		t.Fatalf("history %q %v", hist, err)
+	}
+}
+
+func TestInteractiveNostdin(t *testing.T) {
+	_, errs, rc := runTTY(t, "clush", "", "-n", "-R", "exec", "-w", "n1")
+	if rc != 2 || !strings.HasSuffix(errs, "clush: error: illegal option `--nostdin' in that case\n") {
+		t.Fatalf("rc %d stderr %q", rc, errs)
+	}
+}
+
+func TestInteractiveCommandPrefix(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "clush.conf")
+	os.WriteFile(conf, []byte("[Main]\ncommand_prefix: echo pre\n"), 0o644)
+	out, _, _ := runTTY(t, "clush", "x %h\n", "--conf", conf, "-q", "-R", "exec", "-w", "n1")
+	if out != "Working with nodes: n1\nclush> n1: pre x n1\nclush> \n" {
+		t.Fatalf("out %q", out)
+	}
+}
+
+// TestPasswordPromptStdin: without a terminal, the password is the first
+// line of standard input (getpass's fallback); every node reads it first,
+// then the rest of the input, or end of input with -n.
+func TestPasswordPromptStdin(t *testing.T) {
+	defer func(p string) { ttyPath = p }(ttyPath)
+	ttyPath = filepath.Join(t.TempDir(), "no-tty")
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "clush.conf.d"), 0o755)
+	conf := filepath.Join(dir, "clush.conf")
+	os.WriteFile(conf, []byte("[Main]\nconfdir: $CFGDIR/clush.conf.d\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "clush.conf.d", "pw.conf"), []byte("[mode:pw]\npassword_prompt: yes\n"), 0o644)
+	out, errs, rc := runIn(t, "pw1\nline2\n", "--conf", conf, "-m", "pw", "-R", "exec", "-L", "-w", "n[1-2]", "read p; read q; echo $p $q")
+	if rc != 0 || out != "n1: pw1 line2\nn2: pw1 line2\n" || errs != "Warning: Password input may be echoed.\nPassword: " {
+		t.Fatalf("rc %d out %q err %q", rc, out, errs)
+	}
+	out, _, _ = runIn(t, "pw1\nline2\n", "--conf", conf, "-m", "pw", "-n", "-R", "exec", "-L", "-w", "n[1-2]", "read p; read q || echo eof $p")
+	if out != "n1: eof pw1\nn2: eof pw1\n" {
+		t.Fatalf("-n: out %q", out)
+	}
+	// a bad boolean is a configuration error
+	os.WriteFile(filepath.Join(dir, "clush.conf.d", "pw.conf"), []byte("[mode:pw]\npassword_prompt: maybe\n"), 0o644)
+	_, errs, rc = runIn(t, "", "--conf", conf, "-m", "pw", "-R", "exec", "-w", "n1", "true")
+	if rc != 1 || errs != "ERROR: (Config Main.password_prompt): Not a boolean: maybe\n" {
+		t.Fatalf("rc %d err %q", rc, errs)
+	}
+}
