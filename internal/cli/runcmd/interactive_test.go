@@ -95,7 +95,10 @@ func (s *screen) run(args ...string) string {
 }
 
 // keys types keys into the pane (tmux key names: Enter, C-c, C-d, Up).
-func (s *screen) keys(keys ...string) { s.t.Helper(); s.run(append([]string{"send-keys", "-t", "t"}, keys...)...) }
+func (s *screen) keys(keys ...string) {
+	s.t.Helper()
+	s.run(append([]string{"send-keys", "-t", "t"}, keys...)...)
+}
 
 // line types text and Enter.
 func (s *screen) line(text string) { s.t.Helper(); s.keys("-l", "--", text); s.keys("Enter") }
