@@ -57,15 +57,25 @@ func (r *Router) Local(ctx context.Context, o LocalOptions) (*Context, error) {
 	tail := &tailWriter{max: 20}
 	cmd.Stderr = tail
 	cmd.WaitDelay = r.cfg.ShutdownGrace
-	stdin, err := cmd.StdinPipe()
+	inR, stdin, err := os.Pipe()
 	if err != nil {
 		return fail(err)
 	}
-	stdout, err := cmd.StdoutPipe()
+	stdout, outW, err := os.Pipe()
 	if err != nil {
+		inR.Close()
+		stdin.Close()
 		return fail(err)
 	}
-	if err := cmd.Start(); err != nil {
+	growPipe(stdin)
+	growPipe(stdout)
+	cmd.Stdin, cmd.Stdout = inR, outW
+	err = cmd.Start()
+	inR.Close()
+	outW.Close()
+	if err != nil {
+		stdin.Close()
+		stdout.Close()
 		return fail(err)
 	}
 	kill := func() { _ = cmd.Process.Kill() }
@@ -76,6 +86,7 @@ func (r *Router) Local(ctx context.Context, o LocalOptions) (*Context, error) {
 			t := time.AfterFunc(r.cfg.ShutdownGrace, kill)
 			_ = cmd.Wait()
 			t.Stop()
+			_ = stdout.Close()
 		})
 	}
 	br, err := r.handshake(ctx, id, o.Name, stdout, stdin, o.ConnectTimeout, kill)
