@@ -37,7 +37,9 @@ var (
 func buildMuster(t *testing.T) (muster, clush string) {
 	t.Helper()
 	buildOnce.Do(func() {
-		gomod, err := osexec.Command("go", "env", "GOMOD").Output()
+		goenv := osexec.Command("go", "env", "GOMOD")
+		goenv.Env = append(os.Environ(), origEnv...)
+		gomod, err := goenv.Output()
 		if err != nil {
 			buildErr = fmt.Errorf("go env GOMOD: %w", err)
 			return
@@ -51,6 +53,7 @@ func buildMuster(t *testing.T) (muster, clush string) {
 		m := filepath.Join(dir, "muster")
 		cmd := osexec.Command("go", "build", "-o", m, "./cmd/muster")
 		cmd.Dir = root
+		cmd.Env = append(os.Environ(), origEnv...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("building muster: %w\n%s", err, out)
 			return
@@ -248,5 +251,19 @@ func TestPasswordPromptTerminal(t *testing.T) {
 	}
 	if strings.Contains(txt, "Password: s3cret") {
 		t.Fatalf("the password was echoed:\n%s", txt)
+	}
+}
+
+// TestMeterOnTerminal: as muster run, a run longer than a second shows
+// the meter on a terminal without -P, and erases it at the end.
+func TestMeterOnTerminal(t *testing.T) {
+	tmuxPath(t)
+	muster, _ := buildMuster(t)
+	home := t.TempDir()
+	s := newScreen(t, home, muster+" run -R exec -w n[1-3] 'sleep 3; echo out %h'")
+	s.waitFor("/3 done, 0 failed", 1)
+	txt := s.waitFor("EXIT=0", 1)
+	if strings.Contains(txt, "done,") || !strings.Contains(txt, "n2: out n2") {
+		t.Fatalf("meter not erased:\n%s", txt)
 	}
 }

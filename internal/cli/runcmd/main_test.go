@@ -13,11 +13,20 @@ import (
 // directories for the whole package, for muster and for the clush it is
 // compared with, so that a user's clush.conf or groups.conf cannot change
 // the results. Files under /etc/clustershell are read by both tools alike.
+// origEnv is HOME and the XDG settings before TestMain changed them, for
+// the go command that builds the binary (its caches live there).
+var origEnv []string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "runcmd-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
+	}
+	for _, k := range []string{"HOME", "XDG_CONFIG_HOME", "CLUSTERSHELL_CFGDIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			origEnv = append(origEnv, k+"="+v)
+		}
 	}
 	for k, sub := range map[string]string{"HOME": "home", "XDG_CONFIG_HOME": "xdg", "CLUSTERSHELL_CFGDIR": "cfgdir"} {
 		p := filepath.Join(dir, sub)
