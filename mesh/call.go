@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 
 	"github.com/fxamacker/cbor/v2"
@@ -131,7 +132,11 @@ func (r *Router) runCall(m *Message) {
 func (r *Router) safeCall(fn function, args []byte) (res any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = &CallError{Type: "panic", Msg: fmt.Sprint(p)}
+			ce := &CallError{Type: "panic", Msg: fmt.Sprint(p)}
+			if r.cfg.Debug {
+				ce.Stack = string(debug.Stack())
+			}
+			err = ce
 		}
 	}()
 	return fn(r.runCtx, args)

@@ -14,10 +14,14 @@ type Context struct {
 	id   ID
 	name string
 
-	once sync.Once
-	done chan struct{}
-	err  error
-	link *link // the direct link, for a child started by this Router
+	once    sync.Once
+	done    chan struct{}
+	err     error
+	link    *link // the direct link, for a child started by this Router
+	mu      sync.Mutex
+	onGone  map[int]func(error)
+	nextCB  int
+	goneSet bool
 }
 
 func newContext(r *Router, id ID, name string) *Context {
@@ -29,7 +33,37 @@ func (c *Context) gone(err error) {
 	c.once.Do(func() {
 		c.err = err
 		close(c.done)
+		c.mu.Lock()
+		cbs := c.onGone
+		c.onGone, c.goneSet = nil, true
+		c.mu.Unlock()
+		for _, fn := range cbs {
+			fn(err)
+		}
 	})
+}
+
+// afterGone arranges for fn to run (once, on the goroutine that finds c
+// gone) when c is gone, at once if it already is. stop cancels it.
+func (c *Context) afterGone(fn func(error)) (stop func()) {
+	c.mu.Lock()
+	if c.goneSet {
+		c.mu.Unlock()
+		fn(c.err)
+		return func() {}
+	}
+	if c.onGone == nil {
+		c.onGone = map[int]func(error){}
+	}
+	k := c.nextCB
+	c.nextCB++
+	c.onGone[k] = fn
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		delete(c.onGone, k)
+		c.mu.Unlock()
+	}
 }
 
 // ID returns the context's id.

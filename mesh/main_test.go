@@ -110,3 +110,25 @@ func init() {
 		return 0, r.Context(r.ParentIDs()[0]).Call(ctx, "test.nothing", struct{}{}, nil)
 	})
 }
+
+func init() {
+	Register("test.big", func(ctx context.Context, n int) ([]byte, error) { return make([]byte, n), nil })
+	// test.stream sends n raw chunks of size bytes to a receiver, then
+	// closes the stream.
+	Register("test.stream", func(ctx context.Context, a struct {
+		To      SenderRef
+		N, Size int
+	}) (int, error) {
+		s := FromContext(ctx).Sender(a.To)
+		for i := range a.N {
+			b := make([]byte, a.Size)
+			for j := range b {
+				b[j] = byte(i + j)
+			}
+			if err := s.SendBytes(b); err != nil {
+				return i, err
+			}
+		}
+		return a.N, s.Close()
+	})
+}

@@ -1,5 +1,7 @@
 package mesh
 
+import "fmt"
+
 // ID identifies a context in a tree. The root, the process that created the
 // first Router, is 0; every other context gets its id from the root.
 type ID uint32
@@ -78,7 +80,13 @@ func (m *Message) Reply(v any) error {
 	}
 	b, err := Encode(v)
 	if err != nil {
-		return m.ReplyError(err)
+		_ = m.ReplyError(err)
+		return err
+	}
+	if max := m.router.cfg.MaxMessageSize; len(b) > max {
+		err := &ChannelError{Reason: fmt.Sprintf("%s: reply of %d bytes exceeds the maximum %d", ReasonTooLarge, len(b), max)}
+		_ = m.ReplyError(err)
+		return err
 	}
 	return m.router.post(&Message{Dst: m.Src, Handle: m.ReplyTo, Body: b})
 }

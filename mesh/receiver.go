@@ -2,6 +2,8 @@ package mesh
 
 import (
 	"context"
+	"errors"
+	"reflect"
 	"sync"
 )
 
@@ -13,11 +15,12 @@ type Receiver struct {
 	h      Handle
 	remove func()
 
-	mu     sync.Mutex
-	q      []*Message
-	head   int
-	notify chan struct{}
-	closed bool
+	mu      sync.Mutex
+	q       []*Message
+	head    int
+	notify  chan struct{}
+	closed  bool
+	unwatch []func()
 }
 
 // NewReceiver registers a Receiver on a fresh handle; buffer is the
@@ -53,43 +56,108 @@ func (rc *Receiver) Sender() SenderRef { return SenderRef{Context: rc.r.id, Hand
 // Router. ctx bounds the wait.
 func (rc *Receiver) Recv(ctx context.Context) (*Message, error) {
 	for {
-		rc.mu.Lock()
-		if rc.head < len(rc.q) {
-			m := rc.q[rc.head]
-			rc.q[rc.head] = nil
-			rc.head++
-			if rc.head == len(rc.q) {
-				rc.q, rc.head = rc.q[:0], 0
-			}
-			rc.mu.Unlock()
-			if m.Dead() {
-				return nil, m.Err()
-			}
-			return m, nil
-		}
-		closed := rc.closed
-		rc.mu.Unlock()
-		if closed {
-			return nil, &ChannelError{Reason: ReasonShutdown + ": receiver closed"}
+		if m, err, ok := rc.tryRecv(); ok {
+			return m, err
 		}
 		select {
 		case <-rc.notify:
 		case <-rc.r.done:
-			rc.mu.Lock()
-			empty := rc.head >= len(rc.q)
-			rc.mu.Unlock()
-			if empty {
-				return nil, &ChannelError{Reason: ReasonShutdown + ": router closed"}
+			if m, err, ok := rc.tryRecv(); ok {
+				return m, err
 			}
+			return nil, &ChannelError{Reason: ReasonShutdown + ": router closed"}
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
 }
 
+// Watch makes Recv return a *ChannelError (ReasonDisconnected), after any
+// messages already queued, once c is gone: a stream from c then never
+// hangs its reader. Watch c from the side that waits on messages c sends.
+func (rc *Receiver) Watch(c *Context) {
+	stop := c.afterGone(func(err error) {
+		reason := ReasonDisconnected + ": " + c.String() + " is gone"
+		var ce *ChannelError
+		if errors.As(err, &ce) {
+			reason = ce.Reason
+		}
+		rc.push(&Message{Dst: rc.r.id, Src: c.id, Auth: c.id, Handle: rc.h, Flags: FlagDead | FlagRaw, Body: []byte(reason)})
+	})
+	rc.mu.Lock()
+	rc.unwatch = append(rc.unwatch, stop)
+	rc.mu.Unlock()
+}
+
+// Select waits until one of rcs has a message (or a dead message) and
+// returns its index with what Recv would return for it. Receivers are
+// tried in order, so an earlier one is favoured when several are ready.
+func Select(ctx context.Context, rcs ...*Receiver) (int, *Message, error) {
+	if len(rcs) == 0 {
+		return -1, nil, errors.New("mesh: Select of no receivers")
+	}
+	cases := make([]reflect.SelectCase, 0, len(rcs)+2)
+	for _, rc := range rcs {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(rc.notify)})
+	}
+	cases = append(cases,
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(rcs[0].r.done)},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
+	for {
+		for i, rc := range rcs {
+			if m, err, ok := rc.tryRecv(); ok {
+				return i, m, err
+			}
+		}
+		i, _, _ := reflect.Select(cases)
+		switch {
+		case i < len(rcs):
+			// rcs[i] was notified: look again
+		case i == len(rcs):
+			for j, rc := range rcs {
+				if m, err, ok := rc.tryRecv(); ok {
+					return j, m, err
+				}
+			}
+			return -1, nil, &ChannelError{Reason: ReasonShutdown + ": router closed"}
+		default:
+			return -1, nil, ctx.Err()
+		}
+	}
+}
+
+// tryRecv returns the next message without waiting; ok is false when none
+// is queued and the Receiver is open.
+func (rc *Receiver) tryRecv() (m *Message, err error, ok bool) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.head < len(rc.q) {
+		m = rc.q[rc.head]
+		rc.q[rc.head] = nil
+		rc.head++
+		if rc.head == len(rc.q) {
+			rc.q, rc.head = rc.q[:0], 0
+		}
+		if m.Dead() {
+			return nil, m.Err(), true
+		}
+		return m, nil, true
+	}
+	if rc.closed {
+		return nil, &ChannelError{Reason: ReasonShutdown + ": receiver closed"}, true
+	}
+	return nil, nil, false
+}
+
 // Close unregisters the Receiver; pending and later Recv calls fail.
 func (rc *Receiver) Close() {
 	rc.remove()
+	rc.mu.Lock()
+	for _, stop := range rc.unwatch {
+		stop()
+	}
+	rc.unwatch = nil
+	rc.mu.Unlock()
 	rc.mu.Lock()
 	rc.closed = true
 	rc.q, rc.head = nil, 0

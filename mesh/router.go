@@ -145,13 +145,13 @@ func (r *Router) Context(id ID) *Context {
 
 // contextFor returns the Context for id, creating it (for a context reached
 // through the parent) if needed.
-func (r *Router) contextFor(id ID) *Context {
+func (r *Router) contextFor(id ID, name string) *Context {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c := r.contexts[id]; c != nil {
 		return c
 	}
-	c := newContext(r, id, "")
+	c := newContext(r, id, name)
 	if r.closed {
 		c.gone(&ChannelError{Reason: ReasonShutdown + ": router closed"})
 		return c
@@ -554,7 +554,7 @@ func (r *Router) allocID(ctx context.Context) (ID, error) {
 		r.idNext++
 		return id, nil
 	}
-	root := r.contextFor(0)
+	root := r.contextFor(0, "")
 	var rg idRange
 	if err := root.Request(ctx, HandleAllocateID, nil).Wait(ctx, &rg); err != nil {
 		return 0, fmt.Errorf("mesh: allocating a context id from the root: %w", err)

@@ -52,9 +52,7 @@ func (c *Context) startVia(ctx context.Context, req startReq) (*Context, error) 
 	if err := c.Request(ctx, HandleStart, req).Wait(ctx, &resp); err != nil {
 		return nil, fmt.Errorf("%w %q via %v: %w", ErrStart, req.Name, c, err)
 	}
-	nc := c.r.contextFor(resp.ID)
-	nc.name = resp.Name
-	return nc, nil
+	return c.r.contextFor(resp.ID, resp.Name), nil
 }
 
 // handleStart starts a child for a parent (on the Scheduler: it blocks).
