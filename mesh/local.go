@@ -57,6 +57,7 @@ func (r *Router) Local(ctx context.Context, o LocalOptions) (*Context, error) {
 	tail := &tailWriter{max: 20}
 	cmd.Stderr = tail
 	cmd.WaitDelay = r.cfg.ShutdownGrace
+	setGroup(cmd)
 	inR, stdin, err := os.Pipe()
 	if err != nil {
 		return fail(err)
@@ -78,7 +79,13 @@ func (r *Router) Local(ctx context.Context, o LocalOptions) (*Context, error) {
 		stdout.Close()
 		return fail(err)
 	}
-	kill := func() { _ = cmd.Process.Kill() }
+	// kill ends the agent's process group (anything it started in it too)
+	// and closes our end of its stdout, so that a read of a pipe a stray
+	// grandchild still holds open returns at once.
+	kill := func() {
+		killGroup(cmd.Process)
+		_ = stdout.Close()
+	}
 	var waitOnce sync.Once
 	stop := func() {
 		waitOnce.Do(func() {

@@ -230,3 +230,35 @@ func TestLocalNoiseBeforeGreeting(t *testing.T) {
 		t.Fatalf("%q %v", s, err)
 	}
 }
+
+// A child that does not answer the shutdown request (stopped here) is
+// killed after the grace period; Close returns.
+func TestCloseKillsHungChild(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Scheduler = testSched
+	cfg.ShutdownGrace = 100 * time.Millisecond
+	r, err := NewRouter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := localChild(t, r, "hung")
+	pid := callPID(t, c)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitExited(t, pid)
+}
+
+// A start that never completes its handshake ends at ConnectTimeout, even
+// when a grandchild keeps the pipes open.
+func TestLocalConnectTimeout(t *testing.T) {
+	r := newRoot(t)
+	_, err := r.Local(testCtx(t), LocalOptions{Name: "silent", Path: "/bin/sh",
+		Args: []string{"-c", "sleep 60; true"}, ConnectTimeout: 100 * time.Millisecond})
+	if !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("err %v, want a timed-out ErrStart", err)
+	}
+}

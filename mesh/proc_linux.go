@@ -2,6 +2,8 @@ package mesh
 
 import (
 	"os"
+	"os/exec"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,4 +24,15 @@ func growPipe(f *os.File) {
 			_, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 256<<10)
 		}
 	})
+}
+
+// setGroup starts cmd in a process group of its own.
+func setGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+}
+
+// killGroup kills p's process group, and p itself.
+func killGroup(p *os.Process) {
+	_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
+	_ = p.Kill()
 }

@@ -1,7 +1,0 @@
-//go:build !linux
-
-package mesh
-
-import "os"
-
-func growPipe(*os.File) {}
