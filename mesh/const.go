@@ -124,6 +124,7 @@ type CallError struct {
 	Stack string
 }
 
+// Error returns the remote type and message.
 func (e *CallError) Error() string {
 	if e.Type == "" {
 		return "mesh: remote error: " + e.Msg
@@ -137,6 +138,7 @@ type ChannelError struct {
 	Reason string
 }
 
+// Error returns the reason.
 func (e *ChannelError) Error() string { return "mesh: channel error: " + e.Reason }
 
 // Is lets errors.Is(err, ErrClosed) match a channel closed by shutdown.
@@ -151,5 +153,7 @@ type FrameError struct {
 	Reason string
 }
 
+// Error returns the reason.
 func (e *FrameError) Error() string { return "mesh: bad frame: " + e.Reason }
+// Unwrap returns ErrFrame.
 func (e *FrameError) Unwrap() error { return ErrFrame }

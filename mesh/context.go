@@ -90,6 +90,7 @@ func (c *Context) Err() error {
 	}
 }
 
+// String names the context for logs and errors.
 func (c *Context) String() string {
 	if c.name != "" {
 		return fmt.Sprintf("context %d (%s)", c.id, c.name)
