@@ -1,0 +1,551 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/muster-sh/muster/mesh"
+	"github.com/muster-sh/muster/sched"
+)
+
+// newTestPool returns an in-process Pool for context 1 whose parents are
+// contexts 0 and 1; any other caller id is unprivileged.
+func newTestPool(t *testing.T, cfg Config) *Pool {
+	t.Helper()
+	if cfg.Scheduler == nil {
+		s, err := sched.New(sched.Config{MaxWorkers: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close(context.Background()) })
+		cfg.Scheduler = s
+	}
+	p := newPool(cfg, 1, func(id mesh.ID) bool { return id == 0 || id == 1 })
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	return p
+}
+
+type result struct {
+	body []byte
+	e    *Error
+}
+
+// dispatchAsync sends one call to p as caller auth and returns where its
+// answer arrives.
+func dispatchAsync(t *testing.T, p *Pool, auth mesh.ID, svc, method string, req any) <-chan result {
+	t.Helper()
+	var args []byte
+	if req != nil {
+		var err error
+		if args, err = wireEnc.Marshal(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch := make(chan result, 1)
+	p.dispatch(inbound{service: svc, method: method, args: args, src: auth, auth: auth,
+		reply: func(body []byte, e *Error) { ch <- result{body, e} }})
+	return ch
+}
+
+func (r result) err() error {
+	if r.e == nil {
+		return nil
+	}
+	return r.e
+}
+
+func wait(t *testing.T, ch <-chan result) result {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(30 * time.Second):
+		t.Fatal("no answer to the call within 30 s")
+	}
+	return result{}
+}
+
+type AddReq struct {
+	A    int    `cbor:"a"`
+	B    int    `cbor:"b"`
+	Note string `cbor:"note,omitempty"`
+}
+
+type AddResp struct {
+	Sum int `cbor:"sum"`
+}
+
+type calc struct {
+	runs atomic.Int64
+}
+
+func (c *calc) add(_ context.Context, _ *Call, r AddReq) (AddResp, error) {
+	c.runs.Add(1)
+	return AddResp{Sum: r.A + r.B}, nil
+}
+
+func newCalc(c *calc, policies ...Policy) *Service {
+	s := New("test.Calc")
+	Expose(s, "add", c.add, policies...)
+	Expose(s, "hidden", c.add) // no policy: not exposed
+	Expose(s, "fail", func(context.Context, *Call, struct{}) (int, error) {
+		c.runs.Add(1)
+		return 0, fs("disk on fire")
+	}, AllowAny)
+	return s
+}
+
+type fs string
+
+func (e fs) Error() string { return string(e) }
+
+func TestArgSpec(t *testing.T) {
+	c := &calc{}
+	p := newTestPool(t, Config{})
+	if err := p.Add(newCalc(c, AllowAny)); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		args    any
+		problem ArgProblem
+		field   string
+		want    string
+	}{
+		{"missing", map[string]any{"a": 1}, ArgMissing, "b", "int"},
+		{"wrong type", map[string]any{"a": 1, "b": "two"}, ArgWrongType, "b", "int"},
+		{"wrong type optional", map[string]any{"a": 1, "b": 2, "note": 3}, ArgWrongType, "note", "string"},
+		{"unknown", map[string]any{"a": 1, "b": 2, "c": 3}, ArgUnknown, "c", ""},
+		{"case matters", map[string]any{"a": 1, "B": 2}, ArgUnknown, "B", ""},
+		{"not a map", []int{1, 2}, ArgMalformed, "", ""},
+		{"bytes for text", map[string]any{"a": 1, "b": 2, "note": []byte("x")}, ArgWrongType, "note", "string"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := wait(t, dispatchAsync(t, p, 5, "test.Calc", "add", tc.args))
+			if r.e == nil {
+				t.Fatalf("call with %v succeeded", tc.args)
+			}
+			var ae *ArgError
+			if !errors.Is(r.err(), ErrBadArgs) || !errors.As(r.err(), &ae) {
+				t.Fatalf("error %v is not a bad-args *ArgError", r.e)
+			}
+			if ae.Problem != tc.problem || ae.Field != tc.field || (tc.want != "" && ae.Want != tc.want) {
+				t.Fatalf("got %+v, want problem %d field %q want %q", *ae, tc.problem, tc.field, tc.want)
+			}
+			if tc.field != "" && !strings.Contains(r.e.Error(), fmt.Sprintf("%q", tc.field)) {
+				t.Fatalf("message %q does not name %q", r.e.Error(), tc.field)
+			}
+		})
+	}
+	if n := c.runs.Load(); n != 0 {
+		t.Fatalf("method ran %d times on bad arguments, want 0", n)
+	}
+	var resp AddResp
+	if err := p.invokeAs(context.Background(), 5, "test.Calc", "add", AddReq{A: 2, B: 3}, &resp); err != nil || resp.Sum != 5 {
+		t.Fatalf("good call: %v, %+v", err, resp)
+	}
+	// The optional field may be left out (omitempty) or given.
+	if err := p.invokeAs(context.Background(), 5, "test.Calc", "add", map[string]any{"a": 1, "b": 1, "note": "x"}, &resp); err != nil || resp.Sum != 2 {
+		t.Fatalf("call with the optional field: %v, %+v", err, resp)
+	}
+}
+
+func TestPolicies(t *testing.T) {
+	onlySeven := PolicyFunc(func(c *Call) bool { return c.Auth == 7 })
+	cases := []struct {
+		name     string
+		policies []Policy
+		allowed  map[mesh.ID]bool
+	}{
+		{"AllowAny", []Policy{AllowAny}, map[mesh.ID]bool{0: true, 1: true, 7: true, 9: true}},
+		{"AllowParents", []Policy{AllowParents}, map[mesh.ID]bool{0: true, 1: true, 7: false, 9: false}},
+		{"custom", []Policy{onlySeven}, map[mesh.ID]bool{0: false, 7: true, 9: false}},
+		{"all must pass", []Policy{AllowAny, AllowParents, onlySeven}, map[mesh.ID]bool{0: false, 1: false, 7: false}},
+		{"two pass", []Policy{AllowAny, onlySeven}, map[mesh.ID]bool{0: false, 7: true}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &calc{}
+			p := newTestPool(t, Config{})
+			if err := p.Add(newCalc(c, tc.policies...)); err != nil {
+				t.Fatal(err)
+			}
+			var want int64
+			for id, ok := range tc.allowed {
+				r := wait(t, dispatchAsync(t, p, id, "test.Calc", "add", AddReq{A: 1, B: 1}))
+				if ok {
+					want++
+					if r.e != nil {
+						t.Fatalf("caller %d refused: %v", id, r.e)
+					}
+					continue
+				}
+				if !errors.Is(r.err(), ErrRefused) {
+					t.Fatalf("caller %d: got %v, want ErrRefused", id, r.e)
+				}
+				msg := r.e.Error()
+				if !strings.Contains(msg, `"add"`) || !strings.Contains(msg, `"test.Calc"`) {
+					t.Fatalf("refusal %q does not name the method and the service", msg)
+				}
+			}
+			if got := c.runs.Load(); got != want {
+				t.Fatalf("method ran %d times, want %d (refused calls must run nothing)", got, want)
+			}
+		})
+	}
+}
+
+func TestLookupErrors(t *testing.T) {
+	c := &calc{}
+	p := newTestPool(t, Config{})
+	if err := p.Add(newCalc(c, AllowAny)); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		svc, method string
+		auth        mesh.ID
+		want        error
+		mention     []string
+	}{
+		{"test.Calc", "nope", 5, ErrNoSuchMethod, []string{`"nope"`, `"test.Calc"`}},
+		{"test.Calc", "hidden", 5, ErrNotExposed, []string{`"hidden"`, "no policy"}},
+		{"test.Calc", "hidden", 0, ErrNotExposed, []string{`"hidden"`}},
+		{"test.Nothing", "x", 0, ErrNoSuchService, []string{`"test.Nothing"`}},
+		// An unprivileged caller learns only that the service is not active.
+		{"test.Nothing", "x", 5, ErrNotActivated, []string{`"test.Nothing"`, "not privileged"}},
+	}
+	for _, tc := range cases {
+		r := wait(t, dispatchAsync(t, p, tc.auth, tc.svc, tc.method, struct{}{}))
+		if !errors.Is(r.err(), tc.want) {
+			t.Fatalf("%s.%s as %d: got %v, want %v", tc.svc, tc.method, tc.auth, r.e, tc.want)
+		}
+		for _, m := range tc.mention {
+			if !strings.Contains(r.e.Error(), m) {
+				t.Errorf("%s.%s: message %q lacks %s", tc.svc, tc.method, r.e.Error(), m)
+			}
+		}
+	}
+	if c.runs.Load() != 0 {
+		t.Fatal("a refused call ran")
+	}
+}
+
+func TestMethodErrorAndDebugStack(t *testing.T) {
+	for _, debugOn := range []bool{false, true} {
+		c := &calc{}
+		p := newTestPool(t, Config{Debug: debugOn})
+		if err := p.Add(newCalc(c, AllowAny)); err != nil {
+			t.Fatal(err)
+		}
+		r := wait(t, dispatchAsync(t, p, 5, "test.Calc", "fail", struct{}{}))
+		if !errors.Is(r.err(), ErrFailed) || r.e.Msg != "disk on fire" {
+			t.Fatalf("got %v", r.e)
+		}
+		w := toWire(r.e).toError()
+		var ce *mesh.CallError
+		if !errors.As(w, &ce) || ce.Type != "service.fs" || ce.Msg != "disk on fire" {
+			t.Fatalf("caller's view %v: CallError %+v", w, ce)
+		}
+		if got := ce.Stack != ""; got != debugOn {
+			t.Fatalf("Debug=%v: stack sent = %v", debugOn, got)
+		}
+		if !strings.Contains(w.Error(), "disk on fire") || !strings.Contains(w.Error(), `"fail"`) {
+			t.Fatalf("message %q", w.Error())
+		}
+	}
+}
+
+func TestPanicIsAnError(t *testing.T) {
+	p := newTestPool(t, Config{})
+	s := New("test.Panic")
+	Expose(s, "boom", func(context.Context, *Call, struct{}) (int, error) { panic("kaboom") }, AllowAny)
+	if err := p.Add(s); err != nil {
+		t.Fatal(err)
+	}
+	err := p.Invoke(context.Background(), "test.Panic", "boom", struct{}{}, nil)
+	var ce *mesh.CallError
+	if !errors.Is(err, ErrFailed) || !errors.As(err, &ce) || ce.Type != "panic" || !strings.Contains(err.Error(), "kaboom") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+var activations atomic.Int64
+
+func init() {
+	Register("test.Activated", func(p *Pool) (*Service, error) {
+		activations.Add(1)
+		c := &calc{}
+		return newCalc(c, AllowAny).rename("test.Activated"), nil
+	})
+}
+
+func (s *Service) rename(name string) *Service { s.name = name; return s }
+
+func TestActivation(t *testing.T) {
+	activations.Store(0)
+	p := newTestPool(t, Config{})
+	// An unprivileged caller cannot activate, and is told which service.
+	r := wait(t, dispatchAsync(t, p, 9, "test.Activated", "add", AddReq{A: 1, B: 2}))
+	if !errors.Is(r.err(), ErrNotActivated) || !strings.Contains(r.e.Error(), `"test.Activated"`) {
+		t.Fatalf("unprivileged first call: %v", r.e)
+	}
+	if activations.Load() != 0 {
+		t.Fatal("an unprivileged call activated the service")
+	}
+	// Concurrent first calls from a parent activate it once.
+	var chs []<-chan result
+	for range 10 {
+		chs = append(chs, dispatchAsync(t, p, 0, "test.Activated", "add", AddReq{A: 1, B: 2}))
+	}
+	for _, ch := range chs {
+		if r := wait(t, ch); r.e != nil {
+			t.Fatal(r.e)
+		}
+	}
+	if n := activations.Load(); n != 1 {
+		t.Fatalf("activated %d times, want 1", n)
+	}
+	// Once active, the methods' own policies decide.
+	if r := wait(t, dispatchAsync(t, p, 9, "test.Activated", "add", AddReq{A: 1, B: 2})); r.e != nil {
+		t.Fatalf("call after activation: %v", r.e)
+	}
+	// NoActivation refuses even parents.
+	p2 := newTestPool(t, Config{NoActivation: true})
+	if r := wait(t, dispatchAsync(t, p2, 0, "test.Activated", "add", AddReq{A: 1, B: 2})); !errors.Is(r.err(), ErrNotActivated) {
+		t.Fatalf("NoActivation: %v", r.e)
+	}
+}
+
+func TestSerializedInvoker(t *testing.T) {
+	p := newTestPool(t, Config{})
+	var running, maxRunning atomic.Int64
+	var mu sync.Mutex
+	var order []int
+	s := New("test.Serial").SetInvoker(Serialized())
+	Expose(s, "step", func(_ context.Context, _ *Call, r struct{ N int }) (int, error) {
+		n := running.Add(1)
+		for {
+			m := maxRunning.Load()
+			if n <= m || maxRunning.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		mu.Lock()
+		order = append(order, r.N)
+		mu.Unlock()
+		time.Sleep(100 * time.Microsecond) // widen the window for overlap
+		running.Add(-1)
+		return r.N, nil
+	}, AllowAny)
+	if err := p.Add(s); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	chs := make([]<-chan result, n)
+	for i := range n {
+		chs[i] = dispatchAsync(t, p, 5, "test.Serial", "step", struct{ N int }{i})
+	}
+	for i, ch := range chs {
+		if r := wait(t, ch); r.e != nil {
+			t.Fatalf("call %d: %v", i, r.e)
+		}
+	}
+	if m := maxRunning.Load(); m != 1 {
+		t.Fatalf("%d calls ran at once, want 1", m)
+	}
+	for i, v := range order {
+		if v != i {
+			t.Fatalf("call %d ran in position %d: order %v", v, i, order)
+		}
+	}
+	// Idle again: the invoker holds no job.
+	inv := s.invoker.(*serialized)
+	for i := 0; ; i++ {
+		inv.mu.Lock()
+		busy := inv.running || len(inv.q) > 0
+		inv.mu.Unlock()
+		if !busy {
+			break
+		}
+		if i > 3000 {
+			t.Fatal("serialized invoker still running 30 s after its queue emptied")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestDeduplicatingInvoker(t *testing.T) {
+	// Two workers: if waiters held one each, 50 waiters could not all wait.
+	sc, err := sched.New(sched.Config{MaxWorkers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close(context.Background())
+	p := newTestPool(t, Config{Scheduler: sc})
+	var runs atomic.Int64
+	release := make(chan struct{})
+	d := Deduplicating(DedupOptions{}).(*dedup)
+	s := New("test.Dedup").SetInvoker(d)
+	Expose(s, "slow", func(_ context.Context, _ *Call, r AddReq) (AddResp, error) {
+		runs.Add(1)
+		<-release
+		return AddResp{Sum: r.A + r.B}, nil
+	}, AllowAny)
+	if err := p.Add(s); err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	chs := make([]<-chan result, n)
+	for i := range n {
+		// Same arguments, given in different key orders: one canonical key.
+		var args any = AddReq{A: 2, B: 3}
+		if i%2 == 1 {
+			args = map[string]any{"b": 3, "a": 2}
+		}
+		chs[i] = dispatchAsync(t, p, 5, "test.Dedup", "slow", args)
+	}
+	other := dispatchAsync(t, p, 5, "test.Dedup", "slow", AddReq{A: 1, B: 1})
+	for i := 0; d.inFlight() < n+1; i++ {
+		if i > 3000 {
+			t.Fatalf("only %d calls in flight after 30 s, want %d", d.inFlight(), n+1)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(release)
+	for _, ch := range chs {
+		r := wait(t, ch)
+		var resp AddResp
+		if r.e != nil || looseDec.Unmarshal(r.body, &resp) != nil || resp.Sum != 5 {
+			t.Fatalf("got %+v %v", resp, r.e)
+		}
+	}
+	if r := wait(t, other); r.e != nil {
+		t.Fatal(r.e)
+	}
+	if got := runs.Load(); got != 2 {
+		t.Fatalf("%d executions for %d identical calls and one other, want 2", got, n)
+	}
+	// No caching by default: the next identical call runs again.
+	if r := wait(t, dispatchAsync(t, p, 5, "test.Dedup", "slow", AddReq{A: 2, B: 3})); r.e != nil {
+		t.Fatal(r.e)
+	}
+	if got := runs.Load(); got != 3 {
+		t.Fatalf("%d executions, want 3 (results are not cached by default)", got)
+	}
+}
+
+func TestDedupCache(t *testing.T) {
+	p := newTestPool(t, Config{})
+	var runs atomic.Int64
+	mk := func(name string, o DedupOptions) {
+		s := New(name).SetInvoker(Deduplicating(o))
+		Expose(s, "get", func(_ context.Context, _ *Call, r struct{ Fail bool }) (int64, error) {
+			n := runs.Add(1)
+			if r.Fail {
+				return 0, fs("failed")
+			}
+			return n, nil
+		}, AllowAny)
+		if err := p.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("test.Cached", DedupOptions{CacheFor: time.Hour})
+	mk("test.CachedErrs", DedupOptions{CacheFor: time.Hour, CacheErrors: true})
+	mk("test.Expiring", DedupOptions{CacheFor: time.Nanosecond})
+	get := func(svc string, fail bool) (int64, error) {
+		var v int64
+		err := p.Invoke(context.Background(), svc, "get", struct{ Fail bool }{fail}, &v)
+		return v, err
+	}
+	a, _ := get("test.Cached", false)
+	b, _ := get("test.Cached", false)
+	if a != b {
+		t.Fatalf("cached result not reused: %d then %d", a, b)
+	}
+	before := runs.Load()
+	if _, err := get("test.Cached", true); err == nil {
+		t.Fatal("fail=true succeeded")
+	}
+	if _, err := get("test.Cached", true); err == nil {
+		t.Fatal("fail=true succeeded")
+	}
+	if got := runs.Load() - before; got != 2 {
+		t.Fatalf("errors were cached by default: %d runs for 2 failing calls", got)
+	}
+	before = runs.Load()
+	_, e1 := get("test.CachedErrs", true)
+	_, e2 := get("test.CachedErrs", true)
+	if e1 == nil || e2 == nil || runs.Load()-before != 1 {
+		t.Fatalf("CacheErrors: %v %v, %d runs", e1, e2, runs.Load()-before)
+	}
+	a, _ = get("test.Expiring", false)
+	for i := 0; ; i++ { // a nanosecond has surely passed after a call; bounded anyway
+		b, _ = get("test.Expiring", false)
+		if a != b || i > 100 {
+			break
+		}
+	}
+	if a == b {
+		t.Fatal("an expired result was served")
+	}
+}
+
+func TestCloseRunsShutdownHooksAfterCalls(t *testing.T) {
+	p := newTestPool(t, Config{})
+	started := make(chan struct{})
+	release := make(chan struct{})
+	var log []string
+	var mu sync.Mutex
+	s := New("test.Hooks")
+	Expose(s, "work", func(context.Context, *Call, struct{}) (int, error) {
+		close(started)
+		<-release
+		mu.Lock()
+		log = append(log, "call")
+		mu.Unlock()
+		return 1, nil
+	}, AllowAny)
+	Expose(s, "probe", func(context.Context, *Call, struct{}) (int, error) { return 1, nil }, AllowAny)
+	s.OnShutdown(func(context.Context) { mu.Lock(); log = append(log, "hook"); mu.Unlock() })
+	if err := p.Add(s); err != nil {
+		t.Fatal(err)
+	}
+	ch := dispatchAsync(t, p, 5, "test.Hooks", "work", struct{}{})
+	<-started
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(context.Background()) }()
+	// Calls arriving while closing are refused.
+	for i := 0; ; i++ {
+		r := wait(t, dispatchAsync(t, p, 5, "test.Hooks", "probe", struct{}{}))
+		if errors.Is(r.err(), ErrClosed) {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("calls still accepted after Close")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if r := wait(t, ch); r.e != nil {
+		t.Fatal(r.e)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Join(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(log, ",") != "call,hook" {
+		t.Fatalf("order %v, want the call then the hook", log)
+	}
+}

@@ -1,0 +1,72 @@
+// Package service serves typed services between the contexts of a mesh: a
+// parent process and the children it started locally or over ssh, which run
+// the same binary.
+//
+// # Services and exposed methods
+//
+// A [Service] has a canonical name ("muster.FileService") and methods that
+// are callable only if exposed explicitly with [Expose]. An exposed method is
+// a plain typed function,
+//
+//	func(ctx context.Context, c *service.Call, req Req) (Resp, error)
+//
+// where Req is a struct. Each method has one or more policies ([AllowParents],
+// [AllowAny], or any [Policy]) and every one must authorize a caller, judged by
+// the call's authenticated source (stamped by the receiving router from the
+// link the message arrived on, so a child cannot pose as its parent). A method
+// exposed with no policy is refused to everyone.
+//
+// # Arguments
+//
+// The call's arguments, a CBOR map, are decoded strictly into Req: each key
+// must be a field's `cbor` tag name (or Go name) exactly; every field is
+// required unless its `cbor` tag has omitempty or omitzero, or it is tagged
+// `service:"optional"`; each value must decode into its field's type
+// (a byte string is not text). A violation is an [*ArgError] naming the field
+// and what was expected.
+//
+// All checks — the service exists or may be activated, the method exists and
+// is exposed, every policy passes, the arguments match — run before the
+// method, and a call that fails any of them runs nothing.
+//
+// # Errors
+//
+// The caller receives an [*Error] whose [Code] says what happened; it matches
+// the sentinels ([ErrNoSuchService], [ErrNoSuchMethod], [ErrNotExposed],
+// [ErrRefused], [ErrNotActivated], [ErrBadArgs], [ErrFailed], [ErrClosed])
+// with errors.Is, and wraps a *mesh.CallError carrying the remote error's
+// type and message, and its stack when the serving [Pool] has Debug set.
+// A lost context or link is a *mesh.ChannelError instead.
+//
+// # Invokers
+//
+// A service's [Invoker] decides how its calls run on the Pool's
+// sched.Scheduler: [Concurrent] (the default) runs each call as its own job;
+// [Serialized] runs them one at a time in arrival order, borrowing one worker
+// only while calls are pending; [Deduplicating] lets identical calls in flight
+// (same method, same canonical arguments) share one execution and one
+// result, the waiters holding no worker, and optionally caches results for a
+// while (errors only if asked).
+//
+// # Pools and activation
+//
+// A [Pool] serves one context's services: [NewPool] listens for service calls
+// on a mesh.Router. In a parent it is created by hand and services are added
+// with [Pool.Add]. Every child (an agent started by mesh) gets a Pool on
+// start-up, and a service registered with [Register] is activated there on
+// the first call from one of the child's parents; anyone else is refused,
+// with an error naming the service, until a parent has activated it.
+//
+// # Calling
+//
+// [Call] and [CallAsync] call a method of a service in a mesh.Context; [Ref]
+// gives a typed handle on one method.
+//
+// # File services
+//
+// [FileService] lets children fetch files and directories' files that the
+// parent registered, in chunks under a window of acknowledgements, into a
+// temporary file renamed into place only when complete ([Fetch]).
+// [PushFileService] pushes files down a subtree of contexts so that each file
+// crosses each link once, caching them in every context within a bound.
+package service

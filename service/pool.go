@@ -1,0 +1,534 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/muster-sh/muster/mesh"
+	"github.com/muster-sh/muster/sched"
+)
+
+// Config sets up a [Pool]. The zero value is valid.
+type Config struct {
+	// Scheduler runs the calls. Default: the Router's scheduler, else
+	// sched.Default().
+	Scheduler *sched.Scheduler
+	// Priority is the sched priority of calls whose service and method set
+	// none. Default sched.Normal.
+	Priority int
+	// Debug sends the stack of a failed method (where its error was seen or
+	// its panic recovered) to the caller along with the message.
+	Debug bool
+	// NoActivation disables activation: only services added with
+	// [Pool.Add] are served.
+	NoActivation bool
+	// Logger receives warnings about calls that failed and wanted no reply.
+	// Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Pool serves the services of one context: it receives service calls,
+// checks them, activates registered services on a parent's first call, and
+// runs the calls on a sched.Scheduler through each service's invoker.
+//
+// A Pool's methods are safe for concurrent use.
+type Pool struct {
+	cfg       Config
+	router    *mesh.Router // nil in a Pool made for in-process use only
+	self      mesh.ID
+	authority func(mesh.ID) bool
+	log       *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	remove func()
+
+	mu         sync.RWMutex
+	active     map[string]*Service
+	order      []*Service
+	activating map[string]*activation
+	closed     bool
+	jobs       sync.WaitGroup
+	closeOnce  sync.Once
+	done       chan struct{}
+}
+
+type activation struct {
+	pending []inbound
+}
+
+// NewPool returns a Pool serving the services in r's context: it listens on
+// mesh.HandleCallService until it is closed. At most one Pool per Router can
+// listen; NewPool fails if the handle is taken.
+func NewPool(r *mesh.Router, cfg Config) (*Pool, error) {
+	if cfg.Scheduler == nil {
+		cfg.Scheduler = r.Config().Scheduler
+	}
+	p := newPool(cfg, r.ID(), r.HasParentAuthority)
+	p.router = r
+	remove, err := r.AddHandler(mesh.HandleCallService, p.handle)
+	if err != nil {
+		p.cancel()
+		return nil, fmt.Errorf("service: listening on the service handle of context %d: %w", r.ID(), err)
+	}
+	p.remove = remove
+	return p, nil
+}
+
+func newPool(cfg Config, self mesh.ID, authority func(mesh.ID) bool) *Pool {
+	if cfg.Scheduler == nil {
+		cfg.Scheduler = sched.Default()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	p := &Pool{
+		cfg:        cfg,
+		self:       self,
+		authority:  authority,
+		log:        cfg.Logger,
+		active:     map[string]*Service{},
+		activating: map[string]*activation{},
+		done:       make(chan struct{}),
+	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	return p
+}
+
+// Router returns the Router the Pool listens on.
+func (p *Pool) Router() *mesh.Router { return p.router }
+
+// Scheduler returns the scheduler the Pool runs calls on.
+func (p *Pool) Scheduler() *sched.Scheduler { return p.cfg.Scheduler }
+
+// Context returns a context that is cancelled when the Pool is closed.
+// Services may use it for work that outlives a call.
+func (p *Pool) Context() context.Context { return p.ctx }
+
+func (p *Pool) hasParentAuthority(id mesh.ID) bool {
+	return id == p.self || (p.authority != nil && p.authority(id))
+}
+
+// Add makes s active in the Pool, without any permission check. It fails if
+// a service of the same name is already active or the Pool is closed.
+func (p *Pool) Add(s *Service) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return &Error{Code: CodeClosed, Service: s.name}
+	}
+	if _, dup := p.active[s.name]; dup {
+		return fmt.Errorf("service: %q is already active in context %d", s.name, p.self)
+	}
+	p.active[s.name] = s
+	p.order = append(p.order, s)
+	return nil
+}
+
+// Activate makes the registered service name active, constructing it if it
+// is not, without any permission check, and returns it.
+func (p *Pool) Activate(name string) (*Service, error) {
+	p.mu.RLock()
+	s := p.active[name]
+	p.mu.RUnlock()
+	if s != nil {
+		return s, nil
+	}
+	s, err := p.construct(name)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if old := p.active[name]; old != nil {
+		return old, nil
+	}
+	if p.closed {
+		return nil, &Error{Code: CodeClosed, Service: name}
+	}
+	p.active[name] = s
+	p.order = append(p.order, s)
+	return s, nil
+}
+
+// Impl returns the implementation recorded with [Service.SetImpl] of the
+// active service name, or nil.
+func (p *Pool) Impl(name string) any {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if s := p.active[name]; s != nil {
+		return s.impl
+	}
+	return nil
+}
+
+func (p *Pool) construct(name string) (*Service, error) {
+	ctor, ok := lookupConstructor(name)
+	if !ok {
+		return nil, &Error{Code: CodeNoSuchService, Service: name}
+	}
+	s, err := ctor(p)
+	if err != nil {
+		return nil, fmt.Errorf("service: activating %q: %w", name, err)
+	}
+	if s == nil || s.name != name {
+		return nil, fmt.Errorf("service: the constructor registered as %q returned a service named %q", name, s.Name())
+	}
+	return s, nil
+}
+
+// Close stops the Pool taking calls (later calls are answered with
+// [ErrClosed]), waits for the calls in progress and queued to finish, then
+// runs the services' shutdown hooks. If ctx ends first, the context passed to
+// running calls is cancelled, Close still waits for them, and it returns
+// ctx's error. Close may be called more than once; every call waits.
+func (p *Pool) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		if p.remove != nil {
+			p.remove()
+		}
+		go func() { // ends when the Pool's last job returns
+			p.jobs.Wait()
+			p.mu.RLock()
+			order := append([]*Service(nil), p.order...)
+			p.mu.RUnlock()
+			for _, s := range order {
+				for _, fn := range s.shutdown {
+					fn(context.WithoutCancel(p.ctx))
+				}
+			}
+			p.cancel()
+			close(p.done)
+		}()
+	})
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		p.cancel()
+		<-p.done
+		return ctx.Err()
+	}
+}
+
+// Join waits until the Pool has been closed and its shutdown hooks have run,
+// or ctx ends.
+func (p *Pool) Join(ctx context.Context) error {
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Done returns a channel closed once the Pool is closed and its shutdown
+// hooks have run.
+func (p *Pool) Done() <-chan struct{} { return p.done }
+
+// poolJob is one sched job of the Pool; Drop answers its calls when a
+// forced shutdown of the scheduler drops it.
+type poolJob struct {
+	p    *Pool
+	run  func(ctx context.Context)
+	drop func()
+}
+
+func (j *poolJob) Run(ctx context.Context) {
+	defer j.p.jobs.Done()
+	j.run(ctx)
+}
+
+func (j *poolJob) Drop(error) {
+	defer j.p.jobs.Done()
+	if j.drop != nil {
+		j.drop()
+	}
+}
+
+// submit runs fn as a sched job at prio; drop is called instead if the job
+// is dropped. It fails if the Pool or the scheduler is closed.
+func (p *Pool) submit(prio int, fn func(ctx context.Context), drop func()) error {
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		return ErrClosed
+	}
+	p.jobs.Add(1)
+	p.mu.RUnlock()
+	err := p.cfg.Scheduler.SubmitTask(p.ctx, prio, &poolJob{p: p, run: fn, drop: drop})
+	if err != nil {
+		p.jobs.Done()
+	}
+	return err
+}
+
+// invocation is one checked call on its way to its method.
+type invocation struct {
+	call  Call
+	m     *Method
+	req   any // pointer to the decoded request
+	prio  int
+	reply replier
+}
+
+// replier answers a call: with the encoded response, or an error.
+type replier func(body []byte, e *Error)
+
+// inbound is a call as it arrives, before any check.
+type inbound struct {
+	service, method string
+	args            []byte
+	src, auth       mesh.ID
+	msg             *mesh.Message
+	reply           replier
+}
+
+func (p *Pool) closedError(inv *invocation) *Error {
+	return &Error{Code: CodeClosed, Service: inv.call.Service, Method: inv.call.Method, Caller: inv.call.Auth}
+}
+
+// dispatch checks a call and hands it to its service's invoker. It runs on
+// the goroutine that received the call and does not block, except to
+// activate a service, which happens on a sched job.
+func (p *Pool) dispatch(in inbound) {
+	p.mu.RLock()
+	closed := p.closed
+	s := p.active[in.service]
+	p.mu.RUnlock()
+	if closed {
+		in.reply(nil, &Error{Code: CodeClosed, Service: in.service, Method: in.method, Caller: in.auth})
+		return
+	}
+	if s == nil {
+		p.activate(in)
+		return
+	}
+	p.invokeOn(s, in)
+}
+
+func (p *Pool) invokeOn(s *Service, in inbound) {
+	e := &Error{Service: in.service, Method: in.method, Caller: in.auth}
+	m := s.methods[in.method]
+	if m == nil {
+		e.Code = CodeNoSuchMethod
+		in.reply(nil, e)
+		return
+	}
+	if len(m.policies) == 0 {
+		e.Code = CodeNotExposed
+		in.reply(nil, e)
+		return
+	}
+	inv := &invocation{
+		call:  Call{Service: in.service, Method: in.method, Src: in.src, Auth: in.auth, Msg: in.msg, pool: p},
+		m:     m,
+		reply: in.reply,
+		prio:  p.cfg.Priority,
+	}
+	for _, pol := range m.policies {
+		if !pol.Authorized(&inv.call) {
+			e.Code = CodeRefused
+			in.reply(nil, e)
+			return
+		}
+	}
+	inv.req = m.newReq()
+	if ae := m.spec.decode(in.args, inv.req); ae != nil {
+		e.Code, e.Arg = CodeBadArgs, ae
+		in.reply(nil, e)
+		return
+	}
+	switch {
+	case m.hasPrio:
+		inv.prio = m.prio
+	case s.hasPrio:
+		inv.prio = s.prio
+	}
+	s.invoker.invoke(p, inv)
+}
+
+// activate builds the registered service in.service for a caller with parent
+// authority, then dispatches the call (and any that arrived meanwhile).
+func (p *Pool) activate(in inbound) {
+	if p.cfg.NoActivation || !p.hasParentAuthority(in.auth) {
+		in.reply(nil, &Error{Code: CodeNotActivated, Service: in.service, Method: in.method, Caller: in.auth})
+		return
+	}
+	if _, ok := lookupConstructor(in.service); !ok {
+		in.reply(nil, &Error{Code: CodeNoSuchService, Service: in.service, Method: in.method, Caller: in.auth})
+		return
+	}
+	p.mu.Lock()
+	if s := p.active[in.service]; s != nil {
+		p.mu.Unlock()
+		p.invokeOn(s, in)
+		return
+	}
+	if a := p.activating[in.service]; a != nil {
+		a.pending = append(a.pending, in)
+		p.mu.Unlock()
+		return
+	}
+	a := &activation{pending: []inbound{in}}
+	p.activating[in.service] = a
+	p.mu.Unlock()
+	finish := func(s *Service, err error) {
+		p.mu.Lock()
+		delete(p.activating, in.service)
+		if err == nil && !p.closed {
+			p.active[s.name] = s
+			p.order = append(p.order, s)
+		} else if err == nil {
+			err = ErrClosed
+		}
+		pending := a.pending
+		a.pending = nil
+		p.mu.Unlock()
+		for _, in := range pending {
+			if err != nil {
+				in.reply(nil, &Error{Code: CodeFailed, Service: in.service, Method: in.method, Caller: in.auth, Msg: err.Error(), Err: err})
+				continue
+			}
+			p.invokeOn(s, in)
+		}
+	}
+	err := p.submit(p.cfg.Priority, func(context.Context) {
+		finish(p.construct(in.service))
+	}, func() { finish(nil, ErrClosed) })
+	if err != nil {
+		finish(nil, ErrClosed)
+	}
+}
+
+// run calls the invocation's method and encodes its response.
+func (p *Pool) run(ctx context.Context, inv *invocation) (body []byte, e *Error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err, ok := v.(error)
+			if !ok {
+				err = fmt.Errorf("%v", v)
+			}
+			e = p.failed(inv, fmt.Errorf("panic: %w", err), debug.Stack())
+			e.Remote.Type = "panic"
+		}
+	}()
+	resp, err := inv.m.run(ctx, &inv.call, inv.req)
+	if err != nil {
+		var st []byte
+		if p.cfg.Debug {
+			st = debug.Stack()
+		}
+		return nil, p.failed(inv, err, st)
+	}
+	body, err = wireEnc.Marshal(resp)
+	if err != nil {
+		return nil, p.failed(inv, fmt.Errorf("encoding the response: %w", err), nil)
+	}
+	return body, nil
+}
+
+// failed describes a method's error. Remote carries the error's type, and
+// the stack if Debug is set.
+func (p *Pool) failed(inv *invocation, err error, stack []byte) *Error {
+	e := &Error{Code: CodeFailed, Service: inv.call.Service, Method: inv.call.Method, Caller: inv.call.Auth, Msg: err.Error(), Err: err}
+	e.Remote = &mesh.CallError{Type: fmt.Sprintf("%T", err), Msg: err.Error()}
+	if p.cfg.Debug {
+		e.Remote.Stack = string(stack)
+	}
+	return e
+}
+
+// request is the body of a message to mesh.HandleCallService.
+type request struct {
+	Service string          `cbor:"s"`
+	Method  string          `cbor:"m"`
+	Args    cbor.RawMessage `cbor:"a,omitempty"`
+}
+
+// response is the body of the reply to a service call.
+type response struct {
+	Result cbor.RawMessage `cbor:"r,omitempty"`
+	Err    *wireError      `cbor:"e,omitempty"`
+}
+
+func toWire(e *Error) *wireError {
+	w := &wireError{Code: e.Code, Service: e.Service, Method: e.Method, Caller: e.Caller, Msg: e.Msg, Arg: e.Arg, Type: "service.Error"}
+	if e.Remote != nil {
+		w.Type, w.Stack = e.Remote.Type, e.Remote.Stack
+	}
+	return w
+}
+
+// handle receives a service call from the mesh.
+func (p *Pool) handle(m *mesh.Message) {
+	reply := func(body []byte, e *Error) {
+		if m.ReplyTo == 0 {
+			if e != nil {
+				p.log.Warn("service call without reply failed", "service", e.Service, "method", e.Method, "caller", e.Caller, "err", e)
+			}
+			return
+		}
+		r := response{Result: body}
+		if e != nil {
+			r.Err = toWire(e)
+		}
+		if err := m.Reply(r); err != nil && !errors.Is(err, mesh.ErrClosed) {
+			p.log.Warn("service reply not sent", "dst", m.Src, "err", err)
+		}
+	}
+	var req request
+	if err := m.Decode(&req); err != nil {
+		reply(nil, &Error{Code: CodeBadRequest, Caller: m.Auth, Msg: err.Error()})
+		return
+	}
+	p.dispatch(inbound{service: req.Service, method: req.Method, args: req.Args, src: m.Src, auth: m.Auth, msg: m, reply: reply})
+}
+
+// Invoke calls method of service in this Pool, in-process, as the context
+// itself (so with parent authority), through the same checks and invoker as
+// a call from another context; req is encoded and decoded as on the wire.
+// resp receives the result (nil: discard it).
+func (p *Pool) Invoke(ctx context.Context, service, method string, req, resp any) error {
+	return p.invokeAs(ctx, p.self, service, method, req, resp)
+}
+
+func (p *Pool) invokeAs(ctx context.Context, auth mesh.ID, service, method string, req, resp any) error {
+	var args []byte
+	if req != nil {
+		var err error
+		if args, err = wireEnc.Marshal(req); err != nil {
+			return fmt.Errorf("service: encoding the arguments of %s.%s: %w", service, method, err)
+		}
+	}
+	type result struct {
+		body []byte
+		e    *Error
+	}
+	ch := make(chan result, 1)
+	p.dispatch(inbound{service: service, method: method, args: args, src: auth, auth: auth,
+		reply: func(body []byte, e *Error) { ch <- result{body, e} }})
+	select {
+	case r := <-ch:
+		if r.e != nil {
+			return r.e
+		}
+		if resp == nil {
+			return nil
+		}
+		if err := looseDec.Unmarshal(r.body, resp); err != nil {
+			return fmt.Errorf("service: decoding the result of %s.%s: %w", service, method, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
