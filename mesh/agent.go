@@ -197,7 +197,7 @@ func (r *Router) handshake(ctx context.Context, id ID, name string, rd io.Reader
 		b, err := br.ReadByte()
 		if err != nil {
 			if err == io.EOF {
-				err = errors.New("agent exited before its greeting")
+				err = &noGreetingError{output: seen}
 			}
 			return nil, fail("waiting for the agent greeting", err, seen)
 		}
@@ -229,6 +229,12 @@ func (r *Router) handshake(ctx context.Context, id ID, name string, rd io.Reader
 	}
 	return br, nil
 }
+
+// noGreetingError reports a process that ended its output without the
+// agent greeting; output is what it wrote instead.
+type noGreetingError struct{ output []byte }
+
+func (e *noGreetingError) Error() string { return "agent exited before its greeting" }
 
 // attachChild registers a started child's link and starts serving it.
 func (r *Router) attachChild(id ID, name string, br *bufio.Reader, wc io.WriteCloser, stop, kill func(), stderr *tailWriter) (*Context, error) {

@@ -155,5 +155,6 @@ type FrameError struct {
 
 // Error returns the reason.
 func (e *FrameError) Error() string { return "mesh: bad frame: " + e.Reason }
+
 // Unwrap returns ErrFrame.
 func (e *FrameError) Unwrap() error { return ErrFrame }

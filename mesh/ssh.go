@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -200,36 +201,52 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 	}
 	dir := remoteDir(o.CacheDir)
 	bin := dir + "/" + hash
-	out, err := runSession(cctx, conn, "uname -s -m; if [ -x "+bin+" ]; then echo present; else echo missing; fi", nil)
-	if err != nil {
-		return nil, fmt.Errorf("probing %s: %w", o.Host, err)
+	agent := "exec env"
+	for _, e := range o.Env {
+		agent += " " + shellQuote(e)
 	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) < 2 {
-		return nil, fmt.Errorf("probing %s: unexpected output %q", o.Host, out)
-	}
-	if err := checkPlatform(o.Host, lines[len(lines)-2]); err != nil {
-		return nil, err
-	}
-	if lines[len(lines)-1] != "present" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		uctx, ucancel := context.WithTimeout(ctx, o.ConnectTimeout*time.Duration(1+self.size>>24))
-		_, err = runSession(uctx, conn, uploadScript(dir, hash), f)
-		ucancel()
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("uploading the agent to %s: %w", o.Host, err)
-		}
-		r.log.Debug("mesh: uploaded the agent", "host", o.Host, "bytes", self.size)
-	}
-
+	agent += " " + AgentEnv + "=1 " + bin
 	id, err := r.allocID(ctx)
 	if err != nil {
 		return nil, err
 	}
+	// One session when the binary is cached: run it if present, else say
+	// it is missing and name the platform.
+	c, err := r.sshAgent(ctx, o, conn, id, "if [ -x "+bin+" ]; then "+agent+"; fi; echo; echo "+missingMark+" `uname -s -m`", closeClient)
+	var ng *noGreetingError
+	if err == nil || !errors.As(err, &ng) {
+		return c, err
+	}
+	out := string(ng.output)
+	i := strings.LastIndex(out, missingMark+" ")
+	if i < 0 {
+		return nil, err
+	}
+	if err := checkPlatform(o.Host, strings.TrimSpace(out[i+len(missingMark)+1:])); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	uctx, ucancel := context.WithTimeout(ctx, o.ConnectTimeout*time.Duration(1+self.size>>24))
+	_, err = runSession(uctx, conn, uploadScript(dir, hash), f)
+	ucancel()
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("uploading the agent to %s: %w", o.Host, err)
+	}
+	r.log.Debug("mesh: uploaded the agent", "host", o.Host, "bytes", self.size)
+	return r.sshAgent(ctx, o, conn, id, agent, closeClient)
+}
+
+// missingMark is what the start command prints when the agent binary is
+// not in the cache, followed by `uname -s -m`.
+const missingMark = "MUSTER-MESH-AGENT-MISSING"
+
+// sshAgent runs cmd, which should exec the agent, in a new session and
+// handshakes with it over the session's stdio.
+func (r *Router) sshAgent(ctx context.Context, o SSHOptions, conn *ssh.Client, id ID, cmd string, closeClient func()) (*Context, error) {
 	sess, err := conn.NewSession()
 	if err != nil {
 		return nil, fmt.Errorf("opening a session on %s: %w", o.Host, err)
@@ -246,11 +263,6 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 	}
 	tail := &tailWriter{max: 20}
 	sess.Stderr = tail
-	cmd := "exec env"
-	for _, e := range o.Env {
-		cmd += " " + shellQuote(e)
-	}
-	cmd += " " + AgentEnv + "=1 " + bin
 	if err := sess.Start(cmd); err != nil {
 		sess.Close()
 		return nil, fmt.Errorf("starting the agent on %s: %w", o.Host, err)
