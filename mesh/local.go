@@ -3,6 +3,7 @@ package mesh
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -54,7 +55,7 @@ func (r *Router) Local(ctx context.Context, o LocalOptions) (*Context, error) {
 	}
 	cmd := exec.Command(path, o.Args...)
 	cmd.Env = append(append(os.Environ(), o.Env...), AgentEnv+"=1")
-	tail := &tailWriter{max: 20}
+	tail := r.childStderr(o.Name)
 	cmd.Stderr = tail
 	cmd.WaitDelay = r.cfg.ShutdownGrace
 	setGroup(cmd)
@@ -109,11 +110,26 @@ func (r *Router) Local(ctx context.Context, o LocalOptions) (*Context, error) {
 }
 
 // tailWriter keeps the last max lines written to it.
+// Each complete line also goes to log, when set.
 type tailWriter struct {
 	mu    sync.Mutex
 	max   int
 	lines []string
 	part  []byte
+	log   func(line string)
+}
+
+// childStderr returns a tailWriter that forwards a child's stderr lines to
+// r's logger: the agent's own warnings and errors at level Warn, anything
+// else at Debug.
+func (r *Router) childStderr(name string) *tailWriter {
+	return &tailWriter{max: 20, log: func(line string) {
+		lvl := slog.LevelDebug
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			lvl = slog.LevelWarn
+		}
+		r.log.Log(context.Background(), lvl, "mesh: child stderr", "child", name, "line", line)
+	}}
 }
 
 func (t *tailWriter) Write(b []byte) (int, error) {
@@ -121,7 +137,11 @@ func (t *tailWriter) Write(b []byte) (int, error) {
 	defer t.mu.Unlock()
 	for _, c := range b {
 		if c == '\n' {
-			t.lines = append(t.lines, string(t.part))
+			line := string(t.part)
+			if t.log != nil {
+				t.log(line)
+			}
+			t.lines = append(t.lines, line)
 			t.part = t.part[:0]
 			if len(t.lines) > t.max {
 				t.lines = t.lines[1:]

@@ -261,7 +261,7 @@ func (r *Router) sshAgent(ctx context.Context, o SSHOptions, conn *ssh.Client, i
 		sess.Close()
 		return nil, err
 	}
-	tail := &tailWriter{max: 20}
+	tail := r.childStderr(o.Name)
 	sess.Stderr = tail
 	if err := sess.Start(cmd); err != nil {
 		sess.Close()

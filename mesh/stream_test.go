@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -199,5 +200,33 @@ func TestConfigValidate(t *testing.T) {
 		if _, err := NewRouter(c); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("NewRouter(%+v): %v", c, err)
 		}
+	}
+}
+
+// A child's stderr lines reach the parent's logger.
+func TestChildStderrLogged(t *testing.T) {
+	var logs logBuffer
+	cfg := DefaultConfig()
+	cfg.Scheduler = testSched
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	r, err := NewRouter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(context.Background())
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Local(testCtx(t), LocalOptions{Name: "talker", Path: "/bin/sh",
+		Args: []string{"-c", `echo "level=WARN something odd" >&2; exec "$0"`, exe}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(testCtx(t), "test.nothing", struct{}{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s := logs.String(); !strings.Contains(s, "something odd") || !strings.Contains(s, "child=talker") {
+		t.Fatalf("log %q, want the child's stderr line", s)
 	}
 }
