@@ -85,7 +85,7 @@ type calc struct {
 	runs atomic.Int64
 }
 
-func (c *calc) add(_ context.Context, _ *Call, r AddReq) (AddResp, error) {
+func (c *calc) add(_ context.Context, _ *CallInfo, r AddReq) (AddResp, error) {
 	c.runs.Add(1)
 	return AddResp{Sum: r.A + r.B}, nil
 }
@@ -94,7 +94,7 @@ func newCalc(c *calc, policies ...Policy) *Service {
 	s := New("test.Calc")
 	Expose(s, "add", c.add, policies...)
 	Expose(s, "hidden", c.add) // no policy: not exposed
-	Expose(s, "fail", func(context.Context, *Call, struct{}) (int, error) {
+	Expose(s, "fail", func(context.Context, *CallInfo, struct{}) (int, error) {
 		c.runs.Add(1)
 		return 0, fs("disk on fire")
 	}, AllowAny)
@@ -158,7 +158,7 @@ func TestArgSpec(t *testing.T) {
 }
 
 func TestPolicies(t *testing.T) {
-	onlySeven := PolicyFunc(func(c *Call) bool { return c.Auth == 7 })
+	onlySeven := PolicyFunc(func(c *CallInfo) bool { return c.Auth == 7 })
 	cases := []struct {
 		name     string
 		policies []Policy
@@ -265,7 +265,7 @@ func TestMethodErrorAndDebugStack(t *testing.T) {
 func TestPanicIsAnError(t *testing.T) {
 	p := newTestPool(t, Config{})
 	s := New("test.Panic")
-	Expose(s, "boom", func(context.Context, *Call, struct{}) (int, error) { panic("kaboom") }, AllowAny)
+	Expose(s, "boom", func(context.Context, *CallInfo, struct{}) (int, error) { panic("kaboom") }, AllowAny)
 	if err := p.Add(s); err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func TestSerializedInvoker(t *testing.T) {
 	var mu sync.Mutex
 	var order []int
 	s := New("test.Serial").SetInvoker(Serialized())
-	Expose(s, "step", func(_ context.Context, _ *Call, r struct{ N int }) (int, error) {
+	Expose(s, "step", func(_ context.Context, _ *CallInfo, r struct{ N int }) (int, error) {
 		n := running.Add(1)
 		for {
 			m := maxRunning.Load()
@@ -393,7 +393,7 @@ func TestDeduplicatingInvoker(t *testing.T) {
 	release := make(chan struct{})
 	d := Deduplicating(DedupOptions{}).(*dedup)
 	s := New("test.Dedup").SetInvoker(d)
-	Expose(s, "slow", func(_ context.Context, _ *Call, r AddReq) (AddResp, error) {
+	Expose(s, "slow", func(_ context.Context, _ *CallInfo, r AddReq) (AddResp, error) {
 		runs.Add(1)
 		<-release
 		return AddResp{Sum: r.A + r.B}, nil
@@ -446,7 +446,7 @@ func TestDedupCache(t *testing.T) {
 	var runs atomic.Int64
 	mk := func(name string, o DedupOptions) {
 		s := New(name).SetInvoker(Deduplicating(o))
-		Expose(s, "get", func(_ context.Context, _ *Call, r struct{ Fail bool }) (int64, error) {
+		Expose(s, "get", func(_ context.Context, _ *CallInfo, r struct{ Fail bool }) (int64, error) {
 			n := runs.Add(1)
 			if r.Fail {
 				return 0, fs("failed")
@@ -505,7 +505,7 @@ func TestCloseRunsShutdownHooksAfterCalls(t *testing.T) {
 	var log []string
 	var mu sync.Mutex
 	s := New("test.Hooks")
-	Expose(s, "work", func(context.Context, *Call, struct{}) (int, error) {
+	Expose(s, "work", func(context.Context, *CallInfo, struct{}) (int, error) {
 		close(started)
 		<-release
 		mu.Lock()
@@ -513,7 +513,7 @@ func TestCloseRunsShutdownHooksAfterCalls(t *testing.T) {
 		mu.Unlock()
 		return 1, nil
 	}, AllowAny)
-	Expose(s, "probe", func(context.Context, *Call, struct{}) (int, error) { return 1, nil }, AllowAny)
+	Expose(s, "probe", func(context.Context, *CallInfo, struct{}) (int, error) { return 1, nil }, AllowAny)
 	s.OnShutdown(func(context.Context) { mu.Lock(); log = append(log, "hook"); mu.Unlock() })
 	if err := p.Add(s); err != nil {
 		t.Fatal(err)

@@ -77,6 +77,7 @@ func NewPool(r *mesh.Router, cfg Config) (*Pool, error) {
 		return nil, fmt.Errorf("service: listening on the service handle of context %d: %w", r.ID(), err)
 	}
 	p.remove = remove
+	pools.Store(r, p)
 	return p, nil
 }
 
@@ -194,6 +195,7 @@ func (p *Pool) Close(ctx context.Context) error {
 		p.mu.Unlock()
 		if p.remove != nil {
 			p.remove()
+			pools.CompareAndDelete(p.router, p)
 		}
 		go func() { // ends when the Pool's last job returns
 			p.jobs.Wait()
@@ -273,7 +275,7 @@ func (p *Pool) submit(prio int, fn func(ctx context.Context), drop func()) error
 
 // invocation is one checked call on its way to its method.
 type invocation struct {
-	call  Call
+	call  CallInfo
 	m     *Method
 	req   any // pointer to the decoded request
 	prio  int
@@ -329,7 +331,7 @@ func (p *Pool) invokeOn(s *Service, in inbound) {
 		return
 	}
 	inv := &invocation{
-		call:  Call{Service: in.service, Method: in.method, Src: in.src, Auth: in.auth, Msg: in.msg, pool: p},
+		call:  CallInfo{Service: in.service, Method: in.method, Src: in.src, Auth: in.auth, Msg: in.msg, pool: p},
 		m:     m,
 		reply: in.reply,
 		prio:  p.cfg.Priority,

@@ -85,7 +85,7 @@ func (s *Service) Methods() []string {
 // context (cancelled when the Pool is shut down by force), a description of
 // the call, and the decoded request, and returns the response or an error
 // that is sent back to the caller.
-type MethodFunc[Req, Resp any] func(ctx context.Context, c *Call, req Req) (Resp, error)
+type MethodFunc[Req, Resp any] func(ctx context.Context, c *CallInfo, req Req) (Resp, error)
 
 // Method is an exposed method of a Service.
 type Method struct {
@@ -95,7 +95,7 @@ type Method struct {
 	prio     int
 	hasPrio  bool
 	newReq   func() any                                               // a pointer to a fresh Req
-	run      func(ctx context.Context, c *Call, req any) (any, error) // req is the pointer from newReq
+	run      func(ctx context.Context, c *CallInfo, req any) (any, error) // req is the pointer from newReq
 }
 
 // Name returns the method's name.
@@ -133,7 +133,7 @@ func Expose[Req, Resp any](s *Service, name string, fn MethodFunc[Req, Resp], po
 		policies: append([]Policy(nil), policies...),
 		spec:     specOf(reflect.TypeFor[Req]()),
 		newReq:   func() any { return new(Req) },
-		run: func(ctx context.Context, c *Call, req any) (any, error) {
+		run: func(ctx context.Context, c *CallInfo, req any) (any, error) {
 			return fn(ctx, c, *req.(*Req))
 		},
 	}
@@ -141,8 +141,8 @@ func Expose[Req, Resp any](s *Service, name string, fn MethodFunc[Req, Resp], po
 	return m
 }
 
-// Call describes the call being served, for policies and methods.
-type Call struct {
+// CallInfo describes the call being served, for policies and methods.
+type CallInfo struct {
 	Service string
 	Method  string
 	// Src is the context the call came from; Auth is its authenticated
@@ -157,32 +157,32 @@ type Call struct {
 }
 
 // Pool returns the Pool serving the call.
-func (c *Call) Pool() *Pool { return c.pool }
+func (c *CallInfo) Pool() *Pool { return c.pool }
 
 // HasParentAuthority reports whether the caller is the serving context itself
 // or one of its parents.
-func (c *Call) HasParentAuthority() bool { return c.pool.hasParentAuthority(c.Auth) }
+func (c *CallInfo) HasParentAuthority() bool { return c.pool.hasParentAuthority(c.Auth) }
 
 // Policy decides whether a caller may invoke a method. Every policy given to
 // [Expose] must authorize a call for it to run. Authorized is called on the
 // goroutine that reads the call's link, so it must not block.
 type Policy interface {
-	Authorized(c *Call) bool
+	Authorized(c *CallInfo) bool
 }
 
 // PolicyFunc adapts a function to a [Policy].
-type PolicyFunc func(c *Call) bool
+type PolicyFunc func(c *CallInfo) bool
 
 // Authorized returns f(c).
-func (f PolicyFunc) Authorized(c *Call) bool { return f(c) }
+func (f PolicyFunc) Authorized(c *CallInfo) bool { return f(c) }
 
 type allowAny struct{}
 
-func (allowAny) Authorized(*Call) bool { return true }
+func (allowAny) Authorized(*CallInfo) bool { return true }
 
 type allowParents struct{}
 
-func (allowParents) Authorized(c *Call) bool { return c.HasParentAuthority() }
+func (allowParents) Authorized(c *CallInfo) bool { return c.HasParentAuthority() }
 
 // The built-in policies.
 var (
