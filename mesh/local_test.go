@@ -1,10 +1,13 @@
 package mesh
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestLocalCall(t *testing.T) {
@@ -79,5 +82,60 @@ func TestPipelinedCalls(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestCallNoReplyAndHandlers(t *testing.T) {
+	r := newRoot(t)
+	c := localChild(t, r, "nr")
+	ctx := testCtx(t)
+	rc := r.NewReceiver(1)
+	defer rc.Close()
+	if err := c.CallNoReply("test.sendto", struct {
+		To  SenderRef
+		Msg string
+	}{rc.Sender(), "no reply needed"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := recvString(t, rc); got != "no reply needed" {
+		t.Fatalf("got %q", got)
+	}
+	// a handler on a fixed handle, reached with Send and Request
+	got := make(chan string, 2)
+	remove, err := r.AddHandler(5000, func(m *Message) {
+		var s string
+		_ = m.Decode(&s)
+		got <- s
+		if m.ReplyTo != 0 {
+			_ = m.Reply(s + "!")
+		} else if err := m.Reply("x"); !errors.Is(err, ErrNoReply) {
+			t.Errorf("Reply to a message without reply_to: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.AddHandler(5000, func(*Message) {}); !errors.Is(err, ErrHandleTaken) {
+		t.Fatalf("second handler: %v, want ErrHandleTaken", err)
+	}
+	if err := r.Myself().Send(5000, "sent"); err != nil || <-got != "sent" {
+		t.Fatalf("Send: %v", err)
+	}
+	var s string
+	if err := r.Myself().Request(ctx, 5000, "asked").Wait(ctx, &s); err != nil || s != "asked!" || <-got != "asked" {
+		t.Fatalf("Request: %q %v", s, err)
+	}
+	remove()
+	err = r.Myself().Request(ctx, 5000, "gone").Wait(ctx, nil)
+	var ce *ChannelError
+	if !errors.As(err, &ce) || !strings.HasPrefix(ce.Reason, ReasonInvalidHandle) {
+		t.Fatalf("after remove: %v", err)
+	}
+	// a cancelled ctx ends a wait for a call that never returns
+	cctx, cancel := context.WithCancel(ctx)
+	p := c.CallAsync(cctx, "test.sleep", time.Hour)
+	cancel()
+	if err := p.Wait(ctx, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled call: %v", err)
 	}
 }
