@@ -129,15 +129,9 @@ func serveAgent(in io.Reader, out io.WriteCloser, kill func() error, logger *slo
 	if err != nil {
 		return fmt.Errorf("reading the boot frame: %w", err)
 	}
-	if m.Handle != HandleBoot {
-		return fmt.Errorf("first frame is for handle %d, want the boot handle %d", m.Handle, HandleBoot)
-	}
-	var bc bootConfig
-	if err := Decode(m.Body, &bc); err != nil {
-		return fmt.Errorf("boot frame: %w", err)
-	}
-	if len(bc.ParentIDs) == 0 || bc.ID != m.Dst || m.Src != bc.ParentIDs[0] {
-		return fmt.Errorf("boot frame: id %d, parents %v from %d: inconsistent", bc.ID, bc.ParentIDs, m.Src)
+	bc, err := parseBoot(m)
+	if err != nil {
+		return err
 	}
 	r, err := newRouter(Config{
 		MaxMessageSize: bc.MaxMessageSize,
@@ -164,6 +158,25 @@ func serveAgent(in io.Reader, out io.WriteCloser, kill func() error, logger *slo
 	l.start()
 	<-r.done
 	return nil
+}
+
+// parseBoot checks a boot frame and decodes its configuration.
+func parseBoot(m *Message) (bootConfig, error) {
+	var bc bootConfig
+	if m.Handle != HandleBoot || m.Flags != 0 {
+		return bc, fmt.Errorf("first frame is for handle %d with flags %#x, want the boot handle %d", m.Handle, m.Flags, HandleBoot)
+	}
+	if err := Decode(m.Body, &bc); err != nil {
+		return bc, fmt.Errorf("boot frame: %w", err)
+	}
+	if len(bc.ParentIDs) == 0 || bc.ID != m.Dst || m.Src != bc.ParentIDs[0] || m.Auth != m.Src || bc.ID == 0 ||
+		slices.Contains(bc.ParentIDs, bc.ID) || bc.ParentIDs[len(bc.ParentIDs)-1] != 0 {
+		return bc, fmt.Errorf("boot frame: id %d, parents %v from %d: inconsistent", bc.ID, bc.ParentIDs, m.Src)
+	}
+	if err := (Config{MaxMessageSize: bc.MaxMessageSize, ShutdownGrace: bc.ShutdownGrace}).Validate(); err != nil {
+		return bc, fmt.Errorf("boot frame: %w", err)
+	}
+	return bc, nil
 }
 
 // handshake runs the parent side: skip noise up to the greeting, send the

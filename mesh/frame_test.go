@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -101,6 +102,42 @@ func FuzzReadFrame(f *testing.F) {
 			_ = m.Err()
 			var v any
 			_ = m.Decode(&v)
+		}
+	})
+}
+
+// FuzzParseBoot feeds arbitrary boot frames to the agent's check: it never
+// panics and accepts only consistent configurations.
+func FuzzParseBoot(f *testing.F) {
+	good, _ := Encode(bootConfig{ID: 3, ParentIDs: []ID{1, 0}, Name: "x", MaxMessageSize: 1 << 20})
+	f.Add(uint32(3), uint32(1), good)
+	f.Add(uint32(0), uint32(0), []byte{0x80})
+	f.Fuzz(func(t *testing.T, dst, src uint32, body []byte) {
+		m := &Message{Dst: ID(dst), Src: ID(src), Auth: ID(src), Handle: HandleBoot, Body: body}
+		bc, err := parseBoot(m)
+		if err != nil {
+			return
+		}
+		if bc.ID != ID(dst) || bc.ID == 0 || len(bc.ParentIDs) == 0 || bc.ParentIDs[0] != ID(src) || bc.ParentIDs[len(bc.ParentIDs)-1] != 0 {
+			t.Fatalf("accepted %+v from %d to %d", bc, src, dst)
+		}
+	})
+}
+
+// FuzzGoPlatform feeds arbitrary `uname -s -m` output to the platform
+// parser: it never panics, and an accepted OS and architecture are single
+// lower-case words.
+func FuzzGoPlatform(f *testing.F) {
+	f.Add("Linux x86_64\n")
+	f.Add("Darwin arm64")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		goos, goarch, err := goPlatform(s)
+		if err != nil {
+			return
+		}
+		if goos == "" || goarch == "" || goos != strings.ToLower(goos) || strings.ContainsAny(goos+goarch, " \t\n") {
+			t.Fatalf("goPlatform(%q) = %q %q", s, goos, goarch)
 		}
 	})
 }
