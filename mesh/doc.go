@@ -25,6 +25,18 @@
 // down its own children and exits; Router.Close asks children to shut
 // down, waits Config.ShutdownGrace, then kills them.
 //
+// # Where code runs
+//
+// Each link has one reader goroutine, which routes what arrives and calls
+// handlers (AddHandler) inline, and one writer goroutine, which writes the
+// link's queue through a buffer flushed whenever the queue runs empty, so
+// that a burst of messages costs one write. Registered functions run on the
+// Config.Scheduler; when its queue is full the reader waits for room, which
+// slows that link down rather than dropping calls. Receivers queue without
+// bound; Sender.Send and SendBytes wait while more than 8 MiB is queued on
+// the outgoing link. A stream that needs a tighter bound acknowledges
+// messages (see package service's file transfers).
+//
 // # Agents
 //
 // A child is this very binary started with MUSTER_MESH_AGENT=1; MaybeAgent,
