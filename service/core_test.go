@@ -96,14 +96,14 @@ func newCalc(c *calc, policies ...Policy) *Service {
 	Expose(s, "hidden", c.add) // no policy: not exposed
 	Expose(s, "fail", func(context.Context, *CallInfo, struct{}) (int, error) {
 		c.runs.Add(1)
-		return 0, fs("disk on fire")
+		return 0, strErr("disk on fire")
 	}, AllowAny)
 	return s
 }
 
-type fs string
+type strErr string
 
-func (e fs) Error() string { return string(e) }
+func (e strErr) Error() string { return string(e) }
 
 func TestArgSpec(t *testing.T) {
 	c := &calc{}
@@ -250,7 +250,7 @@ func TestMethodErrorAndDebugStack(t *testing.T) {
 		}
 		w := toWire(r.e).toError()
 		var ce *mesh.CallError
-		if !errors.As(w, &ce) || ce.Type != "service.fs" || ce.Msg != "disk on fire" {
+		if !errors.As(w, &ce) || ce.Type != "service.strErr" || ce.Msg != "disk on fire" {
 			t.Fatalf("caller's view %v: CallError %+v", w, ce)
 		}
 		if got := ce.Stack != ""; got != debugOn {
@@ -449,7 +449,7 @@ func TestDedupCache(t *testing.T) {
 		Expose(s, "get", func(_ context.Context, _ *CallInfo, r struct{ Fail bool }) (int64, error) {
 			n := runs.Add(1)
 			if r.Fail {
-				return 0, fs("failed")
+				return 0, strErr("failed")
 			}
 			return n, nil
 		}, AllowAny)

@@ -85,6 +85,16 @@ type Error struct {
 	// Err is the local cause on the serving side (the method's error); it
 	// does not travel.
 	Err error
+
+	refusal bool // made by Refuse
+}
+
+// Refuse returns an error for a method to return when it refuses a call for
+// a reason of its own (a path not registered, ...): the caller receives an
+// [*Error] with CodeRefused, naming the method and service, with the
+// formatted reason.
+func Refuse(format string, args ...any) error {
+	return &Error{Code: CodeRefused, Msg: fmt.Sprintf(format, args...), refusal: true}
 }
 
 // Error describes the failure, naming the service and method.
@@ -97,6 +107,9 @@ func (e *Error) Error() string {
 	case CodeNotExposed:
 		return fmt.Sprintf("method %q of service %q is not exposed: it has no policy", e.Method, e.Service)
 	case CodeRefused:
+		if e.Msg != "" {
+			return fmt.Sprintf("caller (context %d) is not authorized to invoke %q of service %q: %s", e.Caller, e.Method, e.Service, e.Msg)
+		}
 		return fmt.Sprintf("caller (context %d) is not authorized to invoke %q of service %q", e.Caller, e.Method, e.Service)
 	case CodeNotActivated:
 		return fmt.Sprintf("service %q is not activated in this context, and the caller (context %d) is not privileged to activate it", e.Service, e.Caller)

@@ -424,6 +424,11 @@ func (p *Pool) run(ctx context.Context, inv *invocation) (body []byte, e *Error)
 		}
 	}()
 	resp, err := inv.m.run(ctx, &inv.call, inv.req)
+	if se, ok := err.(*Error); ok && se.refusal {
+		e := *se
+		e.Service, e.Method, e.Caller = inv.call.Service, inv.call.Method, inv.call.Auth
+		return nil, &e
+	}
 	if err != nil {
 		var st []byte
 		if p.cfg.Debug {

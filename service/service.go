@@ -94,7 +94,7 @@ type Method struct {
 	spec     *argSpec
 	prio     int
 	hasPrio  bool
-	newReq   func() any                                               // a pointer to a fresh Req
+	newReq   func() any                                                   // a pointer to a fresh Req
 	run      func(ctx context.Context, c *CallInfo, req any) (any, error) // req is the pointer from newReq
 }
 

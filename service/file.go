@@ -1,0 +1,421 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/muster-sh/muster/mesh"
+)
+
+// FileServiceName is the canonical name of [FileService].
+const FileServiceName = "muster.FileService"
+
+// Defaults of [FileServiceOptions].
+const (
+	DefaultChunkSize = 256 << 10
+	DefaultWindow    = 4 << 20
+)
+
+// ErrShortTransfer is returned by [Fetch] and [FetchFile] when the transfer
+// ended before (or after) the size announced in the file's metadata.
+var ErrShortTransfer = errors.New("service: file transfer ended at the wrong size")
+
+// FileServiceOptions configures a [FileService].
+type FileServiceOptions struct {
+	// ChunkSize is the size of each data message. Default DefaultChunkSize.
+	ChunkSize int
+	// Window bounds the bytes sent and not yet acknowledged on each link
+	// (per next hop), across the transfers on it. Default DefaultWindow.
+	Window int
+}
+
+// FileService serves files that its context registered to the contexts
+// that fetch them, typically a parent serving its children.
+//
+// Only registered files, and files under registered directories
+// (prefixes), can be fetched. A requested path is resolved (absolute,
+// symbolic links evaluated) and the result must be a registered file or lie
+// under a registered prefix, itself resolved when registered: a symbolic
+// link cannot lead out of a prefix. Only regular files are served.
+//
+// A fetch first returns the file's metadata ([FileMeta]), then streams its
+// bytes as raw messages to the fetcher's receiver, in chunks, keeping at
+// most a window of unacknowledged bytes on each link; the fetcher
+// acknowledges each chunk. Transfers sharing a link go one after the other,
+// so that a busy link finishes files rather than interleaving many.
+//
+// Exposed methods: "register" and "register_prefix" (AllowParents, argument
+// Path), "fetch" (AllowAny, arguments Path and Sender) and "ack" (AllowAny,
+// argument Size). Use [Fetch] or [FetchFile] on the fetching side.
+type FileService struct {
+	pool   *Pool
+	chunk  int
+	window int
+
+	mu       sync.Mutex
+	paths    map[string]bool
+	prefixes []string
+	links    map[mesh.ID]*fileLink
+	closed   bool
+}
+
+type fileLink struct {
+	unacked int
+	jobs    []*transfer
+	pumping bool
+}
+
+type transfer struct {
+	f      *os.File
+	dst    mesh.ID
+	sender *mesh.Sender
+	left   int64
+}
+
+// FileMeta describes a file before its bytes arrive.
+type FileMeta struct {
+	Name       string      `cbor:"name"` // the path as requested
+	Size       int64       `cbor:"size"`
+	Mode       fs.FileMode `cbor:"mode"`
+	ModTime    time.Time   `cbor:"mtime"`
+	AccessTime time.Time   `cbor:"atime"`
+	ChangeTime time.Time   `cbor:"ctime"`
+	UID        int         `cbor:"uid"`
+	GID        int         `cbor:"gid"`
+}
+
+type pathReq struct {
+	Path string `cbor:"path"`
+}
+
+type fetchReq struct {
+	Path   string         `cbor:"path"`
+	Sender mesh.SenderRef `cbor:"sender"`
+}
+
+type ackReq struct {
+	Size int `cbor:"size"`
+}
+
+func init() {
+	Register(FileServiceName, func(p *Pool) (*Service, error) {
+		return NewFileService(p, FileServiceOptions{}).Service(), nil
+	})
+}
+
+// NewFileService returns a FileService for the Pool p; add it with
+// p.Add(fs.Service()) (a child activates it on its parent's first call).
+func NewFileService(p *Pool, o FileServiceOptions) *FileService {
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = DefaultChunkSize
+	}
+	if o.Window <= 0 {
+		o.Window = DefaultWindow
+	}
+	return &FileService{pool: p, chunk: o.ChunkSize, window: o.Window, paths: map[string]bool{}, links: map[mesh.ID]*fileLink{}}
+}
+
+// Service returns the service to add to the Pool.
+func (s *FileService) Service() *Service {
+	svc := New(FileServiceName).SetImpl(s)
+	Expose(svc, "register", func(_ context.Context, _ *CallInfo, r pathReq) (struct{}, error) {
+		return struct{}{}, s.Register(r.Path)
+	}, AllowParents)
+	Expose(svc, "register_prefix", func(_ context.Context, _ *CallInfo, r pathReq) (struct{}, error) {
+		return struct{}{}, s.RegisterPrefix(r.Path)
+	}, AllowParents)
+	Expose(svc, "fetch", s.fetch, AllowAny)
+	Expose(svc, "ack", s.ack, AllowAny)
+	svc.OnShutdown(func(context.Context) { s.shutdown() })
+	return svc
+}
+
+func resolve(path string) (string, error) {
+	if !filepath.IsAbs(path) {
+		return "", fmt.Errorf("path %q is not absolute", path)
+	}
+	return filepath.EvalSymlinks(filepath.Clean(path))
+}
+
+// Register allows the file at path to be fetched. The path is resolved now
+// (symbolic links evaluated); a fetch must resolve to the same file path.
+func (s *FileService) Register(path string) error {
+	r, err := resolve(path)
+	if err != nil {
+		return fmt.Errorf("service: registering %q: %w", path, err)
+	}
+	s.mu.Lock()
+	s.paths[r] = true
+	s.mu.Unlock()
+	return nil
+}
+
+// RegisterPrefix allows every regular file under the directory path to be
+// fetched. The directory is resolved now; a fetched path must resolve to a
+// file under it.
+func (s *FileService) RegisterPrefix(path string) error {
+	r, err := resolve(path)
+	if err != nil {
+		return fmt.Errorf("service: registering prefix %q: %w", path, err)
+	}
+	s.mu.Lock()
+	s.prefixes = append(s.prefixes, r)
+	s.mu.Unlock()
+	return nil
+}
+
+// authorized reports whether the resolved path may be served.
+func (s *FileService) authorized(resolved string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paths[resolved] {
+		return true
+	}
+	for _, p := range s.prefixes {
+		if p == "/" || strings.HasPrefix(resolved, p+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *FileService) fetch(_ context.Context, c *CallInfo, r fetchReq) (FileMeta, error) {
+	if r.Sender.Context != c.Src {
+		return FileMeta{}, Refuse("the sender must belong to the caller (context %d), not context %d", c.Src, r.Sender.Context)
+	}
+	resolved, err := resolve(r.Path)
+	if err != nil || !s.authorized(resolved) {
+		return FileMeta{}, Refuse("path %q is not registered with %s", r.Path, FileServiceName)
+	}
+	f, err := os.Open(resolved)
+	if err != nil {
+		return FileMeta{}, err
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%q is not a regular file", r.Path)
+		}
+		return FileMeta{}, err
+	}
+	meta := FileMeta{Name: r.Path, Size: st.Size(), Mode: st.Mode(), ModTime: st.ModTime()}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		meta.AccessTime = time.Unix(sys.Atim.Unix())
+		meta.ChangeTime = time.Unix(sys.Ctim.Unix())
+		meta.UID, meta.GID = int(sys.Uid), int(sys.Gid)
+	}
+	t := &transfer{f: f, dst: r.Sender.Context, sender: s.pool.Router().Sender(r.Sender), left: st.Size()}
+	hop := s.hop(t.dst)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		f.Close()
+		return FileMeta{}, ErrClosed
+	}
+	s.purgeLocked()
+	l := s.links[hop]
+	if l == nil {
+		l = &fileLink{}
+		s.links[hop] = l
+	}
+	l.jobs = append(l.jobs, t)
+	s.mu.Unlock()
+	s.pump(l)
+	return meta, nil
+}
+
+func (s *FileService) hop(dst mesh.ID) mesh.ID {
+	if h, ok := s.pool.Router().NextHop(dst); ok {
+		return h
+	}
+	return dst
+}
+
+func (s *FileService) ack(_ context.Context, c *CallInfo, r ackReq) (struct{}, error) {
+	hop := s.hop(c.Src)
+	s.mu.Lock()
+	l := s.links[hop]
+	if l != nil {
+		l.unacked = max(0, l.unacked-r.Size)
+	}
+	s.mu.Unlock()
+	if l != nil {
+		s.pump(l)
+	}
+	return struct{}{}, nil
+}
+
+// pump sends chunks on link l while its window has room. One goroutine
+// pumps a link at a time; others return at once.
+func (s *FileService) pump(l *fileLink) {
+	s.mu.Lock()
+	if l.pumping {
+		s.mu.Unlock()
+		return
+	}
+	l.pumping = true
+	var buf []byte
+	for len(l.jobs) > 0 && l.unacked < s.window {
+		t := l.jobs[0]
+		n := int(min(int64(s.chunk), t.left))
+		l.unacked += n
+		s.mu.Unlock()
+		var err error
+		if n > 0 {
+			if buf == nil {
+				buf = make([]byte, s.chunk)
+			}
+			_, err = io.ReadFull(t.f, buf[:n])
+			if err == nil {
+				err = t.sender.SendBytes(buf[:n])
+			}
+		}
+		s.mu.Lock()
+		t.left -= int64(n)
+		if err != nil || t.left <= 0 {
+			if err != nil {
+				l.unacked -= n
+				s.pool.log.Warn("file transfer aborted", "file", t.f.Name(), "dst", t.dst, "err", err)
+			}
+			l.jobs = l.jobs[1:]
+			t.finish()
+		}
+	}
+	l.pumping = false
+	s.mu.Unlock()
+}
+
+// finish closes the file and the stream; the fetcher sees the end.
+func (t *transfer) finish() {
+	t.f.Close()
+	_ = t.sender.Close()
+}
+
+// purgeLocked drops the transfers whose destination is gone.
+func (s *FileService) purgeLocked() {
+	r := s.pool.Router()
+	for hop, l := range s.links {
+		if l.pumping {
+			continue
+		}
+		kept := l.jobs[:0]
+		for _, t := range l.jobs {
+			c := r.Context(t.dst)
+			gone := c == nil
+			if c != nil {
+				select {
+				case <-c.Done():
+					gone = true
+				default:
+				}
+			}
+			if gone {
+				t.finish()
+				continue
+			}
+			kept = append(kept, t)
+		}
+		l.jobs = kept
+		if len(kept) == 0 {
+			delete(s.links, hop)
+		}
+	}
+}
+
+func (s *FileService) shutdown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for _, l := range s.links {
+		for _, t := range l.jobs {
+			t.finish()
+		}
+		l.jobs = nil
+	}
+}
+
+// Fetch fetches the file path from the FileService of context c and writes
+// its bytes to w, acknowledging each chunk. It returns the file's metadata
+// and the number of bytes written; if the transfer ends short (c went away,
+// or its FileService shut down), the error wraps [ErrShortTransfer] or is a
+// *mesh.ChannelError.
+func Fetch(ctx context.Context, c *mesh.Context, path string, w io.Writer) (FileMeta, int64, error) {
+	r := c.Router()
+	rc := r.NewReceiver(16)
+	defer rc.Close()
+	rc.Watch(c)
+	var meta FileMeta
+	if err := Call(ctx, c, FileServiceName, "fetch", fetchReq{Path: path, Sender: rc.Sender()}, &meta); err != nil {
+		return meta, 0, err
+	}
+	var n int64
+	for {
+		m, err := rc.Recv(ctx)
+		if err != nil {
+			var ce *mesh.ChannelError
+			if errors.As(err, &ce) && strings.HasPrefix(ce.Reason, mesh.ReasonSenderClosed) {
+				break
+			}
+			return meta, n, fmt.Errorf("service: fetching %q from context %d after %d of %d bytes: %w", path, c.ID(), n, meta.Size, err)
+		}
+		if m.Src != c.ID() {
+			continue // only the server's chunks count
+		}
+		if _, err := w.Write(m.Body); err != nil {
+			return meta, n, fmt.Errorf("service: writing %q: %w", path, err)
+		}
+		n += int64(len(m.Body))
+		if err := CallNoReply(c, FileServiceName, "ack", ackReq{Size: len(m.Body)}); err != nil {
+			return meta, n, fmt.Errorf("service: acknowledging a chunk of %q: %w", path, err)
+		}
+	}
+	if n != meta.Size {
+		return meta, n, fmt.Errorf("%w: %q from context %d: got %d bytes, want %d", ErrShortTransfer, path, c.ID(), n, meta.Size)
+	}
+	return meta, n, nil
+}
+
+// FetchFile fetches the file path from the FileService of context c into
+// the local file dst. The bytes go to a temporary file in dst's directory,
+// which is renamed to dst only once the full size has arrived, with the
+// source's permission bits and times; on any failure the temporary file is
+// removed and dst is left as it was.
+func FetchFile(ctx context.Context, c *mesh.Context, path, dst string) (FileMeta, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-*")
+	if err != nil {
+		return FileMeta{}, fmt.Errorf("service: fetching %q: %w", path, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	meta, _, err := Fetch(ctx, c, path, tmp)
+	if err != nil {
+		return meta, err
+	}
+	if err := tmp.Chmod(meta.Mode.Perm()); err != nil {
+		return meta, fmt.Errorf("service: fetching %q: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return meta, fmt.Errorf("service: fetching %q: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return meta, fmt.Errorf("service: fetching %q: %w", path, err)
+	}
+	ok = true
+	_ = os.Chtimes(dst, meta.AccessTime, meta.ModTime)
+	return meta, nil
+}

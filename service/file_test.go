@@ -1,0 +1,285 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muster-sh/muster/mesh"
+)
+
+type fetchArgs struct {
+	Path, Dst string
+}
+
+type fetchResult struct {
+	Sum  string
+	Size int64
+	Code Code
+	Text string
+}
+
+func fileSum(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func init() {
+	// Run in a child: fetch a file from the parent's FileService into Dst
+	// (or discard it when Dst is empty) and report its hash.
+	mesh.Register("servicetest.fetch", func(ctx context.Context, a fetchArgs) (fetchResult, error) {
+		r := mesh.FromContext(ctx)
+		parent := r.Context(r.ParentIDs()[0])
+		var res fetchResult
+		var err error
+		if a.Dst == "" {
+			_, res.Size, err = Fetch(ctx, parent, a.Path, io.Discard)
+		} else {
+			var meta FileMeta
+			meta, err = FetchFile(ctx, parent, a.Path, a.Dst)
+			res.Size = meta.Size
+		}
+		var se *Error
+		if errors.As(err, &se) {
+			res.Code, res.Text = se.Code, se.Error()
+			return res, nil
+		}
+		if err != nil {
+			return res, err
+		}
+		if a.Dst != "" {
+			res.Sum, err = fileSum(a.Dst)
+		}
+		return res, err
+	})
+}
+
+func writeRandom(t testing.TB, path string, size int) string {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rng := rand.NewChaCha8([32]byte{7})
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	for size > 0 {
+		n := min(size, len(buf))
+		_, _ = rng.Read(buf[:n])
+		h.Write(buf[:n])
+		if _, err := f.Write(buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+		size -= n
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func rootFileService(t testing.TB, o FileServiceOptions) (*mesh.Router, *FileService) {
+	r, p := newRoot(t)
+	fs := NewFileService(p, o)
+	if err := p.Add(fs.Service()); err != nil {
+		t.Fatal(err)
+	}
+	return r, fs
+}
+
+func TestFileServiceIntegrityToLocalChild(t *testing.T) {
+	r, fs := rootFileService(t, FileServiceOptions{})
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.bin")
+	want := writeRandom(t, src, 100<<20+12345) // not a multiple of the chunk size
+	mtime := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := os.Chtimes(src, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(src, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Register(src); err != nil {
+		t.Fatal(err)
+	}
+	child := localChild(t, r, "fetcher")
+	outDir := t.TempDir()
+	dst := filepath.Join(outDir, "dst.bin")
+	var res fetchResult
+	if err := child.Call(testCtx(t), "servicetest.fetch", fetchArgs{Path: src, Dst: dst}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Code != 0 || res.Sum != want || res.Size != 100<<20+12345 {
+		t.Fatalf("fetched %+v, want sha256 %s", res, want)
+	}
+	st, err := os.Stat(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o640 || !st.ModTime().Equal(mtime) {
+		t.Fatalf("metadata not applied: mode %v mtime %v", st.Mode(), st.ModTime())
+	}
+	ents, _ := os.ReadDir(outDir)
+	if len(ents) != 1 {
+		t.Fatalf("destination directory holds %d entries, want only the file", len(ents))
+	}
+}
+
+func TestFileServiceRefusals(t *testing.T) {
+	r, fs := rootFileService(t, FileServiceOptions{})
+	base := t.TempDir()
+	allowed := filepath.Join(base, "allowed")
+	secret := filepath.Join(base, "secret")
+	for _, d := range []string{allowed, secret, filepath.Join(allowed, "sub")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{filepath.Join(allowed, "sub", "ok.txt"), filepath.Join(secret, "key"), filepath.Join(base, "single")} {
+		if err := os.WriteFile(f, []byte("content of "+f), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Symbolic links inside the prefix that lead out of it.
+	if err := os.Symlink(filepath.Join(secret, "key"), filepath.Join(allowed, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(allowed, "dirlink")); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.RegisterPrefix(allowed); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Register(filepath.Join(base, "single")); err != nil {
+		t.Fatal(err)
+	}
+	child := localChild(t, r, "fetcher")
+	outDir := t.TempDir()
+	refused := []string{
+		filepath.Join(secret, "key"),                  // not registered
+		filepath.Join(allowed, "escape"),              // symlink to a file outside the prefix
+		filepath.Join(allowed, "dirlink", "key"),      // through a symlinked directory
+		filepath.Join(allowed, "..", "secret", "key"), // dot-dot
+		"allowed/sub/ok.txt",                          // relative
+		filepath.Join(base, "missing"),                // does not exist
+	}
+	for i, p := range refused {
+		var res fetchResult
+		dst := filepath.Join(outDir, "out")
+		if err := child.Call(testCtx(t), "servicetest.fetch", fetchArgs{Path: p, Dst: dst}, &res); err != nil {
+			t.Fatalf("%d %s: %v", i, p, err)
+		}
+		if res.Code != CodeRefused || !strings.Contains(res.Text, p) || !strings.Contains(res.Text, FileServiceName) {
+			t.Fatalf("fetching %s: %+v, want a refusal naming the path", p, res)
+		}
+	}
+	if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
+		t.Fatalf("refused fetches left %d files behind", len(ents))
+	}
+	for _, p := range []string{filepath.Join(allowed, "sub", "ok.txt"), filepath.Join(base, "single")} {
+		var res fetchResult
+		dst := filepath.Join(outDir, filepath.Base(p))
+		if err := child.Call(testCtx(t), "servicetest.fetch", fetchArgs{Path: p, Dst: dst}, &res); err != nil || res.Code != 0 {
+			t.Fatalf("fetching registered %s: %+v %v", p, res, err)
+		}
+		if b, _ := os.ReadFile(dst); string(b) != "content of "+p {
+			t.Fatalf("%s: got %q", p, b)
+		}
+	}
+	// A child may not register paths in its parent.
+	var up callUpResp
+	if err := child.Call(testCtx(t), "servicetest.callup", callUpReq{Service: FileServiceName, Method: "register"}, &up); err != nil {
+		t.Fatal(err)
+	}
+	if up.Code != CodeRefused || !strings.Contains(up.Text, `"register"`) {
+		t.Fatalf("a child registering a path in its parent: %+v", up)
+	}
+}
+
+func TestFetchFileInterruptedLeavesNothing(t *testing.T) {
+	// One small chunk in flight at a time keeps the transfer slow enough to
+	// interrupt; the test retries if it finished first anyway.
+	r, fs := rootFileService(t, FileServiceOptions{ChunkSize: 4096, Window: 4096})
+	dir := t.TempDir()
+	src := filepath.Join(dir, "big")
+	writeRandom(t, src, 64<<20)
+	if err := fs.Register(src); err != nil {
+		t.Fatal(err)
+	}
+	outDir := t.TempDir()
+	dst := filepath.Join(outDir, "dst")
+	if err := os.WriteFile(dst, []byte("previous"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	interrupted := false
+	for attempt := 0; attempt < 5 && !interrupted; attempt++ {
+		ctx, cancel := context.WithCancel(testCtx(t))
+		done := make(chan error, 1)
+		go func() {
+			_, err := FetchFile(ctx, r.Myself(), src, dst)
+			done <- err
+		}()
+		// Cancel once part of the file has arrived in the temporary file.
+	poll:
+		for i := 0; i < 30000; i++ {
+			ents, _ := os.ReadDir(outDir)
+			for _, e := range ents {
+				if strings.HasPrefix(e.Name(), ".dst.part-") {
+					if info, err := e.Info(); err == nil && info.Size() > 0 {
+						break poll
+					}
+				}
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		cancel()
+		err := <-done
+		interrupted = err != nil
+		if interrupted && !errors.Is(err, context.Canceled) {
+			t.Fatalf("interrupted fetch: %v, want context.Canceled", err)
+		}
+	}
+	if !interrupted {
+		t.Fatal("5 transfers of 64 MiB in 4 KiB chunks all finished before being cancelled")
+	}
+	ents, _ := os.ReadDir(outDir)
+	if len(ents) != 1 || ents[0].Name() != "dst" {
+		t.Fatalf("after an interrupted fetch the directory holds %v", ents)
+	}
+	if b, _ := os.ReadFile(dst); string(b) != "previous" {
+		t.Fatalf("the destination was replaced by a partial file (%d bytes)", len(b))
+	}
+}
+
+func BenchmarkFileServiceLocal(b *testing.B) {
+	r, fs := rootFileService(b, FileServiceOptions{})
+	src := filepath.Join(b.TempDir(), "src")
+	const size = 64 << 20
+	writeRandom(b, src, size)
+	if err := fs.Register(src); err != nil {
+		b.Fatal(err)
+	}
+	child := localChild(b, r, "bench")
+	b.SetBytes(size)
+	b.ResetTimer()
+	for b.Loop() {
+		var res fetchResult
+		if err := child.Call(context.Background(), "servicetest.fetch", fetchArgs{Path: src}, &res); err != nil || res.Size != size {
+			b.Fatalf("%+v %v", res, err)
+		}
+	}
+}
