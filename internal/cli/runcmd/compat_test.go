@@ -423,3 +423,108 @@ command_timeout: 5
 		})
 	}
 }
+
+// TestCompatMatrix compares every output mode on node sets of 1, 10 and
+// 1,000 nodes whose outputs are identical, differing, or failing (exit
+// codes and standard error).
+func TestCompatMatrix(t *testing.T) {
+	clush := clushPath(t)
+	outputs := []struct{ name, cmd string }{
+		{"identical", "echo same; echo line2"},
+		{"differing", "echo %h; case %h in *1) echo one;; *2) echo two; echo more;; esac"},
+		{"failing", "echo out; echo err %h >&2; case %h in *[02468]) exit 2;; *5) echo five; exit 5;; esac"},
+	}
+	modes := []struct {
+		name    string
+		args    []string
+		ordered bool
+	}{
+		{"direct", nil, false},
+		{"b", []string{"-b"}, true},
+		{"B", []string{"-B"}, true},
+		{"L", []string{"-L"}, true},
+		{"bL", []string{"-bL"}, true},
+		{"bN", []string{"-b", "-N"}, true},
+		{"LN", []string{"-L", "-N"}, true},
+		{"Sb", []string{"-S", "-b"}, true},
+		{"S", []string{"-S"}, false},
+		{"diff", []string{"--diff"}, true},
+	}
+	for _, size := range []string{"n1", "n[1-10]", "node[1-1000]"} {
+		for _, out := range outputs {
+			for _, m := range modes {
+				args := append(append([]string{"-R", "exec", "-w", size}, m.args...), out.cmd)
+				t.Run(fmt.Sprintf("%s/%s/%s", size, out.name, m.name), func(t *testing.T) {
+					want := runClush(t, clush, args)
+					got := runMuster(t, args)
+					want.err = progress.ReplaceAllString(want.err, "")
+					got.err = progress.ReplaceAllString(got.err, "")
+					if got.rc != want.rc {
+						t.Errorf("exit code %d, clush %d", got.rc, want.rc)
+					}
+					if m.ordered && got.out != want.out || !slices.Equal(sortedLines(got.out), sortedLines(want.out)) {
+						t.Errorf("stdout differs\nmuster:\n%.2000s\nclush:\n%.2000s", got.out, want.out)
+					}
+					if !slices.Equal(sortedLines(got.err), sortedLines(want.err)) {
+						t.Errorf("stderr differs\nmuster:\n%.2000q\nclush:\n%.2000q", got.err, want.err)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestCompatOutdirModes: --outdir/--errdir files on 1,000 nodes, and with
+// -b (where clush writes no file at all).
+func TestCompatOutdirModes(t *testing.T) {
+	clush := clushPath(t)
+	read := func(dir string) map[string]string {
+		m := map[string]string{}
+		for _, sub := range []string{"o", "e"} {
+			ents, _ := os.ReadDir(dir + "/" + sub)
+			for _, e := range ents {
+				b, _ := os.ReadFile(dir + "/" + sub + "/" + e.Name())
+				m[sub+"/"+e.Name()] = string(b)
+			}
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name  string
+		args  []string
+		files int
+	}{
+		{"1000", []string{"-w", "node[1-1000]", "echo o%h; echo e%h >&2; case %h in *7) exit 7;; esac"}, 2000},
+		{"outdir-only", []string{"-w", "n[1-5]", "echo o%h; echo e >&2"}, 5},
+		{"with-b", []string{"-b", "-w", "n[1-5]", "echo o%h; echo e >&2; exit 1"}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cdir, mdir := t.TempDir(), t.TempDir()
+			args := func(dir string) []string {
+				a := []string{"-R", "exec", "--outdir", dir + "/o"}
+				if c.name != "outdir-only" {
+					a = append(a, "--errdir", dir+"/e")
+				}
+				return append(a, c.args...)
+			}
+			want := runClush(t, clush, args(cdir))
+			got := runMuster(t, args(mdir))
+			want.err = progress.ReplaceAllString(want.err, "")
+			got.err = progress.ReplaceAllString(got.err, "")
+			if got.rc != want.rc || !slices.Equal(sortedLines(got.out), sortedLines(want.out)) || !slices.Equal(sortedLines(got.err), sortedLines(want.err)) {
+				t.Fatalf("muster %.1000v\nclush %.1000v", got, want)
+			}
+			wf, gf := read(cdir), read(mdir)
+			if len(wf) != c.files || fmt.Sprint(wf) != fmt.Sprint(gf) {
+				t.Fatalf("files: muster %d, clush %d (want %d)\n%.500q\n%.500q", len(gf), len(wf), c.files, gf, wf)
+			}
+			for _, sub := range []string{"/o", "/e"} {
+				_, werr := os.Stat(cdir + sub)
+				_, gerr := os.Stat(mdir + sub)
+				if (werr == nil) != (gerr == nil) {
+					t.Fatalf("directory %s: muster %v, clush %v", sub, gerr, werr)
+				}
+			}
+		})
+	}
+}
