@@ -1,0 +1,143 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/muster-sh/muster/mesh"
+)
+
+// waitPushed polls c's PushFileService until it holds path.
+func waitPushed(t *testing.T, c *mesh.Context, path string) []byte {
+	t.Helper()
+	for i := 0; ; i++ {
+		var b []byte
+		err := Call(testCtx(t), c, PushFileServiceName, "get", pathReq{Path: path}, &b)
+		if err == nil {
+			return b
+		}
+		if !errors.Is(err, ErrFailed) && !errors.Is(err, ErrNoSuchService) {
+			t.Fatalf("get %s from %s: %v", path, c, err)
+		}
+		if i > 6000 {
+			t.Fatalf("%s did not reach %s within 30 s: %v", path, c, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func pushStats(t *testing.T, c *mesh.Context) PushStats {
+	t.Helper()
+	var st PushStats
+	if err := Call(testCtx(t), c, PushFileServiceName, "stats", nil, &st); err != nil {
+		t.Fatalf("stats of %s: %v", c, err)
+	}
+	return st
+}
+
+func TestPushFileServiceCrossesEachLinkOnce(t *testing.T) {
+	r, p := newRoot(t)
+	push := NewPushFileService(p, 0)
+	if err := p.Add(push.Service()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	a := localChild(t, r, "a")
+	a1, err := a.Local(ctx, mesh.LocalOptions{Name: "a1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := a.Local(ctx, mesh.LocalOptions{Name: "a2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	f1, f2 := filepath.Join(dir, "one"), filepath.Join(dir, "two")
+	writeRandom(t, f1, 1<<20)
+	if err := os.WriteFile(f2, []byte("second file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want1, _ := os.ReadFile(f1)
+
+	for _, target := range []*mesh.Context{a1, a2, a1, a2} {
+		if err := push.PropagateTo(ctx, target.ID(), f1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := push.PropagateTo(ctx, a2.ID(), f2); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*mesh.Context{a1, a2} {
+		if got := waitPushed(t, c, f1); !bytes.Equal(got, want1) {
+			t.Fatalf("%s holds %d bytes that differ from the file", c, len(got))
+		}
+	}
+	// f2 went after every push of f1 on the same links, so once a2 has it,
+	// a and a2 have handled all of them.
+	if got := waitPushed(t, a2, f2); string(got) != "second file" {
+		t.Fatalf("a2 holds %q", got)
+	}
+	if got := waitPushed(t, a, f1); !bytes.Equal(got, want1) {
+		t.Fatal("the intermediate context does not cache the file")
+	}
+	checks := []struct {
+		name             string
+		st               PushStats
+		received, sentTo int64
+	}{
+		{"root", push.Stats(), 0, 2},   // f1 and f2 once each on root->a
+		{"a", pushStats(t, a), 2, 3},   // f1 to a1 and to a2, f2 to a2
+		{"a1", pushStats(t, a1), 1, 0}, // f1 once, though pushed twice
+		{"a2", pushStats(t, a2), 2, 0}, // f1 once, f2 once
+	}
+	for _, c := range checks {
+		if c.st.Received != c.received || c.st.Sent != c.sentTo || c.st.Refetched != 0 {
+			t.Errorf("%s: %+v, want received %d sent %d", c.name, c.st, c.received, c.sentTo)
+		}
+	}
+	// Children may not push to one another: store_and_forward is AllowParents.
+	var up callUpResp
+	if err := a.Call(ctx, "servicetest.callup", callUpReq{Service: PushFileServiceName, Method: "store_and_forward"}, &up); err != nil {
+		t.Fatal(err)
+	}
+	if up.Code != CodeRefused {
+		t.Fatalf("a child pushing to its parent: %+v", up)
+	}
+}
+
+func TestPushCacheBound(t *testing.T) {
+	p := newTestPool(t, Config{})
+	s := NewPushFileService(p, 10)
+	s.store("a", []byte("aaaa"), true)
+	s.store("b", []byte("bbbb"), true)
+	if _, ok := s.lookup("a"); !ok { // a is now the most recent
+		t.Fatal("a evicted early")
+	}
+	s.store("c", []byte("cccc"), true) // 12 > 10: evicts b, the least recent
+	if _, ok := s.lookup("b"); ok {
+		t.Fatal("b should have been evicted")
+	}
+	for _, k := range []string{"a", "c"} {
+		if _, ok := s.lookup(k); !ok {
+			t.Fatalf("%s evicted", k)
+		}
+	}
+	s.store("huge", make([]byte, 11), true) // larger than the bound: not kept
+	st := s.Stats()
+	if st.Cached != 2 || st.CachedBytes != 8 || st.Received != 4 {
+		t.Fatalf("stats %+v", st)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan []byte, 1)
+	go func() { b, _ := s.Get(ctx, "later"); done <- b }()
+	s.store("later", []byte("x"), true)
+	if b := <-done; string(b) != "x" {
+		t.Fatalf("Get returned %q", b)
+	}
+}
