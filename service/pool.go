@@ -383,24 +383,34 @@ func (p *Pool) activate(in inbound) {
 	a := &activation{pending: []inbound{in}}
 	p.activating[in.service] = a
 	p.mu.Unlock()
+	// finish dispatches the calls that arrived during activation, in order;
+	// calls arriving meanwhile still queue behind them, and the service
+	// becomes active (reachable directly) only once the queue is empty.
 	finish := func(s *Service, err error) {
-		p.mu.Lock()
-		delete(p.activating, in.service)
-		if err == nil && !p.closed {
-			p.active[s.name] = s
-			p.order = append(p.order, s)
-		} else if err == nil {
-			err = ErrClosed
-		}
-		pending := a.pending
-		a.pending = nil
-		p.mu.Unlock()
-		for _, in := range pending {
-			if err != nil {
-				in.reply(nil, &Error{Code: CodeFailed, Service: in.service, Method: in.method, Caller: in.auth, Msg: err.Error(), Err: err})
-				continue
+		for {
+			p.mu.Lock()
+			if err == nil && p.closed {
+				err = ErrClosed
 			}
-			p.invokeOn(s, in)
+			pending := a.pending
+			a.pending = nil
+			if len(pending) == 0 {
+				delete(p.activating, in.service)
+				if err == nil {
+					p.active[s.name] = s
+					p.order = append(p.order, s)
+				}
+				p.mu.Unlock()
+				return
+			}
+			p.mu.Unlock()
+			for _, in := range pending {
+				if err != nil {
+					in.reply(nil, &Error{Code: CodeFailed, Service: in.service, Method: in.method, Caller: in.auth, Msg: err.Error(), Err: err})
+					continue
+				}
+				p.invokeOn(s, in)
+			}
 		}
 	}
 	err := p.submit(p.cfg.Priority, func(context.Context) {
