@@ -18,6 +18,7 @@ import (
 
 type fetchArgs struct {
 	Path, Dst string
+	FromRoot  bool // fetch from the root instead of the immediate parent
 }
 
 type fetchResult struct {
@@ -45,7 +46,11 @@ func init() {
 	// (or discard it when Dst is empty) and report its hash.
 	mesh.Register("servicetest.fetch", func(ctx context.Context, a fetchArgs) (fetchResult, error) {
 		r := mesh.FromContext(ctx)
-		parent := r.Context(r.ParentIDs()[0])
+		ids := r.ParentIDs()
+		parent := r.Context(ids[0])
+		if a.FromRoot {
+			parent = r.Context(ids[len(ids)-1])
+		}
 		var res fetchResult
 		var err error
 		if a.Dst == "" {
