@@ -4,9 +4,11 @@
 //	start      start a child and make one trivial call (then shut it down)
 //	rtt        sequential trivial calls: per-call latency p50 and p99
 //	pipelined  N CallAsync, then collect every reply: calls per second
-//	stream     a file pushed to the child as raw 256 KiB messages, with the
-//	           child acknowledging each one and at most 16 unacknowledged
-//	           (FileService's flow control, without its service layer): MB/s
+//	file       the child fetches a file from the parent's FileService
+//	           (package service) to io.Discard: MB/s
+//	stream     the same file pushed to the child as raw 256 KiB messages,
+//	           the child acknowledging each one, at most 16 unacknowledged
+//	           (the mesh alone, without the service layer): MB/s
 //
 // for a local child and, with -ssh-host, a child over ssh. It prints
 // "key value" lines.
@@ -22,9 +24,16 @@ import (
 	"time"
 
 	"github.com/muster-sh/muster/mesh"
+	"github.com/muster-sh/muster/service"
 )
 
 func init() {
+	// bench.fetch fetches a file from the parent's FileService.
+	mesh.Register("bench.fetch", func(ctx context.Context, path string) (int64, error) {
+		r := mesh.FromContext(ctx)
+		_, n, err := service.Fetch(ctx, r.Context(r.ParentIDs()[0]), path, io.Discard)
+		return n, err
+	})
 	mesh.Register("bench.nothing", func(ctx context.Context, _ struct{}) (struct{}, error) { return struct{}{}, nil })
 	// bench.sink returns a SenderRef to which the parent streams raw chunks;
 	// each chunk is acknowledged on ack, and the total is sent at the end.
@@ -77,9 +86,20 @@ func run(starts, n int, file, sshConfig, sshHost string, sshStarts, sshN int) er
 		if data, err = os.ReadFile(file); err != nil {
 			return err
 		}
+		pool, err := service.NewPool(r, service.Config{})
+		if err != nil {
+			return err
+		}
+		fs := service.NewFileService(pool, service.FileServiceOptions{})
+		if err := pool.Add(fs.Service()); err != nil {
+			return err
+		}
+		if err := fs.Register(file); err != nil {
+			return err
+		}
 	}
 	local := func() (*mesh.Context, error) { return r.Local(ctx, mesh.LocalOptions{}) }
-	if err := measure(ctx, r, "local", local, starts, n, data); err != nil {
+	if err := measure(ctx, r, "local", local, starts, n, file, data); err != nil {
 		return err
 	}
 	if sshHost == "" {
@@ -102,12 +122,12 @@ func run(starts, n int, file, sshConfig, sshHost string, sshStarts, sshN int) er
 	}
 	fmt.Printf("ssh.first_start_upload_ms %.2f\n", ms(time.Since(t)))
 	_ = c.Shutdown(ctx)
-	return measure(ctx, r, "ssh", ssh, sshStarts, sshN, data)
+	return measure(ctx, r, "ssh", ssh, sshStarts, sshN, file, data)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
-func measure(ctx context.Context, r *mesh.Router, label string, start func() (*mesh.Context, error), starts, n int, data []byte) error {
+func measure(ctx context.Context, r *mesh.Router, label string, start func() (*mesh.Context, error), starts, n int, file string, data []byte) error {
 	var st []time.Duration
 	for range starts {
 		t := time.Now()
@@ -160,6 +180,20 @@ func measure(ctx context.Context, r *mesh.Router, label string, start func() (*m
 	}
 	fmt.Printf("%s.pipelined_per_s %.0f\n", label, float64(n)/time.Since(t).Seconds())
 
+	if file != "" {
+		var got int64
+		if err := c.Call(ctx, "bench.fetch", file, &got); err != nil { // warm: activation
+			return err
+		}
+		t := time.Now()
+		if err := c.Call(ctx, "bench.fetch", file, &got); err != nil {
+			return err
+		}
+		if got != int64(len(data)) {
+			return fmt.Errorf("child fetched %d bytes, want %d", got, len(data))
+		}
+		fmt.Printf("%s.file_mb_s %.1f\n", label, float64(len(data))/time.Since(t).Seconds()/1e6)
+	}
 	if len(data) > 0 {
 		if _, err := stream(ctx, r, c, data[:min(len(data), 8<<20)]); err != nil { // warm
 			return err
