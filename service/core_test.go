@@ -16,7 +16,7 @@ import (
 
 // newTestPool returns an in-process Pool for context 1 whose parents are
 // contexts 0 and 1; any other caller id is unprivileged.
-func newTestPool(t *testing.T, cfg Config) *Pool {
+func newTestPool(t testing.TB, cfg Config) *Pool {
 	t.Helper()
 	if cfg.Scheduler == nil {
 		s, err := sched.New(sched.Config{MaxWorkers: 8})
@@ -547,5 +547,58 @@ func TestCloseRunsShutdownHooksAfterCalls(t *testing.T) {
 	defer mu.Unlock()
 	if strings.Join(log, ",") != "call,hook" {
 		t.Fatalf("order %v, want the call then the hook", log)
+	}
+}
+
+func TestPriorityPerServiceAndMethod(t *testing.T) {
+	// One worker, kept busy while the calls queue: they then run highest
+	// priority first.
+	sc, err := sched.New(sched.Config{MaxWorkers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close(context.Background())
+	p := newTestPool(t, Config{Scheduler: sc})
+	var mu sync.Mutex
+	var order []string
+	rec := func(name string) MethodFunc[struct{}, int] {
+		return func(context.Context, *CallInfo, struct{}) (int, error) {
+			mu.Lock()
+			order = append(order, name)
+			mu.Unlock()
+			return 0, nil
+		}
+	}
+	low := New("test.Low").SetPriority(sched.Low)
+	Expose(low, "m", rec("low"), AllowAny)
+	Expose(low, "urgent", rec("low.urgent"), AllowAny).SetPriority(sched.High + 1)
+	normal := New("test.Normal")
+	Expose(normal, "m", rec("normal"), AllowAny)
+	high := New("test.High").SetPriority(sched.High)
+	Expose(high, "m", rec("high"), AllowAny)
+	for _, s := range []*Service{low, normal, high} {
+		if err := p.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release := make(chan struct{})
+	started := make(chan struct{})
+	if err := sc.Submit(context.Background(), sched.High+5, func(context.Context) { close(started); <-release }); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	var chs []<-chan result
+	for _, s := range []string{"test.Low", "test.Normal", "test.High"} {
+		chs = append(chs, dispatchAsync(t, p, 5, s, "m", struct{}{}))
+	}
+	chs = append(chs, dispatchAsync(t, p, 5, "test.Low", "urgent", struct{}{}))
+	close(release)
+	for _, ch := range chs {
+		if r := wait(t, ch); r.e != nil {
+			t.Fatal(r.e)
+		}
+	}
+	if got := strings.Join(order, ","); got != "low.urgent,high,normal,low" {
+		t.Fatalf("ran in order %s", got)
 	}
 }

@@ -3,7 +3,9 @@ package service
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,5 +187,35 @@ func TestChildGoneMidCall(t *testing.T) {
 	var che *mesh.ChannelError
 	if !errors.As(err, &che) && !errors.Is(err, ErrClosed) {
 		t.Fatalf("call to a child that went away: %v (want a *mesh.ChannelError or ErrClosed)", err)
+	}
+}
+
+func init() {
+	mesh.Register("servicetest.pid", func(context.Context, struct{}) (int, error) { return os.Getpid(), nil })
+}
+
+// A child killed (SIGKILL) in the middle of a call: the caller gets an error,
+// not a hang.
+func TestChildKilledMidCall(t *testing.T) {
+	r, _ := newRoot(t)
+	ctx := testCtx(t)
+	child := localChild(t, r, "victim")
+	var pid int
+	if err := child.Call(ctx, "servicetest.pid", struct{}{}, &pid); err != nil {
+		t.Fatal(err)
+	}
+	pd := CallAsync(ctx, child, "test.Blocker", "block", blockReq{})
+	if err := Call(ctx, child, "test.Activated", "add", AddReq{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var che *mesh.ChannelError
+	if err := pd.Wait(ctx, nil); !errors.As(err, &che) {
+		t.Fatalf("call to a killed child: %v, want a *mesh.ChannelError", err)
+	}
+	if err := Call(ctx, child, "test.Activated", "add", AddReq{}, nil); !errors.As(err, &che) {
+		t.Fatalf("call after the child died: %v, want a *mesh.ChannelError", err)
 	}
 }
