@@ -18,8 +18,9 @@ func Call(ctx context.Context, c *mesh.Context, service, method string, req, res
 }
 
 // CallAsync sends the call and returns at once; [Pending.Wait] gets the
-// result. ctx bounds the call: when it ends, the Pending resolves with its
-// error.
+// result. ctx bounds the wait: when it ends, the Pending resolves with its
+// error. The cancellation is not sent to the serving context, whose method
+// runs to completion.
 func CallAsync(ctx context.Context, c *mesh.Context, service, method string, req any) *Pending {
 	p := &Pending{service: service, method: method}
 	body, err := encodeRequest(service, method, req)

@@ -602,3 +602,34 @@ func TestPriorityPerServiceAndMethod(t *testing.T) {
 		t.Fatalf("ran in order %s", got)
 	}
 }
+
+func TestCloseWithExpiredContextCancelsCalls(t *testing.T) {
+	p := newTestPool(t, Config{})
+	started := make(chan struct{})
+	hooked := make(chan struct{})
+	s := New("test.Stuck")
+	Expose(s, "wait", func(ctx context.Context, _ *CallInfo, _ struct{}) (int, error) {
+		close(started)
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}, AllowAny)
+	s.OnShutdown(func(context.Context) { close(hooked) })
+	if err := p.Add(s); err != nil {
+		t.Fatal(err)
+	}
+	ch := dispatchAsync(t, p, 5, "test.Stuck", "wait", struct{}{})
+	<-started
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Close(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Close with a done context: %v", err)
+	}
+	r := wait(t, ch)
+	if !errors.Is(r.err(), ErrFailed) || !errors.Is(r.e.Err, context.Canceled) {
+		t.Fatalf("the running call got %v, want its context cancelled", r.e)
+	}
+	if err := p.Join(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-hooked
+}

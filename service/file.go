@@ -29,6 +29,8 @@ const (
 // ended before (or after) the size announced in the file's metadata.
 var ErrShortTransfer = errors.New("service: file transfer ended at the wrong size")
 
+var errNoRouter = errors.New("service: the pool serves no mesh Router")
+
 // FileServiceOptions configures a [FileService].
 type FileServiceOptions struct {
 	// ChunkSize is the size of each data message. Default DefaultChunkSize.
@@ -189,6 +191,9 @@ func (s *FileService) authorized(resolved string) bool {
 }
 
 func (s *FileService) fetch(_ context.Context, c *CallInfo, r fetchReq) (FileMeta, error) {
+	if s.pool.Router() == nil {
+		return FileMeta{}, errNoRouter
+	}
 	if r.Sender.Context != c.Src {
 		return FileMeta{}, Refuse("the sender must belong to the caller (context %d), not context %d", c.Src, r.Sender.Context)
 	}

@@ -177,17 +177,21 @@ func (p *Pool) construct(name string) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("service: activating %q: %w", name, err)
 	}
-	if s == nil || s.name != name {
-		return nil, fmt.Errorf("service: the constructor registered as %q returned a service named %q", name, s.Name())
+	if s == nil {
+		return nil, fmt.Errorf("service: the constructor registered as %q returned no service", name)
+	}
+	if s.name != name {
+		return nil, fmt.Errorf("service: the constructor registered as %q returned a service named %q", name, s.name)
 	}
 	return s, nil
 }
 
 // Close stops the Pool taking calls (later calls are answered with
 // [ErrClosed]), waits for the calls in progress and queued to finish, then
-// runs the services' shutdown hooks. If ctx ends first, the context passed to
-// running calls is cancelled, Close still waits for them, and it returns
-// ctx's error. Close may be called more than once; every call waits.
+// runs the services' shutdown hooks. If ctx ends first, Close cancels the
+// context passed to the running calls and returns ctx's error at once; the
+// hooks run when the last call has returned ([Pool.Join] waits for that).
+// Close may be called more than once.
 func (p *Pool) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.mu.Lock()
@@ -216,7 +220,6 @@ func (p *Pool) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		p.cancel()
-		<-p.done
 		return ctx.Err()
 	}
 }
@@ -246,6 +249,11 @@ type poolJob struct {
 
 func (j *poolJob) Run(ctx context.Context) {
 	defer j.p.jobs.Done()
+	// The call's context ends with the scheduler's or with the Pool's.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(j.p.ctx, cancel)
+	defer stop()
 	j.run(ctx)
 }
 

@@ -203,6 +203,9 @@ func (s *PushFileService) store(path string, data []byte, received bool) {
 // crossed the link to the next hop yet, otherwise as a bare "forward".
 func (s *PushFileService) forward(ctx context.Context, target mesh.ID, path string) error {
 	r := s.pool.Router()
+	if r == nil {
+		return errNoRouter
+	}
 	if target == r.ID() {
 		_, err := s.ensure(ctx, path)
 		return err
@@ -252,7 +255,7 @@ func (s *PushFileService) ensure(ctx context.Context, path string) ([]byte, erro
 	switch {
 	case fromDisk:
 		b, err = os.ReadFile(path)
-	case len(r.ParentIDs()) > 0:
+	case r != nil && len(r.ParentIDs()) > 0:
 		err = Call(ctx, r.Context(r.ParentIDs()[0]), PushFileServiceName, "get", pathReq{Path: path}, &b)
 		if err == nil {
 			s.mu.Lock()
