@@ -102,15 +102,27 @@ func TestAuthSpoofDropped(t *testing.T) {
 	}
 }
 
-// A child has no authority to call functions in its parent.
+// A child has no authority over its parent: it cannot call functions,
+// start children or shut it down there.
 func TestCallFromChildRefused(t *testing.T) {
 	r := newRoot(t)
 	f := newFakeChild(t, r, 7)
-	f.write(&Message{Dst: 0, Src: 7, Auth: 7, Handle: HandleCallFunction, ReplyTo: 1234,
-		Body: mustEncode(t, callOut{Fn: "test.nothing", Args: struct{}{}})})
-	m := f.read()
-	if !m.Dead() || m.Handle != 1234 || m.Dst != 7 || !strings.HasPrefix(string(m.Body), ReasonRefused) {
-		t.Fatalf("got %+v %q, want a dead %q reply on 1234", m, m.Body, ReasonRefused)
+	for _, req := range []*Message{
+		{Handle: HandleCallFunction, Body: mustEncode(t, callOut{Fn: "test.nothing", Args: struct{}{}})},
+		{Handle: HandleStart, Body: mustEncode(t, startReq{Kind: "local", Path: "/bin/true"})},
+		{Handle: HandleShutdown},
+	} {
+		req.Dst, req.Src, req.Auth, req.ReplyTo = 0, 7, 7, 1234
+		f.write(req)
+		m := f.read()
+		if !m.Dead() || m.Handle != 1234 || m.Dst != 7 || !strings.HasPrefix(string(m.Body), ReasonRefused) {
+			t.Fatalf("handle %d: got %+v %q, want a dead %q reply on 1234", req.Handle, m, m.Body, ReasonRefused)
+		}
+	}
+	select {
+	case <-r.Done():
+		t.Fatal("the router closed on a child's SHUTDOWN")
+	default:
 	}
 }
 
