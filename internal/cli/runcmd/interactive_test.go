@@ -267,3 +267,23 @@ func TestMeterOnTerminal(t *testing.T) {
 		t.Fatalf("meter not erased:\n%s", txt)
 	}
 }
+
+// TestInterruptOneShot: Ctrl-C during a gathered run given on the command
+// line ends it with 130 and prints what was gathered, as clush does.
+func TestInterruptOneShot(t *testing.T) {
+	tmuxPath(t)
+	_, clush := buildMuster(t)
+	dir := t.TempDir()
+	flag := filepath.Join(dir, "n1done")
+	s := newScreen(t, dir, clush+" -R exec -b -w n[1-2] 'echo A %h; [ %h = n1 ] && touch "+flag+
+		"; [ %h = n2 ] && { while [ ! -e "+flag+" ]; do sleep 0.05; done; echo sleeping >&2; exec sleep 300; }; true'")
+	s.waitFor("n2: sleeping", 1)
+	s.keys("C-c")
+	txt := s.waitFor("EXIT=130", 1)
+	for _, want := range []string{"Warning: Caught keyboard interrupt!", "n1\n---------------\nA n1", "n2\n---------------\nA n2",
+		"Keyboard interrupt (n2 did not complete)."} {
+		if !strings.Contains(txt, want) {
+			t.Fatalf("want %q:\n%s", want, txt)
+		}
+	}
+}

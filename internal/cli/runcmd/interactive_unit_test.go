@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -100,4 +101,35 @@ func TestPasswordPromptStdin(t *testing.T) {
 	if rc != 1 || errs != "ERROR: (Config Main.password_prompt): Not a boolean: maybe\n" {
 		t.Fatalf("rc %d err %q", rc, errs)
 	}
+}
+
+// FuzzHistory: whatever the history file holds, loading never fails, keeps
+// at most historyMax non-empty lines, and a saved history loads back the
+// same.
+func FuzzHistory(f *testing.F) {
+	f.Add("echo a\n\n+n1\n")
+	f.Add("")
+	f.Add("\x00\n\r\n")
+	f.Fuzz(func(t *testing.T, data string) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "h")
+		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		h := loadHistory(p)
+		if h.Len() > historyMax {
+			t.Fatalf("%d lines", h.Len())
+		}
+		for i := range h.Len() {
+			if h.At(i) == "" {
+				t.Fatal("empty line kept")
+			}
+		}
+		h.path = filepath.Join(dir, "sub", "h2")
+		h.save()
+		h2 := loadHistory(h.path)
+		if !slices.Equal(h.lines, h2.lines) {
+			t.Fatalf("round trip %q != %q", h2.lines, h.lines)
+		}
+	})
 }
