@@ -159,6 +159,11 @@ Copy:
   -p                        keep modes and modification times
 
   -h, --help                show this help and exit
+
+Without a command, on a terminal, commands are read at a prompt: ? shows
+the nodes, +NODES, -NODES and @NODES add, remove or set them, !CMD runs CMD
+locally, = switches gathering on or off, quit or Ctrl-D leaves; Ctrl-C
+stops the running command only.
 `)
 }
 
