@@ -15,9 +15,11 @@
 # clush --copy (scp). Each round runs every contender once, in an order
 # that rotates from round to round, so that a shared machine's load hits
 # them alike; the tables show medians of wall time and of client CPU time
-# (the tool and the ssh processes it waits for; not the sshd side, which
-# is the same work for every client) and each wall time divided by the
-# native client's (so "clush 5.00" means native was 5 times faster).
+# (the tool and the ssh processes it waits for), the CPU time of the sshd side (the
+# daemons, their per-connection processes and the remote commands: the
+# same work for every client, but on this one machine it competes with the
+# clients for the same cores) and each wall time divided by the native
+# client's (so "clush 5.00" means native was 5 times faster).
 #
 # The test hosts' sessions do not read the login user's ~/.bashrc (see
 # internal/testhosts): a slow one would add the same cost to every
@@ -69,13 +71,22 @@ start_hosts() {
 	done
 	grep -q '^ready' "$tmp/hosts.out" || { cat "$tmp/hosts.err" >&2; exit 1; }
 	cfg=$(sed -n 's/^ssh_config=//p' "$tmp/hosts.out")
+	sshd_stats=()
+	while read -r _ _ dir; do sshd_stats+=("/proc/$(cat "$dir/sshd.pid")/stat"); done < <(grep '^dir ' "$tmp/hosts.out")
+}
+
+# sshd_cpu: CPU ms used so far by the sshd daemons and the connections and
+# sessions they reaped (their own and their children's user and system time).
+hz=$(getconf CLK_TCK)
+sshd_cpu() {
+	awk -v hz="$hz" '{ sub(/.*\) /, ""); t += $12 + $13 + $14 + $15 } END { printf "%.0f\n", t * 1000 / hz }' "${sshd_stats[@]}"
 }
 
 # Copies go to a relative path: each host's SFTP sessions start in that
 # host's own directory, so every node gets its own copy.
 
-# run_one NAME ARGS...: run contender NAME once; append "wall cpu" (ms) to
-# $tmp/NAME.times; returns the tool's exit status.
+# run_one NAME ARGS...: run contender NAME once; append "wall cpu sshd-cpu"
+# (ms) to $tmp/NAME.times; returns the tool's exit status.
 run_one() {
 	local name=$1
 	shift
@@ -86,9 +97,13 @@ run_one() {
 	clush) argv=(clush -R ssh -n -f "$FANOUT" -o "-F $cfg" -w "$nodes") ;;
 	pdsh) argv=(pdsh -R ssh -f "$FANOUT" -w "$nodes") ;;
 	esac
+	local s0 s1
+	s0=$(sshd_cpu)
 	PDSH_SSH_ARGS="-F $cfg" PDSH_RCMD_TYPE=ssh $TIME -f '%e %U %S' -o "$tmp/time" \
 		"${argv[@]}" "$@" >"$tmp/out" 2>&1 || { cat "$tmp/out" >&2; return 1; }
-	awk '{ printf "%.0f %.0f\n", $1 * 1000, ($2 + $3) * 1000 }' "$tmp/time" >>"$tmp/$name.times"
+	sleep 0.2 # the daemons reap their last connections
+	s1=$(sshd_cpu)
+	awk -v s=$((s1 - s0)) '{ printf "%.0f %.0f %d\n", $1 * 1000, ($2 + $3) * 1000, s }' "$tmp/time" >>"$tmp/$name.times"
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
@@ -116,10 +131,11 @@ measure() {
 	local nw=0
 	[[ -f $tmp/native.times ]] && nw=$(cut -d' ' -f1 "$tmp/native.times" | median)
 	for c in "${ok[@]}"; do
-		local w p
+		local w p s
 		w=$(cut -d' ' -f1 "$tmp/$c.times" | median)
 		p=$(cut -d' ' -f2 "$tmp/$c.times" | median)
-		echo "$label $c $w $p $nw"
+		s=$(cut -d' ' -f3 "$tmp/$c.times" | median)
+		echo "$label $c $w $p $nw $s"
 	done
 }
 
@@ -162,17 +178,17 @@ done
 echo
 echo "running true (wall and client CPU in ms; x native = wall / native wall)"
 awk '$1 != "copy" {
-	if (!seen[$1]++) printf "%s\n%-6s %-12s %9s %9s %9s\n", "kex " $1, "nodes", "contender", "wall ms", "cpu ms", "x native"
-	printf "%-6s %-12s %9d %9d %9s\n", $2, $3, $4, $5, ($6 > 0 ? sprintf("%.2f", $4 / $6) : "-")
+	if (!seen[$1]++) printf "%s\n%-6s %-12s %9s %9s %9s %9s\n", "kex " $1, "nodes", "contender", "wall ms", "cpu ms", "sshd ms", "x native"
+	printf "%-6s %-12s %9d %9d %9d %9s\n", $2, $3, $4, $5, $7, ($6 > 0 ? sprintf("%.2f", $4 / $6) : "-")
 }' "$results"
 echo
 echo "copy of ${COPY_MB} MB to $COPY_NODES nodes (MB/s = $COPY_NODES x ${COPY_MB} MB / wall)"
 awk -v mb="$COPY_MB" -v n="$COPY_NODES" '$1 == "copy" {
-	v[$3] = $4; c[$3] = $5; order[++k] = $3
+	v[$3] = $4; c[$3] = $5; sd[$3] = $7; order[++k] = $3
 } END {
-	printf "%-12s %9s %9s %9s %12s\n", "contender", "wall ms", "cpu ms", "MB/s", "x native"
+	printf "%-12s %9s %9s %9s %9s %9s\n", "contender", "wall ms", "cpu ms", "sshd ms", "MB/s", "x native"
 	for (i = 1; i <= k; i++) {
 		x = order[i]
-		printf "%-12s %9d %9d %9.0f %12s\n", x, v[x], c[x], n * mb * 1000 / v[x], (("native" in v) ? sprintf("%.2f", v[x] / v["native"]) : "-")
+		printf "%-12s %9d %9d %9d %9.0f %9s\n", x, v[x], c[x], sd[x], n * mb * 1000 / v[x], (("native" in v) ? sprintf("%.2f", v[x] / v["native"]) : "-")
 	}
 }' "$results"
