@@ -85,9 +85,7 @@ func newRouter(cfg Config, id ID, parentIDs []ID) (*Router, error) {
 	r.handlers[HandleDelRoute] = r.handleDelRoute
 	r.handlers[HandleShutdown] = r.handleShutdown
 	r.handlers[HandleStart] = r.handleStart
-	if id == 0 {
-		r.handlers[HandleAllocateID] = r.handleAllocateID
-	}
+	r.handlers[HandleAllocateID] = r.handleAllocateID
 	return r, nil
 }
 
@@ -537,12 +535,46 @@ type idRange struct {
 	N     uint32
 }
 
+// handleAllocateID gives an immediate child a block of ids for its own
+// children: the root from its counter, any other context by asking its
+// own parent in turn.
 func (r *Router) handleAllocateID(m *Message) {
-	r.idMu.Lock()
-	first := r.idNext
-	r.idNext += idBlock
-	r.idMu.Unlock()
-	_ = m.Reply(idRange{First: first, N: idBlock})
+	if l := m.link; l == nil || l.parent || m.Auth != l.peer {
+		_ = r.dead(m, fmt.Sprintf("%s: only an immediate child may ask context %d for ids", ReasonRefused, r.id))
+		return
+	}
+	if r.id == 0 {
+		r.idMu.Lock()
+		first := r.idNext
+		r.idNext += idBlock
+		r.idMu.Unlock()
+		_ = m.Reply(idRange{First: first, N: idBlock})
+		return
+	}
+	err := r.submit(func(context.Context) {
+		rg, err := r.requestBlock(r.runCtx)
+		if err != nil {
+			_ = m.ReplyError(err)
+			return
+		}
+		_ = m.Reply(rg)
+	})
+	if err != nil {
+		_ = r.dead(m, fmt.Sprintf("%s: context %d cannot allocate ids: %v", ReasonShutdown, r.id, err))
+	}
+}
+
+// requestBlock asks the parent for a block of ids.
+func (r *Router) requestBlock(ctx context.Context) (idRange, error) {
+	var rg idRange
+	parent := r.contextFor(r.parentIDs[0], "")
+	if err := parent.Request(ctx, HandleAllocateID, nil).Wait(ctx, &rg); err != nil {
+		return rg, fmt.Errorf("mesh: asking the parent (context %d) for context ids: %w", parent.id, err)
+	}
+	if rg.N == 0 || rg.First == 0 {
+		return rg, fmt.Errorf("mesh: the parent (context %d) allocated no context ids", parent.id)
+	}
+	return rg, nil
 }
 
 // allocID returns a fresh context id for a child.
@@ -554,13 +586,9 @@ func (r *Router) allocID(ctx context.Context) (ID, error) {
 		r.idNext++
 		return id, nil
 	}
-	root := r.contextFor(0, "")
-	var rg idRange
-	if err := root.Request(ctx, HandleAllocateID, nil).Wait(ctx, &rg); err != nil {
-		return 0, fmt.Errorf("mesh: allocating a context id from the root: %w", err)
-	}
-	if rg.N == 0 {
-		return 0, fmt.Errorf("mesh: the root allocated no context ids")
+	rg, err := r.requestBlock(ctx)
+	if err != nil {
+		return 0, err
 	}
 	r.idNext, r.idLimit = rg.First+1, rg.First+ID(rg.N)
 	return rg.First, nil

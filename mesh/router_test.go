@@ -126,6 +126,36 @@ func TestCallFromChildRefused(t *testing.T) {
 	}
 }
 
+// A child gets disjoint blocks of ids from its parent.
+func TestAllocateIDBlocks(t *testing.T) {
+	r := newRoot(t)
+	id, err := r.allocID(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeChild(t, r, id)
+	var got []idRange
+	for i := range 2 {
+		f.write(&Message{Dst: 0, Src: f.c.ID(), Auth: f.c.ID(), Handle: HandleAllocateID, ReplyTo: Handle(3000 + i)})
+		m := f.read()
+		var rg idRange
+		if err := m.Decode(&rg); err != nil || m.Handle != Handle(3000+i) {
+			t.Fatalf("reply %+v: %v", m, err)
+		}
+		if rg.N != idBlock || rg.First == 0 || (rg.First <= f.c.ID() && f.c.ID() < rg.First+ID(rg.N)) {
+			t.Fatalf("block %+v for child %d", rg, f.c.ID())
+		}
+		got = append(got, rg)
+	}
+	if a, b := got[0], got[1]; a.First < b.First+ID(b.N) && b.First < a.First+ID(a.N) {
+		t.Fatalf("overlapping blocks %+v %+v", a, b)
+	}
+	c := localChild(t, r, "after")
+	if id := c.ID(); (id >= got[0].First && id < got[0].First+idBlock) || (id >= got[1].First && id < got[1].First+idBlock) {
+		t.Fatalf("child id %d inside a block given away", id)
+	}
+}
+
 func TestDeadReasons(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Scheduler = testSched
