@@ -35,6 +35,22 @@
 // authentication are bounded together by the connect timeout, so a server
 // that never answers cannot hang a caller.
 //
+// # Command timeouts
+//
+// When a command outlives RunOptions.Timeout (muster run -u), the client
+// asks the server to send it SIGKILL (an RFC 4254 "signal" request), then
+// closes its session. OpenSSH's sshd honours the signal only for sessions
+// it runs below an unprivileged child: for a root login it refuses it
+// ("session signalling requires privilege separation" in its log), and
+// closing the session then only closes the command's pipes. A command that
+// writes output dies of SIGPIPE at its next write; a silent one (sleep, a
+// hung mount) runs on, adopted by init, until it ends by itself. ssh(1)
+// killed by clush -u or pdsh -u leaves the same process behind. A command
+// run with a pseudo-terminal (-tt) is hung up (SIGHUP) when its session
+// closes. A timed-out node's remote side is therefore not guaranteed to be
+// gone; commands that must not linger can bound themselves on the node,
+// for example with timeout(1).
+//
 // Files are copied with SFTP (github.com/pkg/sftp) over the same
 // connections; Rcopy writes one entry per node, named basename.node, as
 // clush --rcopy does.

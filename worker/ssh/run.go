@@ -31,6 +31,8 @@ type RunOptions struct {
 	// Timeout bounds the command once its session is open (the connect
 	// timeout bounds the connection); 0 means none. On expiry the command is
 	// sent SIGKILL, its session closed, and Run returns ErrCommandTimeout.
+	// Whether the remote command ends is up to the server: see "Command
+	// timeouts" in the package documentation.
 	Timeout time.Duration
 	// OnStdinWritten, when set, is called after each write of n bytes to
 	// the command's standard input, from the goroutine copying Stdin.
