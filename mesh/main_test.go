@@ -54,7 +54,6 @@ func init() {
 		}
 		return 0, nil
 	})
-	Register("test.exit", func(ctx context.Context, code int) (int, error) { os.Exit(code); return 0, nil })
 }
 
 // testCtx bounds a test (a hang is a failure, not a timing assertion).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/muster-sh/muster/internal/testhosts"
+	sshworker "github.com/muster-sh/muster/worker/ssh"
 )
 
 // sshOpts returns options to reach host in cl with the agent cache in dir.
@@ -141,6 +142,37 @@ func TestSSHParentKilled(t *testing.T) {
 	}
 	waitExited(t, pb)
 	waitExited(t, pc)
+}
+
+// A caller's own pooled client: children share its connection, and it
+// stays open when they end.
+func TestSSHWithClient(t *testing.T) {
+	cl := testhosts.StartT(t, 1, testhosts.Options{FirstAddr: 81})
+	r := newRoot(t)
+	ctx := testCtx(t)
+	opts, err := sshworker.ParseOptions(append(cl.SSHArgs(), "-o", "IdentityAgent=none"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := sshworker.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	o := sshOpts(cl, "node1", t.TempDir())
+	o.Client, o.SSHArgs = client, nil
+	for i := range 2 {
+		c, err := r.SSH(ctx, o)
+		if err != nil {
+			t.Fatalf("start %d: %v", i, err)
+		}
+		if err := c.Call(ctx, "test.nothing", struct{}{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestSSHStartErrors(t *testing.T) {
