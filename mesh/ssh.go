@@ -210,20 +210,27 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 	if err != nil {
 		return nil, err
 	}
-	// One session when the binary is cached: run it if present, else say
-	// it is missing and name the platform.
-	c, err := r.sshAgent(ctx, o, conn, id, "if [ -x "+bin+" ]; then "+agent+"; fi; echo; echo "+missingMark+" `uname -s -m`", closeClient)
+	// One session when the binary is cached: name the platform (output
+	// before the greeting is skipped), then run the binary if present, else
+	// say it is missing.
+	c, err := r.sshAgent(ctx, o, conn, id, "echo; echo "+platformMark+" `uname -s -m`; if [ -x "+bin+" ]; then "+agent+"; fi; echo "+missingMark, closeClient)
 	var ng *noGreetingError
 	if err == nil || !errors.As(err, &ng) {
 		return c, err
 	}
 	out := string(ng.output)
-	i := strings.LastIndex(out, missingMark+" ")
+	i := strings.LastIndex(out, platformMark+" ")
 	if i < 0 {
 		return nil, err
 	}
-	if err := checkPlatform(o.Host, strings.TrimSpace(out[i+len(missingMark)+1:])); err != nil {
-		return nil, err
+	uname, _, _ := strings.Cut(out[i+len(platformMark)+1:], "\n")
+	if perr := checkPlatform(o.Host, uname); perr != nil {
+		// a cache shared with nodes of another platform holds a binary
+		// this node cannot run: the platform is the error to report
+		return nil, perr
+	}
+	if !strings.Contains(out[i:], missingMark) {
+		return nil, err // present but failed to run: its stderr says why
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -240,9 +247,12 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 	return r.sshAgent(ctx, o, conn, id, agent, closeClient)
 }
 
-// missingMark is what the start command prints when the agent binary is
-// not in the cache, followed by `uname -s -m`.
-const missingMark = "MUSTER-MESH-AGENT-MISSING"
+// Marks in the output of the start command: the node's `uname -s -m`
+// follows platformMark; missingMark says the agent is not in the cache.
+const (
+	platformMark = "MUSTER-MESH-PLATFORM"
+	missingMark  = "MUSTER-MESH-AGENT-MISSING"
+)
 
 // sshAgent runs cmd, which should exec the agent, in a new session and
 // handshakes with it over the session's stdio.

@@ -184,6 +184,23 @@ func TestSSHStartErrors(t *testing.T) {
 	if _, err := r.SSH(ctx, o); !errors.Is(err, ErrStart) {
 		t.Fatalf("unknown host: %v, want ErrStart", err)
 	}
+	// a cached binary that does not run: its stderr is in the error, and
+	// nothing is uploaded over it
+	dir := t.TempDir()
+	_, hash, err := selfBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, hash)
+	if err := os.WriteFile(bad, []byte("#!/bin/sh\necho cannot run here >&2\nexit 1\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.SSH(ctx, sshOpts(cl, "node1", dir)); !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), "cannot run here") {
+		t.Fatalf("broken cached agent: %v", err)
+	}
+	if b, _ := os.ReadFile(bad); !strings.Contains(string(b), "cannot run here") {
+		t.Fatalf("the cached file was replaced")
+	}
 	// a cache directory that cannot be created: the upload fails and says so
 	o = sshOpts(cl, "node1", "/proc/mesh-cannot-write")
 	if _, err := r.SSH(ctx, o); !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), "uploading") {
