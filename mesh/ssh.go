@@ -213,7 +213,7 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 	// One session when the binary is cached: name the platform (output
 	// before the greeting is skipped), then run the binary if present, else
 	// say it is missing.
-	c, err := r.sshAgent(ctx, o, conn, id, "echo; echo "+platformMark+" `uname -s -m`; if [ -x "+bin+" ]; then "+agent+"; fi; echo "+missingMark, closeClient)
+	c, err := r.sshAgent(ctx, o, conn, id, "echo; echo "+platformMark+" `"+unameCmd+"`; if [ -x "+bin+" ]; then "+agent+"; fi; echo "+missingMark, closeClient)
 	var ng *noGreetingError
 	if err == nil || !errors.As(err, &ng) {
 		return c, err
@@ -246,6 +246,9 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 	r.log.Debug("mesh: uploaded the agent", "host", o.Host, "bytes", self.size)
 	return r.sshAgent(ctx, o, conn, id, agent, closeClient)
 }
+
+// unameCmd names the node's OS and machine (a variable for tests).
+var unameCmd = "uname -s -m"
 
 // Marks in the output of the start command: the node's `uname -s -m`
 // follows platformMark; missingMark says the agent is not in the cache.

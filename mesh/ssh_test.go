@@ -208,6 +208,22 @@ func TestSSHStartErrors(t *testing.T) {
 	}
 }
 
+// A node of another platform: a clear error naming both, nothing uploaded.
+func TestSSHPlatformMismatch(t *testing.T) {
+	cl := testhosts.StartT(t, 1, testhosts.Options{FirstAddr: 83})
+	r := newRoot(t)
+	defer func(old string) { unameCmd = old }(unameCmd)
+	unameCmd = "echo Plan9 mips"
+	dir := t.TempDir()
+	_, err := r.SSH(testCtx(t), sshOpts(cl, "node1", dir))
+	if !errors.Is(err, ErrPlatform) || !strings.Contains(err.Error(), "plan9/mips") || !strings.Contains(err.Error(), runtime.GOOS+"/"+runtime.GOARCH) {
+		t.Fatalf("err %v, want ErrPlatform naming plan9/mips and %s/%s", err, runtime.GOOS, runtime.GOARCH)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("cache holds %v after a platform mismatch", ents)
+	}
+}
+
 func TestCheckPlatform(t *testing.T) {
 	if err := checkPlatform("h", "Linux x86_64\n"); (runtime.GOOS == "linux" && runtime.GOARCH == "amd64") != (err == nil) {
 		t.Fatalf("Linux x86_64: %v", err)
