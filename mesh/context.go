@@ -43,14 +43,17 @@ func (c *Context) gone(err error) {
 	})
 }
 
-// afterGone arranges for fn to run (once, on the goroutine that finds c
-// gone) when c is gone, at once if it already is. stop cancels it.
-func (c *Context) afterGone(fn func(error)) (stop func()) {
+// AfterGone arranges for fn to run once c is known gone, with the reason
+// (what Err returns). fn runs on the goroutine that learns it (a link
+// reader, or Close), or on a goroutine of its own when c is already gone;
+// it must not block. stop unregisters fn and reports whether that kept it
+// from running, like context.AfterFunc.
+func (c *Context) AfterGone(fn func(err error)) (stop func() bool) {
 	c.mu.Lock()
 	if c.goneSet {
 		c.mu.Unlock()
-		fn(c.err)
-		return func() {}
+		go fn(c.err)
+		return func() bool { return false }
 	}
 	if c.onGone == nil {
 		c.onGone = map[int]func(error){}
@@ -59,10 +62,12 @@ func (c *Context) afterGone(fn func(error)) (stop func()) {
 	c.nextCB++
 	c.onGone[k] = fn
 	c.mu.Unlock()
-	return func() {
+	return func() bool {
 		c.mu.Lock()
+		defer c.mu.Unlock()
+		_, ok := c.onGone[k]
 		delete(c.onGone, k)
-		c.mu.Unlock()
+		return ok
 	}
 }
 

@@ -20,7 +20,7 @@ type Receiver struct {
 	head    int
 	notify  chan struct{}
 	closed  bool
-	unwatch []func()
+	unwatch []func() bool
 }
 
 // NewReceiver registers a Receiver on a fresh handle; buffer is the
@@ -76,7 +76,7 @@ func (rc *Receiver) Recv(ctx context.Context) (*Message, error) {
 // messages already queued, once c is gone: a stream from c then never
 // hangs its reader. Watch c from the side that waits on messages c sends.
 func (rc *Receiver) Watch(c *Context) {
-	stop := c.afterGone(func(err error) {
+	stop := c.AfterGone(func(err error) {
 		reason := ReasonDisconnected + ": " + c.String() + " is gone"
 		var ce *ChannelError
 		if errors.As(err, &ce) {

@@ -230,3 +230,33 @@ func TestChildStderrLogged(t *testing.T) {
 		t.Fatalf("log %q, want the child's stderr line", s)
 	}
 }
+
+func TestAfterGone(t *testing.T) {
+	r := newRoot(t)
+	c := localChild(t, r, "g")
+	first, second, late := make(chan error, 1), make(chan error, 1), make(chan error, 1)
+	c.AfterGone(func(err error) { first <- err })
+	stop := c.AfterGone(func(err error) { second <- err })
+	if !stop() {
+		t.Fatal("stop before gone = false, want true")
+	}
+	if err := syscall.Kill(callPID(t, c), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var ce *ChannelError
+	if err := <-first; !errors.As(err, &ce) || !strings.HasPrefix(ce.Reason, ReasonDisconnected) {
+		t.Fatalf("AfterGone got %v", err)
+	}
+	select {
+	case err := <-second:
+		t.Fatalf("stopped callback ran with %v", err)
+	default:
+	}
+	stop = c.AfterGone(func(err error) { late <- err })
+	if err := <-late; !errors.As(err, &ce) {
+		t.Fatalf("AfterGone on a gone context got %v", err)
+	}
+	if stop() {
+		t.Fatal("stop after the callback ran = true, want false")
+	}
+}
