@@ -419,6 +419,7 @@ func (c *Client) dial1(ctx context.Context, h *HostConfig, depth int) (*ssh.Clie
 			return err
 		},
 		HostKeyAlgorithms: c.hk.algorithms(h),
+		Config:            ssh.Config{KeyExchanges: h.KexAlgorithms, Ciphers: h.Ciphers, MACs: h.MACs},
 		ClientVersion:     "SSH-2.0-muster",
 	}
 	sc, chans, reqs, err := ssh.NewClientConn(nc, lookupAddr, config)

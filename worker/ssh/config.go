@@ -86,6 +86,10 @@ type HostConfig struct {
 	// SetEnv's, and the local variables SendEnv's patterns match (sshd
 	// keeps only the names its AcceptEnv lists).
 	Env []string
+	// KexAlgorithms, Ciphers and MACs are the algorithms offered, in
+	// order of preference, from the ssh_config keywords of those names
+	// (see resolveAlgorithms); nil means golang.org/x/crypto/ssh's defaults.
+	KexAlgorithms, Ciphers, MACs []string
 }
 
 // Addr returns HostName:Port.
@@ -365,6 +369,17 @@ func (c *Config) Resolve(alias string) (*HostConfig, error) {
 			}
 		}
 		h.IdentityFiles = append(h.IdentityFiles, p)
+	}
+
+	for _, a := range []struct {
+		keyword string
+		dst     *[]string
+	}{{"KexAlgorithms", &h.KexAlgorithms}, {"Ciphers", &h.Ciphers}, {"MACs", &h.MACs}} {
+		list, err := resolveAlgorithms(a.keyword, val(a.keyword))
+		if err != nil {
+			return nil, fmt.Errorf("ssh config, host %s: %w", alias, err)
+		}
+		*a.dst = list
 	}
 
 	h.Env = c.env(alias)

@@ -11,7 +11,9 @@
 //     IdentityAgent, ProxyJump, ConnectTimeout, StrictHostKeyChecking,
 //     UserKnownHostsFile, GlobalKnownHostsFile, HashKnownHosts,
 //     HostKeyAlias, ServerAliveInterval, ServerAliveCountMax, AddressFamily,
-//     RequestTTY, ConnectionAttempts, SendEnv, SetEnv;
+//     RequestTTY, ConnectionAttempts, SendEnv, SetEnv, KexAlgorithms,
+//     Ciphers, MACs (with +, - and ^; algorithms that golang.org/x/crypto/ssh
+//     lacks, such as sntrup761x25519-sha512, are left out of a list);
 //   - the ssh options clush users pass (-F -i -p -l -J -t -tt -T -4 -6
 //     -o Keyword=Value, see ParseOptions); an option the native client cannot honour is an
 //     *UnsupportedOptionError that names it and points to the openssh worker;

@@ -93,7 +93,7 @@ var keywords = func() map[string]keywordInfo {
 	for _, n := range []string{"HostName", "Port", "User", "IdentitiesOnly", "ProxyJump",
 		"ConnectTimeout", "StrictHostKeyChecking", "UserKnownHostsFile", "GlobalKnownHostsFile",
 		"ServerAliveInterval", "ServerAliveCountMax", "IdentityAgent", "HostKeyAlias",
-		"HashKnownHosts", "AddressFamily", "ConnectionAttempts"} {
+		"HashKnownHosts", "AddressFamily", "ConnectionAttempts", "KexAlgorithms", "Ciphers", "MACs"} {
 		add(keywordInfo{name: n, class: kwHonoured})
 	}
 	add(keywordInfo{name: "IdentityFile", class: kwHonoured, multi: true})
@@ -193,6 +193,10 @@ func validateValue(keyword, value string) error {
 		}
 	case "ProxyJump":
 		if _, err := parseJumps(value); err != nil {
+			return err
+		}
+	case "KexAlgorithms", "Ciphers", "MACs":
+		if _, err := resolveAlgorithms(keyword, value); err != nil {
 			return err
 		}
 	case "User", "HostName", "IdentityFile", "UserKnownHostsFile", "GlobalKnownHostsFile", "IdentityAgent", "HostKeyAlias":
