@@ -43,7 +43,8 @@ type link struct {
 	// a hung peer cannot keep the reader blocked. Either may be nil.
 	stop, kill func()
 
-	// stderr holds the last lines of a child's stderr, for logs.
+	// stderr holds the last lines of a child's stderr, for the reason
+	// given to waiters when the link closes.
 	stderr *tailWriter
 
 	writerDone chan struct{}

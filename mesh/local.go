@@ -155,6 +155,25 @@ func (t *tailWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// telling returns the most useful line of the tail for an error message:
+// a Go panic or fatal error line if there is one, else the last line.
+func (t *tailWriter) telling() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, l := range t.lines {
+		if strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ") {
+			return l
+		}
+	}
+	if len(t.part) > 0 {
+		return string(t.part)
+	}
+	if n := len(t.lines); n > 0 {
+		return t.lines[n-1]
+	}
+	return ""
+}
+
 func (t *tailWriter) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()

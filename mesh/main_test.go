@@ -131,3 +131,10 @@ func init() {
 		return a.N, s.Close()
 	})
 }
+
+func init() {
+	Register("test.crash", func(ctx context.Context, msg string) (int, error) {
+		go panic(msg) // not recovered: the process dies
+		select {}
+	})
+}

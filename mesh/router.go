@@ -363,8 +363,16 @@ func (r *Router) failPending(gone func(ID) bool, reason string) {
 // tells the rest of the tree.
 func (r *Router) linkDown(l *link) {
 	reason := fmt.Sprintf("%s: link to context %d (%s) closed", ReasonDisconnected, l.peer, l.name)
-	if l.err != nil && !errors.Is(l.err, io.EOF) {
-		reason += ": " + l.err.Error()
+	l.mu.Lock()
+	lerr := l.err
+	l.mu.Unlock()
+	if lerr != nil && !errors.Is(lerr, io.EOF) {
+		reason += ": " + lerr.Error()
+	}
+	if l.stderr != nil {
+		if line := l.stderr.telling(); line != "" {
+			reason += "; its stderr: " + line
+		}
 	}
 	r.mu.Lock()
 	var gone []ID
@@ -381,10 +389,9 @@ func (r *Router) linkDown(l *link) {
 		}
 	}
 	if l.parent {
-		for id, c := range r.contexts {
+		for id := range r.contexts {
 			if id != r.id && r.routes[id] == nil {
 				gone = append(gone, id)
-				_ = c
 			}
 		}
 	}
@@ -398,11 +405,6 @@ func (r *Router) linkDown(l *link) {
 	children := r.childLinksLocked()
 	closed := r.closed
 	r.mu.Unlock()
-	if l.stderr != nil && !closed {
-		if s := l.stderr.String(); s != "" {
-			r.log.Warn("mesh: child link closed", "peer", l.peer, "name", l.name, "stderr", s)
-		}
-	}
 
 	for _, c := range ctxs {
 		c.gone(&ChannelError{Reason: reason})

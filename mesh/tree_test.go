@@ -262,3 +262,14 @@ func TestLocalConnectTimeout(t *testing.T) {
 		t.Fatalf("err %v, want a timed-out ErrStart", err)
 	}
 }
+
+// A child that crashes: the waiter's error carries the panic line.
+func TestChildCrashReason(t *testing.T) {
+	r := newRoot(t)
+	c := localChild(t, r, "crash")
+	err := c.Call(testCtx(t), "test.crash", "the sky fell", nil)
+	var ce *ChannelError
+	if !errors.As(err, &ce) || !strings.HasPrefix(ce.Reason, ReasonDisconnected) || !strings.Contains(ce.Reason, "panic: the sky fell") {
+		t.Fatalf("err %v, want disconnected with the panic line", err)
+	}
+}
