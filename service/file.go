@@ -71,16 +71,20 @@ type FileService struct {
 }
 
 type fileLink struct {
-	unacked int
-	jobs    []*transfer
-	pumping bool
+	unacked  int
+	inflight map[mesh.ID]int // unacknowledged bytes per destination
+	jobs     []*transfer
+	pumping  bool
 }
 
 type transfer struct {
-	f      *os.File
-	dst    mesh.ID
-	sender *mesh.Sender
-	left   int64
+	f        *os.File
+	dst      mesh.ID
+	sender   *mesh.Sender
+	left     int64
+	gone     bool        // the destination is gone; the pump drops it
+	finished bool        // finish has run
+	unwatch  func() bool // stops the watch on the destination
 }
 
 // FileMeta describes a file before its bytes arrive.
@@ -219,6 +223,11 @@ func (s *FileService) fetch(_ context.Context, c *CallInfo, r fetchReq) (FileMet
 		meta.ChangeTime = time.Unix(sys.Ctim.Unix())
 		meta.UID, meta.GID = int(sys.Uid), int(sys.Gid)
 	}
+	dc := s.pool.Router().Context(r.Sender.Context)
+	if dc == nil {
+		f.Close()
+		return FileMeta{}, fmt.Errorf("fetching %q: context %d is unknown here", r.Path, r.Sender.Context)
+	}
 	t := &transfer{f: f, dst: r.Sender.Context, sender: s.pool.Router().Sender(r.Sender), left: st.Size()}
 	hop := s.hop(t.dst)
 	s.mu.Lock()
@@ -227,16 +236,71 @@ func (s *FileService) fetch(_ context.Context, c *CallInfo, r fetchReq) (FileMet
 		f.Close()
 		return FileMeta{}, ErrClosed
 	}
-	s.purgeLocked()
 	l := s.links[hop]
 	if l == nil {
-		l = &fileLink{}
+		l = &fileLink{inflight: map[mesh.ID]int{}}
 		s.links[hop] = l
 	}
 	l.jobs = append(l.jobs, t)
 	s.mu.Unlock()
+	stop := dc.AfterGone(func(error) { s.gone(t.dst) })
+	s.mu.Lock()
+	if t.finished {
+		stop()
+	} else {
+		t.unwatch = stop
+	}
+	s.mu.Unlock()
 	s.pump(l)
 	return meta, nil
+}
+
+// gone drops the transfers to dst, a context known gone, and returns its
+// unacknowledged bytes to the window of each link.
+func (s *FileService) gone(dst mesh.ID) {
+	var dropped []*transfer
+	var resume []*fileLink
+	s.mu.Lock()
+	for _, l := range s.links {
+		kept := l.jobs[:0]
+		for i, t := range l.jobs {
+			switch {
+			case t.dst != dst:
+				kept = append(kept, t)
+			case i == 0 && l.pumping:
+				t.gone = true // the pump drops it after its current chunk
+				kept = append(kept, t)
+			default:
+				dropped = append(dropped, t)
+			}
+		}
+		clear(l.jobs[len(kept):])
+		l.jobs = kept
+		if n := l.inflight[dst]; n > 0 {
+			l.unacked -= n
+			delete(l.inflight, dst)
+			resume = append(resume, l)
+		}
+	}
+	for _, t := range dropped {
+		t.finish()
+	}
+	s.mu.Unlock()
+	// Called from a mesh goroutine that must not block: pump elsewhere.
+	for _, l := range resume {
+		_ = s.pool.submit(s.pool.cfg.Priority, func(context.Context) { s.pump(l) }, nil)
+	}
+}
+
+// pending returns the number of transfers not yet finished (for tests).
+func (s *FileService) pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, l := range s.links {
+		n += len(l.jobs)
+	}
+	return n
 }
 
 func (s *FileService) hop(dst mesh.ID) mesh.ID {
@@ -251,7 +315,10 @@ func (s *FileService) ack(_ context.Context, c *CallInfo, r ackReq) (struct{}, e
 	s.mu.Lock()
 	l := s.links[hop]
 	if l != nil {
-		l.unacked = max(0, l.unacked-r.Size)
+		// A fetcher can only give back what was sent to it.
+		n := min(r.Size, l.inflight[c.Src])
+		l.inflight[c.Src] -= n
+		l.unacked -= n
 	}
 	s.mu.Unlock()
 	if l != nil {
@@ -272,8 +339,14 @@ func (s *FileService) pump(l *fileLink) {
 	var buf []byte
 	for len(l.jobs) > 0 && l.unacked < s.window {
 		t := l.jobs[0]
+		if t.gone {
+			l.jobs = l.jobs[1:]
+			t.finish()
+			continue
+		}
 		n := int(min(int64(s.chunk), t.left))
 		l.unacked += n
+		l.inflight[t.dst] += n
 		s.mu.Unlock()
 		var err error
 		if n > 0 {
@@ -290,6 +363,7 @@ func (s *FileService) pump(l *fileLink) {
 		if err != nil || t.left <= 0 {
 			if err != nil {
 				l.unacked -= n
+				l.inflight[t.dst] -= n
 				s.pool.log.Warn("file transfer aborted", "file", t.f.Name(), "dst", t.dst, "err", err)
 			}
 			l.jobs = l.jobs[1:]
@@ -300,41 +374,15 @@ func (s *FileService) pump(l *fileLink) {
 	s.mu.Unlock()
 }
 
-// finish closes the file and the stream; the fetcher sees the end.
+// finish closes the file and the stream; the fetcher sees the end. It is
+// called with the FileService's lock held.
 func (t *transfer) finish() {
+	t.finished = true
+	if t.unwatch != nil {
+		t.unwatch()
+	}
 	t.f.Close()
 	_ = t.sender.Close()
-}
-
-// purgeLocked drops the transfers whose destination is gone.
-func (s *FileService) purgeLocked() {
-	r := s.pool.Router()
-	for hop, l := range s.links {
-		if l.pumping {
-			continue
-		}
-		kept := l.jobs[:0]
-		for _, t := range l.jobs {
-			c := r.Context(t.dst)
-			gone := c == nil
-			if c != nil {
-				select {
-				case <-c.Done():
-					gone = true
-				default:
-				}
-			}
-			if gone {
-				t.finish()
-				continue
-			}
-			kept = append(kept, t)
-		}
-		l.jobs = kept
-		if len(kept) == 0 {
-			delete(s.links, hop)
-		}
-	}
 }
 
 func (s *FileService) shutdown() {

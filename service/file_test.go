@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -286,5 +287,56 @@ func BenchmarkFileServiceLocal(b *testing.B) {
 		if err := child.Call(context.Background(), "servicetest.fetch", fetchArgs{Path: src}, &res); err != nil || res.Size != size {
 			b.Fatalf("%+v %v", res, err)
 		}
+	}
+}
+
+func init() {
+	// Run in a child: start fetching from the parent, never read nor
+	// acknowledge, and report the pid so that the test can kill it.
+	mesh.Register("servicetest.fetchstall", func(ctx context.Context, path string) (int, error) {
+		r := mesh.FromContext(ctx)
+		parent := r.Context(r.ParentIDs()[0])
+		rc := r.NewReceiver(1) // deliberately never read or closed: the child dies
+		var meta FileMeta
+		if err := Call(ctx, parent, FileServiceName, "fetch", fetchReq{Path: path, Sender: rc.Sender()}, &meta); err != nil {
+			return 0, err
+		}
+		return os.Getpid(), nil
+	})
+}
+
+// A fetcher that dies with the window full: the parent drops its transfer
+// (closing the file) as soon as the child is known gone, and other fetchers
+// are served.
+func TestFileServiceDropsTransferOfDeadFetcher(t *testing.T) {
+	r, fs := rootFileService(t, FileServiceOptions{ChunkSize: 4096, Window: 16384})
+	src := filepath.Join(t.TempDir(), "src")
+	want := writeRandom(t, src, 1<<20)
+	if err := fs.Register(src); err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	victim := localChild(t, r, "victim")
+	var pid int
+	if err := victim.Call(ctx, "servicetest.fetchstall", src, &pid); err != nil {
+		t.Fatal(err)
+	}
+	if n := fs.pending(); n != 1 {
+		t.Fatalf("%d transfers pending, want the stalled one", n)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-victim.Done()
+	for i := 0; fs.pending() != 0; i++ {
+		if i > 3000 {
+			t.Fatalf("%d transfers still pending 30 s after the fetcher died", fs.pending())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	other := localChild(t, r, "other")
+	var res fetchResult
+	if err := other.Call(ctx, "servicetest.fetch", fetchArgs{Path: src, Dst: filepath.Join(t.TempDir(), "dst")}, &res); err != nil || res.Sum != want {
+		t.Fatalf("fetch after a dead fetcher: %+v %v", res, err)
 	}
 }
