@@ -26,7 +26,10 @@ import (
 // contender once, in a rotating order, so that a shared machine's load
 // hits them alike; the metrics are the medians per contender of wall time
 // and of client CPU time (this process and its children: the tools, the
-// ssh clients; not the sshd side). bench/ssh.sh prints the ratios.
+// ssh clients; not the sshd side). MUSTER_BENCH_HOSTS sets the number of
+// hosts and MUSTER the muster binary for the muster-cli-* rows. For the
+// command lines side by side at 8, 32 and 128 hosts (muster run -R native
+// and -R ssh, clush, pdsh, both key exchanges, copy) run bench/ssh.sh.
 func BenchmarkPeers(b *testing.B) {
 	if _, err := exec.LookPath("ssh"); err != nil {
 		b.Skip("ssh not found")
@@ -116,7 +119,7 @@ func BenchmarkPeers(b *testing.B) {
 	if _, err := exec.LookPath("clush"); err == nil {
 		cs = append(cs, contender{"clush", command(nil, "clush", "-R", "ssh", "-n", "-f", "64", "-o", "-F "+cfg, "-w", list, "true")})
 	}
-	// The muster binary (bench/ssh.sh builds it), command line against
+	// The muster binary (when MUSTER names it), command line against
 	// command line: -R openssh (this package; -R ssh is the same worker),
 	// -R pdsh, and muster's built-in Go ssh client, -R native.
 	if bin := os.Getenv("MUSTER"); bin != "" {
