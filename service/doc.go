@@ -8,7 +8,7 @@
 // are callable only if exposed explicitly with [Expose]. An exposed method is
 // a plain typed function,
 //
-//	func(ctx context.Context, c *service.Call, req Req) (Resp, error)
+//	func(ctx context.Context, c *service.CallInfo, req Req) (Resp, error)
 //
 // where Req is a struct. Each method has one or more policies ([AllowParents],
 // [AllowAny], or any [Policy]) and every one must authorize a caller, judged by
@@ -59,14 +59,16 @@
 //
 // # Calling
 //
-// [Call] and [CallAsync] call a method of a service in a mesh.Context; [Ref]
-// gives a typed handle on one method.
+// [Call] and [CallAsync] call a method of a service in a mesh.Context (the
+// root may call itself through router.Myself()); [Ref] gives a typed handle
+// on one method. [Pool.Invoke] calls in-process, through the same checks.
 //
 // # File services
 //
-// [FileService] lets children fetch files and directories' files that the
-// parent registered, in chunks under a window of acknowledgements, into a
-// temporary file renamed into place only when complete ([Fetch]).
+// [FileService] lets children fetch the files, and the files under the
+// directories, that the parent registered: metadata first, then chunks under
+// a window of acknowledgements ([Fetch]); [FetchFile] writes a temporary file
+// renamed into place only when complete.
 // [PushFileService] pushes files down a subtree of contexts so that each file
 // crosses each link once, caching them in every context within a bound.
 package service
