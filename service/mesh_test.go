@@ -3,8 +3,10 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -217,5 +219,81 @@ func TestChildKilledMidCall(t *testing.T) {
 	}
 	if err := Call(ctx, child, "test.Activated", "add", AddReq{}, nil); !errors.As(err, &che) {
 		t.Fatalf("call after the child died: %v, want a *mesh.ChannelError", err)
+	}
+}
+
+type dedupWireReq struct {
+	N int `cbor:"n"`
+}
+
+func init() {
+	Register("test.DedupWire", func(p *Pool) (*Service, error) {
+		d := Deduplicating(DedupOptions{}).(*dedup)
+		var runs atomic.Int64
+		s := New("test.DedupWire").SetInvoker(d)
+		// slow waits until n identical calls share its flight, so that the
+		// test is about sharing, not about timing.
+		Expose(s, "slow", func(ctx context.Context, _ *CallInfo, r dedupWireReq) (int64, error) {
+			for i := 0; d.inFlight() < r.N; i++ {
+				if i > 3000 {
+					return 0, fmt.Errorf("only %d calls in flight after 30 s, want %d", d.inFlight(), r.N)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			return runs.Add(1), nil
+		}, AllowAny)
+		Expose(s, "runs", func(context.Context, *CallInfo, struct{}) (int64, error) { return runs.Load(), nil }, AllowAny)
+		return s, nil
+	})
+}
+
+// N identical calls from the parent to a child run once, and all get the
+// one result.
+func TestDeduplicatingOverTheMesh(t *testing.T) {
+	r, _ := newRoot(t)
+	ctx := testCtx(t)
+	child := localChild(t, r, "dedup")
+	const n = 30
+	var pend []*Pending
+	for range n {
+		pend = append(pend, CallAsync(ctx, child, "test.DedupWire", "slow", dedupWireReq{N: n}))
+	}
+	for i, p := range pend {
+		var got int64
+		if err := p.Wait(ctx, &got); err != nil || got != 1 {
+			t.Fatalf("call %d: result %d, %v; want the shared result of the one execution", i, got, err)
+		}
+	}
+	var runs int64
+	if err := Call(ctx, child, "test.DedupWire", "runs", nil, &runs); err != nil || runs != 1 {
+		t.Fatalf("%d executions for %d identical calls (%v), want 1", runs, n, err)
+	}
+}
+
+// With Debug, a method's error carries the serving context's stack to the
+// caller; without it, no stack travels.
+func TestDebugStackOverTheMesh(t *testing.T) {
+	for _, debugOn := range []bool{false, true} {
+		r, err := mesh.NewRouter(mesh.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := NewPool(r, Config{Debug: debugOn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Add(newCalc(&calc{}, AllowAny)); err != nil {
+			t.Fatal(err)
+		}
+		err = Call(testCtx(t), r.Myself(), "test.Calc", "fail", nil, nil)
+		var ce *mesh.CallError
+		if !errors.As(err, &ce) || ce.Msg != "disk on fire" {
+			t.Fatalf("got %v", err)
+		}
+		if hasStack := strings.Contains(ce.Stack, "service.(*Pool).run"); hasStack != debugOn {
+			t.Fatalf("Debug=%v: stack %q", debugOn, ce.Stack)
+		}
+		_ = p.Close(context.Background())
+		_ = r.Close(context.Background())
 	}
 }
