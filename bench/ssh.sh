@@ -29,6 +29,9 @@
 # env:   SIZES="8 32 128"  KEXES="default curve25519-sha256"
 #        COPY_NODES=32  COPY_MB=10  FANOUT=64
 set -euo pipefail
+# The whole script is one compound command, read before it runs: editing
+# the file during a run does not change that run.
+{
 cd "$(dirname "$0")/.."
 
 ROUNDS=${1:-5}
@@ -155,7 +158,11 @@ for kex in $KEXES; do
 		{ echo "KexAlgorithms $kex"; cat "$cfg"; } >"$cfg.kex"
 		cfg=$cfg.kex
 	fi
-	echo "kex $kex: ssh(1) negotiates $(kex_of); the native client negotiates curve25519-sha256 (its first choice that this sshd offers)"
+	if [[ $kex == default ]]; then
+		echo "kex default: ssh(1) negotiates $(kex_of); the native client curve25519-sha256 (x/crypto's first choice that sshd offers; it lacks sntrup761)"
+	else
+		echo "kex $kex forced: ssh(1) negotiates $(kex_of); the native client honours the same ssh_config KexAlgorithms"
+	fi
 	for k in $SIZES; do
 		nodes="node[1-$k]"
 		measure "$kex $k" native muster-ssh clush pdsh -- true >>"$results"
@@ -192,3 +199,5 @@ awk -v mb="$COPY_MB" -v n="$COPY_NODES" '$1 == "copy" {
 		printf "%-12s %9d %9d %9d %9.0f %9s\n", x, v[x], c[x], sd[x], n * mb * 1000 / v[x], (("native" in v) ? sprintf("%.2f", v[x] / v["native"]) : "-")
 	}
 }' "$results"
+exit
+}
