@@ -15,7 +15,8 @@ import (
 // map: every key must name a field (the field's `cbor` tag name, or its Go
 // name), exactly, case-sensitively; every field is required unless its
 // `cbor` tag has omitempty or omitzero, or it carries the tag
-// `service:"optional"`; and every value must decode into its field's type.
+// `service:"optional"`; and every value must decode into its field's type
+// (CBOR null only into a pointer, slice, map or interface field, as its nil).
 // Anything else is an [*ArgError] that names the field, and the method does
 // not run.
 
@@ -66,7 +67,14 @@ type fieldSpec struct {
 	goName   string
 	want     string // the Go type, for messages
 	required bool
+	nullable bool // CBOR null is the field's nil (pointer, slice, map, interface)
 }
+
+// The one-byte CBOR encodings of null and undefined.
+const (
+	cborNull      = 0xf6
+	cborUndefined = 0xf7
+)
 
 // argSpec is the checked shape of a request struct type.
 type argSpec struct {
@@ -112,7 +120,12 @@ func specOf(t reflect.Type) *argSpec {
 			panic(fmt.Sprintf("service: request type %v: two fields named %q", t, name))
 		}
 		s.byWire[name] = len(s.fields)
-		s.fields = append(s.fields, fieldSpec{wire: name, goName: f.Name, want: f.Type.String(), required: !optional})
+		var nullable bool
+		switch f.Type.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+			nullable = true
+		}
+		s.fields = append(s.fields, fieldSpec{wire: name, goName: f.Name, want: f.Type.String(), required: !optional, nullable: nullable})
 	}
 	return s
 }
@@ -137,8 +150,15 @@ func (s *argSpec) decode(raw []byte, into any) *ArgError {
 		}
 	}
 	for _, f := range s.fields {
-		if _, ok := keys[f.wire]; !ok && f.required {
+		v, ok := keys[f.wire]
+		if !ok && f.required {
 			return &ArgError{Problem: ArgMissing, Field: f.wire, Want: f.want}
+		}
+		// The decoder leaves a field untouched for null (and undefined),
+		// so a null would pass as the zero value: only fields that have a
+		// nil take it.
+		if ok && !f.nullable && len(v) == 1 && (v[0] == cborNull || v[0] == cborUndefined) {
+			return &ArgError{Problem: ArgWrongType, Field: f.wire, Want: f.want, Got: "null"}
 		}
 	}
 	if err := strictDec.Unmarshal(raw, into); err != nil {

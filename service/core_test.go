@@ -633,3 +633,42 @@ func TestCloseWithExpiredContextCancelsCalls(t *testing.T) {
 	}
 	<-hooked
 }
+
+// CBOR null is not a value of a scalar, string or struct field: a null
+// argument is a wrong type, required or not, and the method does not run.
+// Pointer, slice, map and interface fields take null as their nil.
+func TestArgNullRejected(t *testing.T) {
+	c := &calc{}
+	p := newTestPool(t, Config{})
+	s := newCalc(c, AllowAny)
+	type nullable struct {
+		P *int           `cbor:"p"`
+		S []byte         `cbor:"s"`
+		M map[string]int `cbor:"m"`
+		I any            `cbor:"i"`
+	}
+	Expose(s, "nullable", func(context.Context, *CallInfo, nullable) (bool, error) { return true, nil }, AllowAny)
+	if err := p.Add(s); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range []map[string]any{
+		{"a": nil, "b": 2},
+		{"a": 1, "b": 2, "note": nil},
+	} {
+		r := wait(t, dispatchAsync(t, p, 5, "test.Calc", "add", args))
+		var ae *ArgError
+		if !errors.As(r.err(), &ae) || ae.Problem != ArgWrongType || ae.Got != "null" {
+			t.Fatalf("%v: got %v, want a wrong-type *ArgError for null", args, r.err())
+		}
+		if _, isNil := args[ae.Field]; !isNil || args[ae.Field] != nil {
+			t.Fatalf("%v: the error names %q, not the null field", args, ae.Field)
+		}
+	}
+	if n := c.runs.Load(); n != 0 {
+		t.Fatalf("method ran %d times on null arguments, want 0", n)
+	}
+	r := wait(t, dispatchAsync(t, p, 5, "test.Calc", "nullable", map[string]any{"p": nil, "s": nil, "m": nil, "i": nil}))
+	if r.e != nil {
+		t.Fatalf("null for pointer, slice, map and interface fields: %v", r.e)
+	}
+}

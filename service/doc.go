@@ -22,7 +22,8 @@
 // must be a field's `cbor` tag name (or Go name) exactly; every field is
 // required unless its `cbor` tag has omitempty or omitzero, or it is tagged
 // `service:"optional"`; each value must decode into its field's type
-// (a byte string is not text). A violation is an [*ArgError] naming the field
+// (a byte string is not text; CBOR null only into a pointer, slice, map or
+// interface field, never as a scalar's or struct's zero value). A violation is an [*ArgError] naming the field
 // and what was expected.
 //
 // All checks — the service exists or may be activated, the method exists and
