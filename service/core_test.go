@@ -672,3 +672,54 @@ func TestArgNullRejected(t *testing.T) {
 		t.Fatalf("null for pointer, slice, map and interface fields: %v", r.e)
 	}
 }
+
+// Identical arguments from different callers do not share a result: the
+// method sees each caller's CallInfo (here its Auth and parent authority),
+// in flight and from the cache.
+func TestDedupKeyIncludesCaller(t *testing.T) {
+	p := newTestPool(t, Config{})
+	d := Deduplicating(DedupOptions{CacheFor: time.Hour}).(*dedup)
+	var runs atomic.Int64
+	release := make(chan struct{})
+	type who struct {
+		Auth   mesh.ID `cbor:"auth"`
+		Parent bool    `cbor:"parent"`
+	}
+	s := New("test.DedupWho").SetInvoker(d)
+	Expose(s, "who", func(_ context.Context, c *CallInfo, _ AddReq) (who, error) {
+		runs.Add(1)
+		<-release
+		return who{c.Auth, c.HasParentAuthority()}, nil
+	}, AllowAny)
+	if err := p.Add(s); err != nil {
+		t.Fatal(err)
+	}
+	parent := dispatchAsync(t, p, 0, "test.DedupWho", "who", AddReq{A: 1})
+	stranger := dispatchAsync(t, p, 5, "test.DedupWho", "who", AddReq{A: 1})
+	for i := 0; d.inFlight() < 2; i++ {
+		if i > 3000 {
+			t.Fatalf("only %d calls in flight after 30 s, want 2", d.inFlight())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(release)
+	for _, c := range []struct {
+		ch   <-chan result
+		want who
+	}{{parent, who{0, true}}, {stranger, who{5, false}}} {
+		r := wait(t, c.ch)
+		var got who
+		if r.e != nil || looseDec.Unmarshal(r.body, &got) != nil || got != c.want {
+			t.Fatalf("got %+v %v, want %+v (the caller's own CallInfo)", got, r.e, c.want)
+		}
+	}
+	// The cached result of one caller is not another's.
+	r := wait(t, dispatchAsync(t, p, 7, "test.DedupWho", "who", AddReq{A: 1}))
+	var got who
+	if r.e != nil || looseDec.Unmarshal(r.body, &got) != nil || got != (who{7, false}) {
+		t.Fatalf("third caller got %+v %v", got, r.e)
+	}
+	if n := runs.Load(); n != 3 {
+		t.Fatalf("%d executions for three callers, want 3", n)
+	}
+}

@@ -45,9 +45,10 @@
 // sched.Scheduler: [Concurrent] (the default) runs each call as its own job;
 // [Serialized] runs them one at a time in arrival order, borrowing one worker
 // only while calls are pending; [Deduplicating] lets identical calls in flight
-// (same method, same canonical arguments) share one execution and one
-// result, the waiters holding no worker, and optionally caches results for a
-// while (errors only if asked).
+// (same caller, same method, same canonical arguments) share one execution
+// and one result, the waiters holding no worker, and optionally caches
+// results for a while (errors only if asked). Calls from different callers
+// never share a result: the method runs with each caller's [CallInfo].
 //
 // # Pools and activation
 //

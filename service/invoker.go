@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/binary"
 	"sync"
 	"time"
 )
@@ -103,10 +104,12 @@ type DedupOptions struct {
 	MaxCached int
 }
 
-// Deduplicating returns an invoker under which identical calls — same method,
-// same arguments by their canonical CBOR encoding — share one execution and
-// one result: the first runs, the others wait for its result without holding
-// a sched worker. With o.CacheFor set, results are also kept for a while
+// Deduplicating returns an invoker under which identical calls — same
+// caller (authenticated and claimed source), same method, same arguments by
+// their canonical CBOR encoding — share one execution and one result: the
+// first runs, the others wait for its result without holding a sched worker.
+// Calls from different callers never share a result, since the method sees
+// the [CallInfo] of the call that runs. With o.CacheFor set, results are also kept for a while
 // after completion (errors only with o.CacheErrors).
 func Deduplicating(o DedupOptions) Invoker {
 	if o.MaxCached <= 0 {
@@ -144,7 +147,16 @@ func (d *dedup) invoke(p *Pool, inv *invocation) {
 		inv.reply(nil, p.failed(inv, err, nil))
 		return
 	}
-	k := inv.m.name + "\x00" + string(key)
+	// The caller is part of the key: the method sees the CallInfo of the
+	// call that runs, and its result may depend on who asked (Auth,
+	// HasParentAuthority, Src), so only one caller's identical calls share it.
+	kb := make([]byte, 0, len(inv.m.name)+9+len(key))
+	kb = append(kb, inv.m.name...)
+	kb = append(kb, 0)
+	kb = binary.BigEndian.AppendUint32(kb, uint32(inv.call.Auth))
+	kb = binary.BigEndian.AppendUint32(kb, uint32(inv.call.Src))
+	kb = append(kb, key...)
+	k := string(kb)
 	d.mu.Lock()
 	if c, ok := d.cache[k]; ok {
 		if time.Now().Before(c.expires) {
