@@ -72,5 +72,7 @@
 // a window of acknowledgements ([Fetch]); [FetchFile] writes a temporary file
 // renamed into place only when complete.
 // [PushFileService] pushes files down a subtree of contexts so that each file
-// crosses each link once, caching them in every context within a bound.
+// crosses each link once, caching them in every context within a bound. A
+// context gives a cached file back ("get") only to its parents and to the
+// contexts below a link the file was pushed on, never to a sibling subtree.
 package service

@@ -24,8 +24,11 @@ const DefaultPushCacheBytes = 256 << 20
 // to forward gets it again from its parent.
 //
 // Exposed methods: "store_and_forward" and "forward" (AllowParents; how the
-// file travels), "get" (AllowAny; a cached file, for a child that lost it),
-// "stats" (AllowParents). It uses the [Serialized] invoker, so each context
+// file travels), "get" (a cached file, for a child that lost it: allowed to
+// the context's parents, and to a caller whose authenticated source is a
+// neighbour the file was sent to, that is the subtree it was pushed into;
+// anyone else is refused, whether or not the file is cached), "stats"
+// (AllowParents). It uses the [Serialized] invoker, so each context
 // handles the pushes in the order they arrive.
 type PushFileService struct {
 	pool *Pool
@@ -93,6 +96,9 @@ func (s *PushFileService) Service() *Service {
 		return struct{}{}, s.forward(ctx, r.Target, r.Path)
 	}, AllowParents)
 	Expose(svc, "get", func(ctx context.Context, c *CallInfo, r pathReq) ([]byte, error) {
+		if !c.HasParentAuthority() && !s.wentTo(c.Auth, r.Path) {
+			return nil, Refuse("%q was not pushed toward context %d", r.Path, c.Auth)
+		}
 		b, ok := s.lookup(r.Path)
 		if !ok {
 			return nil, fmt.Errorf("%q is not in the cache of context %d", r.Path, s.pool.self)
@@ -103,6 +109,14 @@ func (s *PushFileService) Service() *Service {
 		return s.Stats(), nil
 	}, AllowParents)
 	return svc
+}
+
+// wentTo reports whether path was sent on the link to the neighbour hop, so
+// that the contexts below hop may get it again.
+func (s *PushFileService) wentTo(hop mesh.ID, path string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sent[hop][path]
 }
 
 // Stats returns the service's counters.

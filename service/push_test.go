@@ -141,3 +141,53 @@ func TestPushCacheBound(t *testing.T) {
 		t.Fatalf("Get returned %q", b)
 	}
 }
+
+func init() {
+	// Run in a child: get path from the parent's PushFileService and
+	// report the error's code (0: got it) and the data.
+	mesh.Register("servicetest.pushget", func(ctx context.Context, path string) (callUpResp, error) {
+		r := mesh.FromContext(ctx)
+		var b []byte
+		err := Call(ctx, r.Context(r.ParentIDs()[0]), PushFileServiceName, "get", pathReq{Path: path}, &b)
+		var se *Error
+		if errors.As(err, &se) {
+			return callUpResp{Code: se.Code, Text: se.Error()}, nil
+		}
+		return callUpResp{Text: string(b)}, err
+	})
+}
+
+// "get" serves a cached file only to parents and to the contexts below a
+// link the file was pushed on: a sibling may not read what was pushed to
+// another subtree.
+func TestPushGetOnlyForTheSubtreeItWentTo(t *testing.T) {
+	r, p := newRoot(t)
+	push := NewPushFileService(p, 0)
+	if err := p.Add(push.Service()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	a := localChild(t, r, "a")
+	b := localChild(t, r, "b")
+	secret := filepath.Join(t.TempDir(), "for-a")
+	if err := os.WriteFile(secret, []byte("only for a"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := push.PropagateTo(ctx, a.ID(), secret); err != nil {
+		t.Fatal(err)
+	}
+	waitPushed(t, a, secret)
+	var got callUpResp
+	if err := b.Call(ctx, "servicetest.pushget", secret, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Code != CodeRefused || got.Text == "" || !bytes.Contains([]byte(got.Text), []byte(secret)) {
+		t.Fatalf("a sibling reading a file pushed to a: %+v, want a refusal naming the file", got)
+	}
+	if err := a.Call(ctx, "servicetest.pushget", secret, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Code != 0 || got.Text != "only for a" {
+		t.Fatalf("the target fetching the file again from its parent: %+v", got)
+	}
+}
