@@ -3,8 +3,10 @@ package service
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/muster-sh/muster/mesh"
@@ -15,6 +17,16 @@ const PushFileServiceName = "muster.PushFileService"
 
 // DefaultPushCacheBytes bounds a PushFileService's cache by default.
 const DefaultPushCacheBytes = 256 << 20
+
+// ErrPushTooLarge is returned by [PushFileService.PropagateTo] for a file
+// that does not fit in one mesh message: a push carries the whole file in
+// one message, so files must be smaller than the Router's MaxMessageSize
+// (less a small envelope). Use [FileService] for larger files.
+var ErrPushTooLarge = errors.New("service: file too large to push in one message")
+
+// pushEnvelope bounds the bytes a push message adds to the file's data and
+// path (service call envelope, field names, target).
+const pushEnvelope = 256
 
 // PushFileService pushes files down a tree of contexts: a file propagated
 // to a target crosses each link on the way once, is kept in every context it
@@ -131,7 +143,9 @@ func (s *PushFileService) Stats() PushStats {
 // PropagateTo sends the file path (read from this context's disk unless it
 // is cached) to the context target, through the tree, each link carrying it
 // at most once. It returns once the file has been handed to the next hop;
-// the target has it when its [PushFileService.Get] returns.
+// the target has it when its [PushFileService.Get] returns. A file that does
+// not fit in one mesh message is refused with [ErrPushTooLarge]; a push that
+// fails is not recorded, so the next one sends the data again.
 func (s *PushFileService) PropagateTo(ctx context.Context, target mesh.ID, path string) error {
 	if _, ok := s.lookup(path); !ok {
 		b, err := os.ReadFile(path)
@@ -247,11 +261,29 @@ func (s *PushFileService) forward(ctx context.Context, target mesh.ID, path stri
 	if err != nil {
 		return err
 	}
+	max := r.Config().MaxMessageSize
+	tooLarge := func() error {
+		return fmt.Errorf("%w: %q is %d bytes; a push is one message of at most %d bytes (the mesh's MaxMessageSize) including a %d-byte envelope and the path",
+			ErrPushTooLarge, path, len(data), max, pushEnvelope)
+	}
+	if len(data)+len(path)+pushEnvelope > max {
+		return tooLarge()
+	}
+	err = CallNoReply(next, PushFileServiceName, "store_and_forward", pushData{Path: path, Data: data, Target: target})
+	if err != nil {
+		var ce *mesh.ChannelError
+		if errors.As(err, &ce) && strings.HasPrefix(ce.Reason, mesh.ReasonTooLarge) {
+			return tooLarge()
+		}
+		return fmt.Errorf("service: pushing %q to context %d: %w", path, hop, err)
+	}
+	// Only a file handed to the link counts as sent: later pushes on this
+	// link then go without data.
 	s.mu.Lock()
 	sent[path] = true
 	s.stats.Sent++
 	s.mu.Unlock()
-	return CallNoReply(next, PushFileServiceName, "store_and_forward", pushData{Path: path, Data: data, Target: target})
+	return nil
 }
 
 // ensure returns the data of path: from the cache, from disk if this context

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/muster-sh/muster/mesh"
+	"github.com/muster-sh/muster/sched"
 )
 
 // waitPushed polls c's PushFileService until it holds path.
@@ -189,5 +191,60 @@ func TestPushGetOnlyForTheSubtreeItWentTo(t *testing.T) {
 	}
 	if got.Code != 0 || got.Text != "only for a" {
 		t.Fatalf("the target fetching the file again from its parent: %+v", got)
+	}
+}
+
+// A file too large for one message is refused with an error naming the
+// limit, every time: the failed push does not count as sent, so a later
+// push of the same path does not become a forward without data.
+func TestPushTooLargeIsNotMarkedSent(t *testing.T) {
+	sc, err := sched.New(sched.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := mesh.DefaultConfig()
+	cfg.Scheduler = sc
+	cfg.MaxMessageSize = 64 << 10
+	r, err := mesh.NewRouter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPool(r, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = p.Close(ctx)
+		_ = r.Close(ctx)
+		_ = sc.Close(ctx)
+	})
+	push := NewPushFileService(p, 0)
+	if err := p.Add(push.Service()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	a := localChild(t, r, "a")
+	dir := t.TempDir()
+	big, small := filepath.Join(dir, "big"), filepath.Join(dir, "small")
+	writeRandom(t, big, 128<<10)
+	if err := os.WriteFile(small, []byte("fits"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		err := push.PropagateTo(ctx, a.ID(), big)
+		if !errors.Is(err, ErrPushTooLarge) || !strings.Contains(err.Error(), "65536") || !strings.Contains(err.Error(), big) {
+			t.Fatalf("push %d of a 128 KiB file with 64 KiB messages: %v, want ErrPushTooLarge naming the file and the limit", i, err)
+		}
+	}
+	if st := push.Stats(); st.Sent != 0 {
+		t.Fatalf("stats %+v after refused pushes, want nothing sent", st)
+	}
+	if err := push.PropagateTo(ctx, a.ID(), small); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitPushed(t, a, small); string(got) != "fits" {
+		t.Fatalf("a holds %q", got)
 	}
 }
