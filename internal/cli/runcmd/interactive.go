@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/term"
@@ -19,7 +20,11 @@ import (
 // errInterrupted is a Ctrl-C typed at the prompt.
 var errInterrupted = errors.New("interrupted at the prompt")
 
-// historyMax bounds the history file (clush's readline keeps every line).
+// historyMax is how many lines are kept for recall (Up) at the prompt.
+// The shared ~/.clush_history is only ever appended to, never cut (clush's
+// readline keeps every line, and other sessions may be writing it);
+// muster's own history file is cut back to historyMax lines when it has
+// grown past twice that.
 const historyMax = 1000
 
 // historyPath is where interactive mode keeps its history: clush's
@@ -38,20 +43,30 @@ func historyPath(prog string) string {
 }
 
 // history is the lines typed at the prompt, oldest first; it implements
-// term.History (index 0 is the newest there).
+// term.History (index 0 is the newest there). Each line added is appended
+// to the file at once.
 type history struct {
 	path  string
 	lines []string
 }
 
-func loadHistory(path string) *history {
+// loadHistory reads the history file at path. With compact (muster's own
+// file, not clush's), a file longer than twice historyMax lines is
+// rewritten with its last historyMax lines.
+func loadHistory(path string, compact bool) *history {
 	h := &history{path: path}
-	if data, err := os.ReadFile(path); err == nil {
-		for l := range strings.SplitSeq(strings.TrimRight(string(data), "\n"), "\n") {
-			if l != "" {
-				h.lines = append(h.lines, l)
-			}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return h
+	}
+	for l := range strings.SplitSeq(string(data), "\n") {
+		if l != "" {
+			h.lines = append(h.lines, l)
 		}
+	}
+	if compact && len(h.lines) > 2*historyMax {
+		h.trim()
+		h.rewrite()
 	}
 	h.trim()
 	return h
@@ -59,31 +74,15 @@ func loadHistory(path string) *history {
 
 func (h *history) trim() {
 	if len(h.lines) > historyMax {
-		h.lines = h.lines[len(h.lines)-historyMax:]
+		h.lines = slices.Clone(h.lines[len(h.lines)-historyMax:])
 	}
 }
 
-// Add records a line typed at the prompt.
-func (h *history) Add(entry string) {
-	if entry == "" {
-		return
-	}
-	h.lines = append(h.lines, entry)
-	h.trim()
-}
-
-// Len is the number of lines kept.
-func (h *history) Len() int { return len(h.lines) }
-
-// At returns the idx-th newest line.
-func (h *history) At(idx int) string { return h.lines[len(h.lines)-1-idx] }
-
-// save writes the history file; failures only lose history.
-func (h *history) save() {
-	if h.path == "" {
-		return
-	}
-	if err := os.MkdirAll(filepath.Dir(h.path), 0o700); err != nil {
+// rewrite replaces the file with the lines kept (atomically: a file
+// written next to it, then renamed); failures only lose history.
+func (h *history) rewrite() {
+	tmp, err := os.CreateTemp(filepath.Dir(h.path), ".history-*")
+	if err != nil {
 		return
 	}
 	var b strings.Builder
@@ -91,8 +90,57 @@ func (h *history) save() {
 		b.WriteString(l)
 		b.WriteByte('\n')
 	}
-	os.WriteFile(h.path, []byte(b.String()), 0o600)
+	_, err = tmp.WriteString(b.String())
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), h.path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
 }
+
+// Add records a line typed at the prompt and appends it to the file.
+func (h *history) Add(entry string) {
+	if entry == "" {
+		return
+	}
+	h.lines = append(h.lines, entry)
+	h.trim()
+	h.appendFile(entry)
+}
+
+// appendFile appends one line to the history file, after a newline if
+// the file does not end with one; failures only lose history.
+func (h *history) appendFile(entry string) {
+	if h.path == "" {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(h.path), 0o700); err != nil {
+		return
+	}
+	f, err := os.OpenFile(h.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	line := entry + "\n"
+	last := make([]byte, 1)
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+		if _, err := f.ReadAt(last, fi.Size()-1); err == nil && last[0] != '\n' {
+			line = "\n" + line
+		}
+	}
+	f.WriteString(line)
+}
+
+// Len is the number of lines kept.
+func (h *history) Len() int { return len(h.lines) }
+
+// At returns the idx-th newest line.
+func (h *history) At(idx int) string { return h.lines[len(h.lines)-1-idx] }
 
 // lineReader reads the lines typed at the prompt.
 type lineReader interface {
@@ -209,7 +257,7 @@ func (s *session) loop(ctx context.Context, targets nodeset.NodeSet) int {
 		s.errs.Flush()
 		return 1
 	}
-	hist := loadHistory(historyPath(s.prog))
+	hist := loadHistory(historyPath(s.prog), s.prog != "clush")
 	lr := newLineReader(s.stdio, hist)
 	prompt := "muster> "
 	if s.prog == "clush" {
@@ -237,7 +285,6 @@ func (s *session) loop(ctx context.Context, targets nodeset.NodeSet) int {
 			s.out.Flush()
 			return rc
 		}
-		hist.save()
 		cmdl := strings.ToLower(line)
 		info = true
 		var perr error

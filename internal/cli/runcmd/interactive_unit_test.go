@@ -3,9 +3,9 @@ package runcmd
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -103,33 +103,82 @@ func TestPasswordPromptStdin(t *testing.T) {
 	}
 }
 
-// FuzzHistory: whatever the history file holds, loading never fails, keeps
-// at most historyMax non-empty lines, and a saved history loads back the
-// same.
+// TestHistoryAppendOnly: under the name clush, ~/.clush_history (shared
+// with clush, whose readline keeps every line) is only appended to, however
+// long; muster's own file is cut back to historyMax lines once it holds
+// more than twice that.
+func TestHistoryAppendOnly(t *testing.T) {
+	var old strings.Builder
+	for i := range 2*historyMax + 500 {
+		fmt.Fprintf(&old, "old %d\n", i)
+	}
+	clushHist := filepath.Join(os.Getenv("HOME"), ".clush_history")
+	if err := os.WriteFile(clushHist, []byte(old.String()+"no newline"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(clushHist)
+	runTTY(t, "clush", "echo new\n", "-q", "-R", "exec", "-w", "n1")
+	got, err := os.ReadFile(clushHist)
+	if want := old.String() + "no newline\necho new\n"; err != nil || string(got) != want {
+		t.Fatalf("clush history: %d bytes (%v), want %d: the old lines must stay, the new one appended", len(got), err, len(want))
+	}
+
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	own := filepath.Join(os.Getenv("XDG_STATE_HOME"), "muster", "history")
+	os.MkdirAll(filepath.Dir(own), 0o700)
+	os.WriteFile(own, []byte(old.String()), 0o600)
+	runTTY(t, "muster run", "echo new\n", "-q", "-R", "exec", "-w", "n1")
+	got, _ = os.ReadFile(own)
+	lines := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
+	if len(lines) != historyMax+1 || lines[0] != fmt.Sprintf("old %d", historyMax+500) || lines[historyMax] != "echo new" {
+		t.Fatalf("muster history: %d lines, first %q, last %q", len(lines), lines[0], lines[len(lines)-1])
+	}
+}
+
+// FuzzHistory: whatever the history file holds, loading never fails and
+// keeps at most historyMax non-empty lines, and adding a line appends
+// exactly that line to the file (after a newline if it lacked one).
 func FuzzHistory(f *testing.F) {
-	f.Add("echo a\n\n+n1\n")
-	f.Add("")
-	f.Add("\x00\n\r\n")
-	f.Fuzz(func(t *testing.T, data string) {
+	f.Add("echo a\n\n+n1\n", "x")
+	f.Add("", "y")
+	f.Add("\x00\n\r\n", "")
+	f.Add("no newline", "z")
+	f.Fuzz(func(t *testing.T, data, entry string) {
+		if strings.Contains(entry, "\n") {
+			return // the prompt never gives a line with a newline
+		}
 		dir := t.TempDir()
 		p := filepath.Join(dir, "h")
 		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		h := loadHistory(p)
+		h := loadHistory(p, false)
 		if h.Len() > historyMax {
 			t.Fatalf("%d lines", h.Len())
 		}
 		for i := range h.Len() {
-			if h.At(i) == "" {
-				t.Fatal("empty line kept")
+			if h.At(i) == "" || strings.Contains(h.At(i), "\n") {
+				t.Fatalf("line %q kept", h.At(i))
 			}
 		}
-		h.path = filepath.Join(dir, "sub", "h2")
-		h.save()
-		h2 := loadHistory(h.path)
-		if !slices.Equal(h.lines, h2.lines) {
-			t.Fatalf("round trip %q != %q", h2.lines, h.lines)
+		n := h.Len()
+		h.Add(entry)
+		got, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := data
+		if entry != "" {
+			if want != "" && !strings.HasSuffix(want, "\n") {
+				want += "\n"
+			}
+			want += entry + "\n"
+			if h.At(0) != entry || h.Len() != min(n+1, historyMax) {
+				t.Fatalf("recall: newest %q, %d lines", h.At(0), h.Len())
+			}
+		}
+		if string(got) != want {
+			t.Fatalf("file %q, want %q", got, want)
 		}
 	})
 }
