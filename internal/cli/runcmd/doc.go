@@ -17,9 +17,11 @@
 // Without a command on a terminal, muster run is interactive like clush: a
 // prompt, a history file (~/.clush_history under the name clush, else
 // $XDG_STATE_HOME/muster/history), "?", "+NODES", "-NODES", "@NODES", "!CMD"
-// (local), "=" (gathering on/off), quit or Ctrl-D; unlike clush, Ctrl-C
-// stops only the running command (printing the output gathered so far)
-// and returns to the prompt.
+// (local), "=" (gathering on/off), quit or Ctrl-D. Node sets typed at the
+// prompt are lowercased under the name clush, as clush does, and keep their
+// case as muster run (like -w, where names are case-sensitive). Unlike
+// clush, Ctrl-C stops only the running command (printing the output
+// gathered so far) and returns to the prompt.
 //
 // A run mode with password_prompt asks for a password once (on /dev/tty,
 // without echo) and writes it and a newline to every node's standard

@@ -247,7 +247,9 @@ func (s *session) parseNodes(str string) (nodeset.NodeSet, error) {
 
 // loop is interactive mode, as clush's: a prompt, "?" to show the nodes,
 // "+NODES", "-NODES" and "@NODES" to change them, "=" to switch gathering,
-// "!CMD" to run CMD locally, "quit" or Ctrl-D to leave. Unlike clush,
+// "!CMD" to run CMD locally, "quit" or Ctrl-D to leave. Under the name
+// clush, node sets typed there are lowercased as clush does; as muster run
+// they keep their case. Unlike clush,
 // Ctrl-C stops only the running command and comes back to the prompt, and
 // at the prompt it only clears the line. It returns the exit code of the
 // last command.
@@ -286,22 +288,29 @@ func (s *session) loop(ctx context.Context, targets nodeset.NodeSet) int {
 			return rc
 		}
 		cmdl := strings.ToLower(line)
+		// the node set after +, - or @: clush takes it lowercased; muster
+		// keeps its case, as on its command line (node and group names are
+		// case-sensitive there)
+		nodes := line
+		if s.prog == "clush" {
+			nodes = cmdl
+		}
 		info = true
 		var perr error
 		switch {
 		case strings.HasPrefix(cmdl, "+"):
 			var add nodeset.NodeSet
-			if add, perr = s.parseNodes(line[1:]); perr == nil {
+			if add, perr = s.parseNodes(nodes[1:]); perr == nil {
 				ns = ns.Union(add)
 			}
 		case strings.HasPrefix(cmdl, "-"):
 			var del nodeset.NodeSet
-			if del, perr = s.parseNodes(line[1:]); perr == nil {
+			if del, perr = s.parseNodes(nodes[1:]); perr == nil {
 				ns = ns.Difference(del)
 			}
 		case strings.HasPrefix(cmdl, "@"):
 			var set nodeset.NodeSet
-			if set, perr = s.parseNodes(line[1:]); perr == nil {
+			if set, perr = s.parseNodes(nodes[1:]); perr == nil {
 				ns = set
 			}
 		case cmdl == "=":

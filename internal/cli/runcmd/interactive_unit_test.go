@@ -45,6 +45,32 @@ func TestInteractiveCommands(t *testing.T) {
 	}
 }
 
+// TestInteractiveNodeCase: under the name clush, node sets typed at the
+// prompt are lowercased (clush parses the lowercased line: this is what
+// clush 1.9.1 shows for the same input); as muster run they keep their
+// case.
+func TestInteractiveNodeCase(t *testing.T) {
+	in := "+N2\n-N1\n@Web[1-2]\n"
+	out, _, _ := runTTY(t, "clush", in, "-q", "-R", "exec", "-w", "n1,N1")
+	want := "Working with nodes: N1,n1\n" +
+		"clush> Working with nodes: N1,n[1-2]\n" +
+		"clush> Working with nodes: N1,n2\n" +
+		"clush> Working with nodes: web[1-2]\n" +
+		"clush> \n"
+	if out != want {
+		t.Fatalf("clush: out %q\nwant       %q", out, want)
+	}
+	out, _, _ = runTTY(t, "muster run", in, "-q", "-R", "exec", "-w", "n1,N1")
+	want = "Working with nodes: N1,n1\n" +
+		"muster> Working with nodes: N[1-2],n1\n" +
+		"muster> Working with nodes: N2,n1\n" +
+		"muster> Working with nodes: Web[1-2]\n" +
+		"muster> \n"
+	if out != want {
+		t.Fatalf("muster run: out %q\nwant            %q", out, want)
+	}
+}
+
 func TestInteractiveEOFAndExitCode(t *testing.T) {
 	// Ctrl-D (end of input) leaves with a newline; -S: the last command's code
 	out, _, rc := runTTY(t, "muster run", "exit 3\n", "-q", "-S", "-R", "exec", "-w", "n1")
