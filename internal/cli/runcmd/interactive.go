@@ -367,7 +367,9 @@ var ttyPath = "/dev/tty"
 // askPass asks for a run mode's password (password_prompt) as Python's
 // getpass does: on the terminal without echo, else, warning that it may be
 // echoed, one line of standard input (read byte by byte, so that the rest
-// of the input is still forwarded to the nodes).
+// of the input is still forwarded to the nodes). End of input before any
+// character is an error wrapping io.ErrUnexpectedEOF, as getpass's
+// EOFError, on which clush exits with 1.
 func askPass(stdio cli.Stdio) (string, error) {
 	if tty, err := os.OpenFile(ttyPath, os.O_RDWR, 0); err == nil {
 		defer tty.Close()
@@ -396,6 +398,10 @@ func askPass(stdio cli.Stdio) (string, error) {
 			line = append(line, b[0])
 		}
 		if err == io.EOF {
+			if n == 0 && len(line) == 0 {
+				// getpass raises EOFError here, and clush gives up
+				return "", fmt.Errorf("no password: standard input ended before any character: %w", io.ErrUnexpectedEOF)
+			}
 			break
 		}
 		if err != nil {

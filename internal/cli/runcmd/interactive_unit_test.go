@@ -121,6 +121,17 @@ func TestPasswordPromptStdin(t *testing.T) {
 	if out != "n1: eof pw1\nn2: eof pw1\n" {
 		t.Fatalf("-n: out %q", out)
 	}
+	// end of input before any character: no password, nothing run, exit
+	// code 1 as clush (which dies of getpass's EOFError); a last line
+	// without a newline is a password, as for getpass
+	out, errs, rc = runIn(t, "", "--conf", conf, "-m", "pw", "-R", "exec", "-w", "n1", "echo ran")
+	if rc != 1 || out != "" || errs != "Warning: Password input may be echoed.\nPassword: clush: password prompt: no password: standard input ended before any character: unexpected EOF\n" {
+		t.Fatalf("empty input: rc %d out %q err %q", rc, out, errs)
+	}
+	out, _, rc = runIn(t, "pw2", "--conf", conf, "-m", "pw", "-R", "exec", "-w", "n1", "read p; echo $p")
+	if rc != 0 || out != "n1: pw2\n" {
+		t.Fatalf("no newline: rc %d out %q", rc, out)
+	}
 	// a bad boolean is a configuration error
 	os.WriteFile(filepath.Join(dir, "clush.conf.d", "pw.conf"), []byte("[mode:pw]\npassword_prompt: maybe\n"), 0o644)
 	_, errs, rc = runIn(t, "", "--conf", conf, "-m", "pw", "-R", "exec", "-w", "n1", "true")
