@@ -2,6 +2,7 @@ package runcmd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +11,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/muster-sh/muster/internal/cli"
@@ -369,18 +374,21 @@ var ttyPath = "/dev/tty"
 // echoed, one line of standard input (read byte by byte, so that the rest
 // of the input is still forwarded to the nodes). End of input before any
 // character is an error wrapping io.ErrUnexpectedEOF, as getpass's
-// EOFError, on which clush exits with 1.
-func askPass(stdio cli.Stdio) (string, error) {
+// EOFError, on which clush exits with 1. On the terminal, Ctrl-C (intr)
+// gives up with errInterrupted, as clush does on KeyboardInterrupt, and
+// the end of ctx (SIGTERM, SIGHUP) with its cause; the terminal is left
+// as it was.
+func askPass(ctx context.Context, intr <-chan os.Signal, stdio cli.Stdio) (string, error) {
+	// opened by name, the terminal is in Go's poller: its reads can be
+	// stopped with a deadline
 	if tty, err := os.OpenFile(ttyPath, os.O_RDWR, 0); err == nil {
 		defer tty.Close()
-		if term.IsTerminal(int(tty.Fd())) {
-			io.WriteString(tty, "Password: ")
-			pw, err := term.ReadPassword(int(tty.Fd()))
-			io.WriteString(tty, "\n")
-			if err != nil {
-				return "", fmt.Errorf("reading %s: %w", ttyPath, err)
-			}
-			return string(pw), nil
+		fd := -1
+		if rc, err := tty.SyscallConn(); err == nil {
+			rc.Control(func(f uintptr) { fd = int(f) })
+		}
+		if fd >= 0 && term.IsTerminal(fd) {
+			return readPassword(ctx, intr, tty, fd)
 		}
 	}
 	if stdio.In == nil {
@@ -408,5 +416,72 @@ func askPass(stdio cli.Stdio) (string, error) {
 			return "", fmt.Errorf("reading a password from standard input: %w", err)
 		}
 	}
+	return string(line), nil
+}
+
+// readPassword reads a line on the terminal tty (file descriptor fd) with
+// echo off, signals on (Ctrl-C is a SIGINT, delivered on intr), and the
+// terminal's own line editing; the terminal is restored afterwards.
+func readPassword(ctx context.Context, intr <-chan os.Signal, tty *os.File, fd int) (string, error) {
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", ttyPath, err)
+	}
+	noEcho := *old
+	noEcho.Lflag &^= unix.ECHO
+	noEcho.Lflag |= unix.ICANON | unix.ISIG
+	noEcho.Iflag |= unix.ICRNL
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &noEcho); err != nil {
+		return "", fmt.Errorf("reading %s: %w", ttyPath, err)
+	}
+	defer unix.IoctlSetTermios(fd, unix.TCSETS, old)
+	io.WriteString(tty, "Password: ")
+
+	// a Ctrl-C or the end of ctx stops the read below by a deadline
+	var why atomic.Pointer[error]
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var err error
+		select {
+		case <-intr:
+			err = errInterrupted
+		case <-ctx.Done():
+			err = context.Cause(ctx)
+		case <-done:
+			return
+		}
+		why.Store(&err)
+		tty.SetReadDeadline(time.Now())
+	})
+	defer wg.Wait()
+	defer close(done)
+
+	var line []byte
+	buf := make([]byte, 256)
+	for {
+		n, err := tty.Read(buf)
+		line = append(line, buf[:n]...)
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i]
+			break
+		}
+		if w := why.Load(); w != nil {
+			io.WriteString(tty, "\n")
+			return "", *w
+		}
+		if err == io.EOF {
+			if len(line) == 0 {
+				io.WriteString(tty, "\n")
+				return "", fmt.Errorf("no password: end of input on %s before any character: %w", ttyPath, io.ErrUnexpectedEOF)
+			}
+			break
+		}
+		if err != nil {
+			io.WriteString(tty, "\n")
+			return "", fmt.Errorf("reading %s: %w", ttyPath, err)
+		}
+	}
+	io.WriteString(tty, "\n")
 	return string(line), nil
 }

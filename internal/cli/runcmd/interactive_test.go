@@ -254,6 +254,34 @@ func TestPasswordPromptTerminal(t *testing.T) {
 	}
 }
 
+// TestPasswordPromptInterrupt: Ctrl-C at the Password: prompt ends muster
+// with 130 and "Keyboard interrupt." as clush, Ctrl-D there (no password)
+// with 1; nothing runs, and the terminal echoes again afterwards.
+func TestPasswordPromptInterrupt(t *testing.T) {
+	tmuxPath(t)
+	dir := t.TempDir()
+	_, clush := buildMuster(t)
+	os.MkdirAll(filepath.Join(dir, "clush.conf.d"), 0o755)
+	conf := filepath.Join(dir, "clush.conf")
+	os.WriteFile(conf, []byte("[Main]\nconfdir: $CFGDIR/clush.conf.d\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "clush.conf.d", "pw.conf"), []byte("[mode:pw]\npassword_prompt: yes\n"), 0o644)
+	for _, c := range []struct{ key, code, msg string }{
+		{"C-c", "EXIT=130", "Keyboard interrupt."},
+		{"C-d", "EXIT=1", "clush: password prompt: no password: end of input on /dev/tty before any character: unexpected EOF"},
+	} {
+		s := newScreen(t, dir, clush+" --conf "+conf+" -m pw -R exec -w n1 'echo ran'")
+		s.waitFor("Password:", 1)
+		s.keys(c.key)
+		txt := s.waitFor(c.code, 1)
+		if !strings.Contains(txt, c.msg) || strings.Contains(txt, "ran") {
+			t.Fatalf("%s at the prompt: want %q and %s, nothing run:\n%s", c.key, c.msg, c.code, txt)
+		}
+		// echo is back on: what is typed now shows
+		s.keys("-l", "--", "echoed-again")
+		s.waitFor("echoed-again", 1)
+	}
+}
+
 // TestMeterOnTerminal: as muster run, a run longer than a second shows
 // the meter on a terminal without -P, and erases it at the end.
 func TestMeterOnTerminal(t *testing.T) {

@@ -79,8 +79,21 @@ func Main(args []string, stdio cli.Stdio) int {
 // MainAs is Main with the name used in messages ("clush" prints exactly
 // what ClusterShell's clush prints).
 func MainAs(prog string, args []string, stdio cli.Stdio) int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
+	// SIGTERM and SIGHUP end the context, with a *signalError as cause.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case sig := <-sigs:
+			cancel(&signalError{sig.(syscall.Signal)})
+		case <-done:
+		}
+	}()
 	// Ctrl-C stops the running command; outside interactive mode that ends
 	// muster too.
 	intr := make(chan os.Signal, 1)
@@ -92,6 +105,22 @@ func MainAs(prog string, args []string, stdio cli.Stdio) int {
 	signal.Notify(pipe, syscall.SIGPIPE)
 	defer signal.Stop(pipe)
 	return runWith(ctx, intr, prog, args, stdio)
+}
+
+// signalError is the cause of the end of Main's context: a signal that
+// ends muster (SIGTERM, SIGHUP).
+type signalError struct{ sig syscall.Signal }
+
+func (e *signalError) Error() string { return "got signal: " + e.sig.String() }
+
+// signalExit is the exit code for the end of ctx: 128 plus the signal's
+// number, as a shell reports a process killed by it; 1 without a signal.
+func signalExit(ctx context.Context) int {
+	var se *signalError
+	if errors.As(context.Cause(ctx), &se) {
+		return 128 + int(se.sig)
+	}
+	return 1
 }
 
 func usage(prog string, w io.Writer) {
@@ -347,8 +376,15 @@ func runWith(ctx context.Context, intr <-chan os.Signal, prog string, args []str
 		fmt.Fprintf(stdio.Err, "ERROR: %s\n", strings.TrimPrefix(err.Error(), errConfig.Error()+": "))
 		return 1
 	} else if pp {
-		pw, err := askPass(stdio)
-		if err != nil {
+		pw, err := askPass(ctx, intr, stdio)
+		switch {
+		case errors.Is(err, errInterrupted):
+			// as clush on KeyboardInterrupt
+			fmt.Fprintln(stdio.Err, "Keyboard interrupt.")
+			return 128 + int(syscall.SIGINT)
+		case ctx.Err() != nil:
+			return signalExit(ctx)
+		case err != nil:
 			fmt.Fprintf(stdio.Err, "%s: password prompt: %v\n", prog, err)
 			return 1
 		}
