@@ -171,24 +171,44 @@ func (r *plainReader) readLine(prompt string) (string, error) {
 	return line, nil
 }
 
-// ctrlCReader notes when Ctrl-C goes by (term.Terminal reports it as end
-// of file, like Ctrl-D). It hands out one byte per Read so that what was
-// typed ahead stays here, not in a Terminal that is dropped after the line.
-type ctrlCReader struct {
-	r   io.Reader
-	buf []byte
-	hit bool
+// ttyInput reads the keys typed at the prompt from the terminal's file
+// descriptor. It hands out one byte per Read, so that what was typed ahead
+// stays here, not in a Terminal that is dropped after the line; it notes
+// when Ctrl-C goes by (term.Terminal reports it as end of file, like
+// Ctrl-D). It waits for input with poll(2) on the terminal and on wake, a
+// pipe written when the session's context ends, so that SIGTERM or SIGHUP
+// at the prompt need no key to take effect (the read gives up with
+// context.Canceled).
+type ttyInput struct {
+	fd   int
+	wake int
+	buf  []byte
+	hit  bool
 }
 
-func (c *ctrlCReader) Read(p []byte) (int, error) {
+func (c *ttyInput) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if len(c.buf) == 0 {
+	for len(c.buf) == 0 {
+		fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}, {Fd: int32(c.wake), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, -1); err == unix.EINTR {
+			continue
+		} else if err != nil {
+			return 0, fmt.Errorf("waiting for the terminal: %w", err)
+		}
+		if fds[1].Revents != 0 {
+			return 0, context.Canceled
+		}
 		var chunk [256]byte
-		n, err := c.r.Read(chunk[:])
-		if n == 0 {
-			return 0, err
+		n, err := unix.Read(c.fd, chunk[:])
+		switch {
+		case err == unix.EINTR || err == unix.EAGAIN:
+			continue
+		case err != nil:
+			return 0, fmt.Errorf("reading the terminal: %w", err)
+		case n == 0:
+			return 0, io.EOF
 		}
 		c.buf = append(c.buf[:0], chunk[:n]...)
 	}
@@ -205,7 +225,7 @@ func (c *ctrlCReader) Read(p []byte) (int, error) {
 // is a SIGINT and at the prompt just a key.
 type termReader struct {
 	fd   int
-	in   *ctrlCReader
+	in   *ttyInput
 	out  io.Writer
 	hist *history
 }
@@ -227,18 +247,42 @@ func (r *termReader) readLine(prompt string) (string, error) {
 	}
 	r.in.hit = false
 	line, err := t.ReadLine()
-	if errors.Is(err, io.EOF) && r.in.hit {
+	switch {
+	case errors.Is(err, context.Canceled):
+		io.WriteString(r.out, "\r\n")
+	case errors.Is(err, io.EOF) && r.in.hit:
 		io.WriteString(r.out, "^C\r\n")
 		return "", errInterrupted
 	}
 	return line, err
 }
 
-func newLineReader(stdio cli.Stdio, hist *history) lineReader {
+// newLineReader returns the reader of the prompt's lines, and a function
+// that releases it. On a terminal, the end of ctx stops a read at once.
+func newLineReader(ctx context.Context, stdio cli.Stdio, hist *history) (lineReader, func()) {
 	if f, ok := stdio.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return &termReader{fd: int(f.Fd()), in: &ctrlCReader{r: f}, out: stdio.Out, hist: hist}
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err == nil {
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				select {
+				case <-ctx.Done():
+					unix.Write(p[1], []byte{1})
+				case <-stop:
+				}
+			})
+			release := func() {
+				close(stop)
+				wg.Wait()
+				unix.Close(p[0])
+				unix.Close(p[1])
+			}
+			in := &ttyInput{fd: int(f.Fd()), wake: p[0]}
+			return &termReader{fd: in.fd, in: in, out: stdio.Out, hist: hist}, release
+		}
 	}
-	return &plainReader{in: bufio.NewReader(stdio.In), out: stdio.Out, hist: hist}
+	return &plainReader{in: bufio.NewReader(stdio.In), out: stdio.Out, hist: hist}, func() {}
 }
 
 // parseNodes reads a node set typed at the prompt, with groups.
@@ -257,7 +301,7 @@ func (s *session) parseNodes(str string) (nodeset.NodeSet, error) {
 // they keep their case. Unlike clush,
 // Ctrl-C stops only the running command and comes back to the prompt, and
 // at the prompt it only clears the line. It returns the exit code of the
-// last command.
+// last command, or 128+N when signal N (SIGTERM, SIGHUP) ended it.
 func (s *session) loop(ctx context.Context, targets nodeset.NodeSet) int {
 	if f, ok := s.stdio.Out.(*os.File); ok && !term.IsTerminal(int(f.Fd())) {
 		fmt.Fprintln(s.errs, "ERROR: interactive mode requires a tty")
@@ -265,7 +309,8 @@ func (s *session) loop(ctx context.Context, targets nodeset.NodeSet) int {
 		return 1
 	}
 	hist := loadHistory(historyPath(s.prog), s.prog != "clush")
-	lr := newLineReader(s.stdio, hist)
+	lr, release := newLineReader(ctx, s.stdio, hist)
+	defer release()
 	prompt := "muster> "
 	if s.prog == "clush" {
 		prompt = "clush> "
@@ -284,6 +329,9 @@ func (s *session) loop(ctx context.Context, targets nodeset.NodeSet) int {
 		s.errs.Flush()
 		s.out.Flush()
 		line, err := lr.readLine(prompt)
+		if ctx.Err() != nil {
+			break
+		}
 		if errors.Is(err, errInterrupted) {
 			continue
 		}
@@ -347,7 +395,10 @@ func (s *session) loop(ctx context.Context, targets nodeset.NodeSet) int {
 			return rc
 		}
 	}
-	return rc
+	// SIGTERM or SIGHUP, at the prompt or during a command
+	s.errs.Flush()
+	s.out.Flush()
+	return signalExit(ctx)
 }
 
 // toggleGather is "=": gathered output (-b) on or off.

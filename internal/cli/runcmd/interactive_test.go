@@ -5,8 +5,10 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -226,6 +228,37 @@ func TestInteractiveTerminal(t *testing.T) {
 	if err != nil || !strings.Contains(string(hist), "echo A1 %h\n+@extra\n") || strings.Contains(string(hist), "dropped") {
 		t.Fatalf("history file %q (%v)", hist, err)
 	}
+}
+
+// TestInteractiveSIGTERM: SIGTERM at the prompt, with no key typed
+// after it, ends muster at once with 128+15, the half-typed line not run
+// and the terminal out of raw mode.
+func TestInteractiveSIGTERM(t *testing.T) {
+	tmuxPath(t)
+	dir := t.TempDir()
+	_, clush := buildMuster(t)
+	pidFile := filepath.Join(dir, "pid")
+	s := newScreen(t, dir, "sh -c 'echo $$ >"+pidFile+"; exec "+clush+" -R exec -w n1'")
+	s.waitPrompt(1)
+	s.keys("-l", "--", "echo half-typed")
+	s.waitFor("half-typed", 1)
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	txt := s.waitFor("EXIT=143", 1)
+	if strings.Contains(txt, "n1: half-typed") {
+		t.Fatalf("the half-typed line ran:\n%s", txt)
+	}
+	s.keys("-l", "--", "echoed-again")
+	s.waitFor("echoed-again", 1)
 }
 
 // TestPasswordPromptTerminal: a run mode with password_prompt asks once on
