@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -171,6 +173,9 @@ func (r *plainReader) readLine(prompt string) (string, error) {
 	return line, nil
 }
 
+// keyCtrlZ is Ctrl-Z, the terminal's suspend character.
+const keyCtrlZ = 0x1a
+
 // ttyInput reads the keys typed at the prompt from the terminal's file
 // descriptor. It hands out one byte per Read, so that what was typed ahead
 // stays here, not in a Terminal that is dropped after the line; it notes
@@ -178,19 +183,28 @@ func (r *plainReader) readLine(prompt string) (string, error) {
 // Ctrl-D). It waits for input with poll(2) on the terminal and on wake, a
 // pipe written when the session's context ends, so that SIGTERM or SIGHUP
 // at the prompt need no key to take effect (the read gives up with
-// context.Canceled).
+// context.Canceled). Ctrl-Z, which raw mode turns into a key, is not
+// handed out: suspend is called instead.
 type ttyInput struct {
-	fd   int
-	wake int
-	buf  []byte
-	hit  bool
+	fd      int
+	wake    int
+	buf     []byte
+	hit     bool
+	suspend func()
 }
 
 func (c *ttyInput) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	for len(c.buf) == 0 {
+	for len(c.buf) == 0 || c.buf[0] == keyCtrlZ {
+		if len(c.buf) > 0 {
+			c.buf = c.buf[1:]
+			if c.suspend != nil {
+				c.suspend()
+			}
+			continue
+		}
 		fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}, {Fd: int32(c.wake), Events: unix.POLLIN}}
 		if _, err := unix.Poll(fds, -1); err == unix.EINTR {
 			continue
@@ -246,6 +260,17 @@ func (r *termReader) readLine(prompt string) (string, error) {
 		t.SetSize(w, h)
 	}
 	r.in.hit = false
+	r.in.suspend = func() {
+		// what the terminal does on Ctrl-Z with signals on (and readline
+		// with it): back to the normal mode, stop the job; once continued,
+		// raw mode again and the prompt and line drawn anew
+		term.Restore(r.fd, old)
+		io.WriteString(r.out, "^Z")
+		stopJob()
+		term.MakeRaw(r.fd)
+		t.Write(nil)
+	}
+	defer func() { r.in.suspend = nil }()
 	line, err := t.ReadLine()
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -255,6 +280,31 @@ func (r *termReader) readLine(prompt string) (string, error) {
 		return "", errInterrupted
 	}
 	return line, err
+}
+
+// stopJob stops muster's process group as Ctrl-Z does on a terminal with
+// signals on, and returns once muster has been continued (SIGCONT): the
+// signal sent to the group may stop this process only after kill returns.
+// It does not wait when SIGTSTP is ignored, nor (after a second) when the
+// system discards it, as for an orphaned process group.
+func stopJob() {
+	if signal.Ignored(syscall.SIGTSTP) {
+		return
+	}
+	cont := make(chan os.Signal, 1)
+	signal.Notify(cont, syscall.SIGCONT)
+	defer signal.Stop(cont)
+	if unix.Kill(0, unix.SIGTSTP) != nil {
+		return
+	}
+	// stopped meanwhile, the timer may fire as soon as muster is continued
+	// too: either way the stop has happened
+	tm := time.NewTimer(time.Second)
+	defer tm.Stop()
+	select {
+	case <-cont:
+	case <-tm.C:
+	}
 }
 
 // newLineReader returns the reader of the prompt's lines, and a function
@@ -300,7 +350,8 @@ func (s *session) parseNodes(str string) (nodeset.NodeSet, error) {
 // clush, node sets typed there are lowercased as clush does; as muster run
 // they keep their case. Unlike clush,
 // Ctrl-C stops only the running command and comes back to the prompt, and
-// at the prompt it only clears the line. It returns the exit code of the
+// at the prompt it only clears the line. Ctrl-Z at the prompt suspends
+// muster as it would a readline program. It returns the exit code of the
 // last command, or 128+N when signal N (SIGTERM, SIGHUP) ended it.
 func (s *session) loop(ctx context.Context, targets nodeset.NodeSet) int {
 	if f, ok := s.stdio.Out.(*os.File); ok && !term.IsTerminal(int(f.Fd())) {

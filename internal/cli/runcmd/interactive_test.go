@@ -261,6 +261,42 @@ func TestInteractiveSIGTERM(t *testing.T) {
 	s.waitFor("echoed-again", 1)
 }
 
+// TestInteractiveSuspend: Ctrl-Z at the prompt stops muster as a job of
+// an interactive shell (raw mode turns it into a key, so muster stops
+// itself); after fg the prompt and the half-typed line are back, and the
+// line goes on.
+func TestInteractiveSuspend(t *testing.T) {
+	tmuxPath(t)
+	dir := t.TempDir()
+	_, clush := buildMuster(t)
+	s := newScreen(t, dir, "PS1='sh$ ' bash --norc --noprofile -i")
+	s.waitFor("sh$", 1)
+	s.line(clush + " -R exec -w n1")
+	s.waitPrompt(1)
+	s.keys("-l", "--", "echo Z1")
+	s.waitFor("echo Z1", 1)
+	s.keys("C-z")
+	s.waitFor("clush> echo Z1^Z", 1)
+	s.waitFor("Stopped", 1)
+	s.waitFor("sh$", 2)
+	s.line("fg")
+	// the line is drawn anew, and what is typed next shows once (raw
+	// mode is back: the terminal does not echo it too)
+	s.waitFor("\nclush> echo Z1", 2)
+	s.keys("-l", "--", " %h")
+	s.waitFor("\nclush> echo Z1 %h", 1)
+	s.keys("Enter")
+	txt := s.waitFor("n1: Z1 n1", 1)
+	if strings.Count(txt, "%h") != 1 {
+		t.Fatalf("typed text echoed twice:\n%s", txt)
+	}
+	s.waitPrompt(2)
+	s.keys("C-d")
+	s.waitFor("sh$", 3)
+	s.line("echo rc=$?")
+	s.waitFor("rc=0", 1)
+}
+
 // TestPasswordPromptTerminal: a run mode with password_prompt asks once on
 // the terminal, without echo, and each node reads the password as the
 // first line of its input.
