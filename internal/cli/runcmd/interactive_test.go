@@ -351,14 +351,21 @@ func TestPasswordPromptInterrupt(t *testing.T) {
 	}
 }
 
-// TestMeterOnTerminal: as muster run, a run longer than a second shows
-// the meter on a terminal without -P, and erases it at the end.
+// TestMeterOnTerminal: as muster run, a run that goes on (here until the
+// meter has been seen: the nodes wait for a file the test creates then)
+// shows the meter on a terminal without -P, and erases it at the end.
 func TestMeterOnTerminal(t *testing.T) {
 	tmuxPath(t)
 	muster, _ := buildMuster(t)
 	home := t.TempDir()
-	s := newScreen(t, home, muster+" run -R exec -w n[1-3] 'sleep 3; echo out %h'")
-	s.waitFor("/3 done, 0 failed", 1)
+	flag := filepath.Join(home, "seen")
+	// bounded: at most 1200 * 0.05 s if the test never creates the file
+	wait := "i=0; while [ ! -e " + flag + " ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done"
+	s := newScreen(t, home, muster+" run -R exec -w n[1-3] '"+wait+"; echo out %h'")
+	s.waitFor("0/3 done, 0 failed", 1)
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	txt := s.waitFor("EXIT=0", 1)
 	if strings.Contains(txt, "done,") || !strings.Contains(txt, "n2: out n2") {
 		t.Fatalf("meter not erased:\n%s", txt)
