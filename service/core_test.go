@@ -723,3 +723,100 @@ func TestDedupKeyIncludesCaller(t *testing.T) {
 		t.Fatalf("%d executions for three callers, want 3", n)
 	}
 }
+
+// gate is the state of the "test.Gated" constructor for the test that
+// installs it: the first build waits for release; every build and every
+// shutdown hook run is counted.
+type gate struct {
+	builds, hooks atomic.Int64
+	started       chan struct{}
+	release       chan struct{}
+	once          sync.Once
+}
+
+func (g *gate) open() { g.once.Do(func() { close(g.release) }) }
+
+var gated atomic.Pointer[gate]
+
+func newGate() *gate {
+	g := &gate{started: make(chan struct{}), release: make(chan struct{})}
+	gated.Store(g)
+	return g
+}
+
+func init() {
+	Register("test.Gated", func(p *Pool) (*Service, error) {
+		g := gated.Load()
+		if g.builds.Add(1) == 1 {
+			close(g.started)
+			<-g.release
+		}
+		s := newCalc(&calc{}, AllowAny).rename("test.Gated")
+		s.OnShutdown(func(context.Context) { g.hooks.Add(1) })
+		return s, nil
+	})
+}
+
+func (g *gate) waitStarted(t *testing.T) {
+	t.Helper()
+	select {
+	case <-g.started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the constructor did not start within 30 s")
+	}
+}
+
+// A local Activate (or Add) while a parent's call is activating the same
+// service joins that activation (Add is refused): one instance is built,
+// served and shut down.
+func TestActivateJoinsActivationInProgress(t *testing.T) {
+	g := newGate()
+	p := newTestPool(t, Config{})
+	t.Cleanup(g.open) // runs before the Pool's close, even on failure
+	first := dispatchAsync(t, p, 0, "test.Gated", "add", AddReq{A: 1, B: 2})
+	g.waitStarted(t)
+	if err := p.Add(New("test.Gated")); err == nil {
+		t.Fatal("Add of a service being activated succeeded")
+	}
+	type activated struct {
+		s   *Service
+		err error
+	}
+	got := make(chan activated, 1)
+	go func() {
+		s, err := p.Activate("test.Gated")
+		got <- activated{s, err}
+	}()
+	joined := func() bool {
+		p.mu.RLock()
+		defer p.mu.RUnlock()
+		a := p.activating["test.Gated"]
+		return a != nil && a.waiters > 0
+	}
+	for i := 0; !joined() && g.builds.Load() < 2; i++ {
+		if i > 3000 {
+			t.Fatal("Activate neither joined the activation nor built the service within 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	g.open()
+	if r := wait(t, first); r.e != nil {
+		t.Fatal(r.e)
+	}
+	a := <-got
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	p.mu.RLock()
+	active, order := p.active["test.Gated"], len(p.order)
+	p.mu.RUnlock()
+	if n := g.builds.Load(); n != 1 || a.s != active || order != 1 {
+		t.Fatalf("%d builds, Activate's service is the active one: %v, %d services to shut down; want 1, true, 1", n, a.s == active, order)
+	}
+	if err := p.Close(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if n := g.hooks.Load(); n != 1 {
+		t.Fatalf("shutdown hooks ran %d times, want once", n)
+	}
+}

@@ -58,8 +58,14 @@ type Pool struct {
 	done       chan struct{}
 }
 
+// activation is a service being built. Calls for it queue in pending;
+// local Activate calls wait on done; svc and err are its outcome.
 type activation struct {
 	pending []inbound
+	waiters int // Activate calls that joined it
+	done    chan struct{}
+	svc     *Service
+	err     error
 }
 
 // NewPool returns a Pool serving the services in r's context: it listens on
@@ -116,7 +122,8 @@ func (p *Pool) hasParentAuthority(id mesh.ID) bool {
 }
 
 // Add makes s active in the Pool, without any permission check. It fails if
-// a service of the same name is already active or the Pool is closed.
+// a service of the same name is already active or being activated, or the
+// Pool is closed.
 func (p *Pool) Add(s *Service) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -126,35 +133,42 @@ func (p *Pool) Add(s *Service) error {
 	if _, dup := p.active[s.name]; dup {
 		return fmt.Errorf("service: %q is already active in context %d", s.name, p.self)
 	}
+	if p.activating[s.name] != nil {
+		return fmt.Errorf("service: %q is being activated in context %d", s.name, p.self)
+	}
 	p.active[s.name] = s
 	p.order = append(p.order, s)
 	return nil
 }
 
 // Activate makes the registered service name active, constructing it if it
-// is not, without any permission check, and returns it.
+// is not, without any permission check, and returns it. If the service is
+// being activated (by a parent's call, or another Activate), Activate waits
+// for that activation and returns its outcome: a service is built once.
 func (p *Pool) Activate(name string) (*Service, error) {
-	p.mu.RLock()
-	s := p.active[name]
-	p.mu.RUnlock()
-	if s != nil {
+	p.mu.Lock()
+	if s := p.active[name]; s != nil {
+		p.mu.Unlock()
 		return s, nil
 	}
-	s, err := p.construct(name)
-	if err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if old := p.active[name]; old != nil {
-		return old, nil
-	}
 	if p.closed {
+		p.mu.Unlock()
 		return nil, &Error{Code: CodeClosed, Service: name}
 	}
-	p.active[name] = s
-	p.order = append(p.order, s)
-	return s, nil
+	if a := p.activating[name]; a != nil {
+		a.waiters++
+		p.mu.Unlock()
+		<-a.done
+		return a.svc, a.err
+	}
+	a := &activation{done: make(chan struct{})}
+	p.activating[name] = a
+	p.jobs.Add(1) // Close runs the hooks of what this builds
+	p.mu.Unlock()
+	defer p.jobs.Done()
+	s, err := p.construct(name)
+	p.finishActivation(name, a, s, err)
+	return a.svc, a.err
 }
 
 // Impl returns the implementation recorded with [Service.SetImpl] of the
@@ -388,44 +402,68 @@ func (p *Pool) activate(in inbound) {
 		p.mu.Unlock()
 		return
 	}
-	a := &activation{pending: []inbound{in}}
+	a := &activation{pending: []inbound{in}, done: make(chan struct{})}
 	p.activating[in.service] = a
 	p.mu.Unlock()
-	// finish dispatches the calls that arrived during activation, in order;
-	// calls arriving meanwhile still queue behind them, and the service
-	// becomes active (reachable directly) only once the queue is empty.
-	finish := func(s *Service, err error) {
-		for {
-			p.mu.Lock()
-			if err == nil && p.closed {
-				err = ErrClosed
+	name := in.service
+	err := p.submit(p.cfg.Priority, func(context.Context) {
+		s, err := p.construct(name)
+		p.finishActivation(name, a, s, err)
+	}, func() { p.finishActivation(name, a, nil, ErrClosed) })
+	if err != nil {
+		p.finishActivation(name, a, nil, ErrClosed)
+	}
+}
+
+// finishActivation ends activation a of service name, whose construction
+// returned s and err: it dispatches the calls that arrived during the
+// activation, in order (calls arriving meanwhile still queue behind them),
+// and makes s active only once the queue is empty. It runs on a Pool job
+// (or within Activate, which holds one), so that Close waits for it.
+func (p *Pool) finishActivation(name string, a *activation, s *Service, err error) {
+	var discard *Service
+	for {
+		p.mu.Lock()
+		closed := p.closed
+		pending := a.pending
+		a.pending = nil
+		if len(pending) == 0 {
+			delete(p.activating, name)
+			switch {
+			case err != nil:
+				a.err = err
+			case closed:
+				a.err = ErrClosed
+			case p.active[name] != nil:
+				// Cannot happen (Add refuses, Activate joins), but never
+				// replace an active service: drop the new one.
+				a.svc, discard = p.active[name], s
+			default:
+				p.active[name] = s
+				p.order = append(p.order, s)
+				a.svc = s
 			}
-			pending := a.pending
-			a.pending = nil
-			if len(pending) == 0 {
-				delete(p.activating, in.service)
-				if err == nil {
-					p.active[s.name] = s
-					p.order = append(p.order, s)
-				}
-				p.mu.Unlock()
-				return
-			}
+			close(a.done)
 			p.mu.Unlock()
-			for _, in := range pending {
-				if err != nil {
-					in.reply(nil, &Error{Code: CodeFailed, Service: in.service, Method: in.method, Caller: in.auth, Msg: err.Error(), Err: err})
-					continue
+			break
+		}
+		p.mu.Unlock()
+		for _, in := range pending {
+			switch {
+			case err != nil || closed:
+				if err == nil {
+					err = ErrClosed
 				}
+				in.reply(nil, &Error{Code: CodeFailed, Service: in.service, Method: in.method, Caller: in.auth, Msg: err.Error(), Err: err})
+			default:
 				p.invokeOn(s, in)
 			}
 		}
 	}
-	err := p.submit(p.cfg.Priority, func(context.Context) {
-		finish(p.construct(in.service))
-	}, func() { finish(nil, ErrClosed) })
-	if err != nil {
-		finish(nil, ErrClosed)
+	if discard != nil {
+		for _, fn := range discard.shutdown {
+			fn(context.WithoutCancel(p.ctx))
+		}
 	}
 }
 
