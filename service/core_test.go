@@ -820,3 +820,41 @@ func TestActivateJoinsActivationInProgress(t *testing.T) {
 		t.Fatalf("shutdown hooks ran %d times, want once", n)
 	}
 }
+
+// A Pool closed while a service is being activated runs the built
+// service's shutdown hooks, and the calls waiting for it are answered with
+// ErrClosed.
+func TestCloseDuringActivation(t *testing.T) {
+	g := newGate()
+	p := newTestPool(t, Config{})
+	t.Cleanup(g.open) // runs before the Pool's close, even on failure
+	first := dispatchAsync(t, p, 0, "test.Gated", "add", AddReq{A: 1, B: 2})
+	g.waitStarted(t)
+	second := dispatchAsync(t, p, 0, "test.Gated", "add", AddReq{A: 3, B: 4})
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(testCtx(t)) }()
+	for i := 0; ; i++ {
+		p.mu.RLock()
+		c := p.closed
+		p.mu.RUnlock()
+		if c {
+			break
+		}
+		if i > 3000 {
+			t.Fatal("the Pool was not closed within 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	g.open()
+	for _, ch := range []<-chan result{first, second} {
+		if r := wait(t, ch); r.e == nil || r.e.Code != CodeClosed {
+			t.Fatalf("a call waiting for an activation the Pool's close ended: %v, want CodeClosed", r.err())
+		}
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if n := g.hooks.Load(); n != 1 {
+		t.Fatalf("shutdown hooks of the service built during the close ran %d times, want once", n)
+	}
+}

@@ -418,8 +418,10 @@ func (p *Pool) activate(in inbound) {
 // finishActivation ends activation a of service name, whose construction
 // returned s and err: it dispatches the calls that arrived during the
 // activation, in order (calls arriving meanwhile still queue behind them),
-// and makes s active only once the queue is empty. It runs on a Pool job
-// (or within Activate, which holds one), so that Close waits for it.
+// and makes s active only once the queue is empty. If the Pool was closed
+// meanwhile, s is not made active but its shutdown hooks still run with the
+// other services', and the queued calls get CodeClosed. It runs on a Pool
+// job (or within Activate, which holds one), so that Close waits for it.
 func (p *Pool) finishActivation(name string, a *activation, s *Service, err error) {
 	var discard *Service
 	for {
@@ -432,8 +434,12 @@ func (p *Pool) finishActivation(name string, a *activation, s *Service, err erro
 			switch {
 			case err != nil:
 				a.err = err
+				if errors.Is(err, ErrClosed) {
+					a.err = &Error{Code: CodeClosed, Service: name}
+				}
 			case closed:
-				a.err = ErrClosed
+				p.order = append(p.order, s) // for its shutdown hooks
+				a.err = &Error{Code: CodeClosed, Service: name}
 			case p.active[name] != nil:
 				// Cannot happen (Add refuses, Activate joins), but never
 				// replace an active service: drop the new one.
@@ -450,11 +456,10 @@ func (p *Pool) finishActivation(name string, a *activation, s *Service, err erro
 		p.mu.Unlock()
 		for _, in := range pending {
 			switch {
-			case err != nil || closed:
-				if err == nil {
-					err = ErrClosed
-				}
+			case err != nil && !errors.Is(err, ErrClosed):
 				in.reply(nil, &Error{Code: CodeFailed, Service: in.service, Method: in.method, Caller: in.auth, Msg: err.Error(), Err: err})
+			case err != nil || closed:
+				in.reply(nil, &Error{Code: CodeClosed, Service: in.service, Method: in.method, Caller: in.auth})
 			default:
 				p.invokeOn(s, in)
 			}
