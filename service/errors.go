@@ -86,7 +86,7 @@ type Error struct {
 	// does not travel.
 	Err error
 
-	refusal bool // made by Refuse
+	refusal bool // made by Refuse or badArg: passed to the caller as it is
 }
 
 // Refuse returns an error for a method to return when it refuses a call for
@@ -95,6 +95,13 @@ type Error struct {
 // formatted reason.
 func Refuse(format string, args ...any) error {
 	return &Error{Code: CodeRefused, Msg: fmt.Sprintf(format, args...), refusal: true}
+}
+
+// badArg returns the error a method returns for an argument of the right
+// type whose value it does not accept: the caller receives an [*Error] with
+// CodeBadArgs carrying an [*ArgError] (ArgInvalid) naming the field.
+func badArg(field, got, want string) error {
+	return &Error{Code: CodeBadArgs, Arg: &ArgError{Problem: ArgInvalid, Field: field, Got: got, Want: want}, refusal: true}
 }
 
 // Error describes the failure, naming the service and method.
@@ -162,6 +169,7 @@ const (
 	ArgWrongType                       // the value does not decode into the field's type
 	ArgUnknown                         // the field is not part of the request type
 	ArgMalformed                       // the arguments are not a map, or not valid CBOR
+	ArgInvalid                         // the value has the right type but is not allowed (checked by the method)
 )
 
 // ArgError is an argument that does not match the method's request type. It
@@ -182,6 +190,8 @@ func (e *ArgError) Error() string {
 		return fmt.Sprintf("argument %q type incorrect: got %s, expected %s", e.Field, e.Got, e.Want)
 	case ArgUnknown:
 		return fmt.Sprintf("unknown argument %q (the request type %s has no such field)", e.Field, e.Want)
+	case ArgInvalid:
+		return fmt.Sprintf("argument %q invalid: got %s, expected %s", e.Field, e.Got, e.Want)
 	}
 	if e.Field != "" {
 		return fmt.Sprintf("argument %q malformed: %s", e.Field, e.Got)

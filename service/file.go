@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -57,7 +58,8 @@ type FileServiceOptions struct {
 //
 // Exposed methods: "register" and "register_prefix" (AllowParents, argument
 // Path), "fetch" (AllowAny, arguments Path and Sender) and "ack" (AllowAny,
-// argument Size). Use [Fetch] or [FetchFile] on the fetching side.
+// argument Size, which must be positive; an acknowledgement never credits
+// more than was sent to that fetcher). Use [Fetch] or [FetchFile] on the fetching side.
 type FileService struct {
 	pool   *Pool
 	chunk  int
@@ -311,6 +313,11 @@ func (s *FileService) hop(dst mesh.ID) mesh.ID {
 }
 
 func (s *FileService) ack(_ context.Context, c *CallInfo, r ackReq) (struct{}, error) {
+	if r.Size <= 0 {
+		// A negative size would add to the link's debt and close its
+		// window for good.
+		return struct{}{}, badArg("size", strconv.Itoa(r.Size), "a positive number of bytes received")
+	}
 	hop := s.hop(c.Src)
 	s.mu.Lock()
 	l := s.links[hop]

@@ -340,3 +340,34 @@ func TestFileServiceDropsTransferOfDeadFetcher(t *testing.T) {
 		t.Fatalf("fetch after a dead fetcher: %+v %v", res, err)
 	}
 }
+
+// An acknowledgement of a negative (or zero) size is a bad argument; it
+// used to widen the link's debt so that the window never opened again and
+// every later transfer on that link stalled.
+func TestFileServiceAckSizeMustBePositive(t *testing.T) {
+	r, fs := rootFileService(t, FileServiceOptions{ChunkSize: 4096, Window: 16384})
+	src := filepath.Join(t.TempDir(), "src")
+	writeRandom(t, src, 64<<10)
+	if err := fs.Register(src); err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	if _, n, err := Fetch(ctx, r.Myself(), src, io.Discard); err != nil || n != 64<<10 {
+		t.Fatalf("first fetch: %d bytes, %v", n, err)
+	}
+	for _, size := range []int{-1 << 40, 0} {
+		err := Call(ctx, r.Myself(), FileServiceName, "ack", map[string]any{"size": size}, nil)
+		var ae *ArgError
+		if !errors.Is(err, ErrBadArgs) || !errors.As(err, &ae) || ae.Field != "size" {
+			t.Fatalf("ack of %d bytes: %v, want a bad-args error naming size", size, err)
+		}
+	}
+	// A refused acknowledgement changed nothing: the next fetch goes through
+	// (it would wait for the window forever otherwise; the bound is only a
+	// guard).
+	fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, n, err := Fetch(fctx, r.Myself(), src, io.Discard); err != nil || n != 64<<10 {
+		t.Fatalf("fetch after a negative ack: %d bytes, %v", n, err)
+	}
+}
