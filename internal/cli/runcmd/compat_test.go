@@ -3,6 +3,7 @@ package runcmd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	osexec "os/exec"
@@ -53,6 +54,40 @@ func runClushIn(t *testing.T, dir, path string, args []string) result {
 		t.Fatal(err)
 	}
 	return result{out.String(), errb.String(), rc}
+}
+
+// runBoth runs clush (in an empty directory) and muster (in-process, in
+// the package's directory: the cases it serves do not depend on the
+// working directory, and t.Chdir would forbid t.Parallel) at the same
+// time, so that each case costs the slower of the two, not their sum.
+func runBoth(t *testing.T, clush string, args []string) (want, got result) {
+	t.Helper()
+	dir := t.TempDir()
+	var werr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cmd := osexec.Command(clush, args...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr, cmd.Dir = &out, &errb, dir
+		err := cmd.Run()
+		want.out, want.err = out.String(), errb.String()
+		var ee *osexec.ExitError
+		switch {
+		case errors.As(err, &ee):
+			want.rc = ee.ExitCode()
+		case err != nil:
+			werr = err
+		}
+	}()
+	var out, errb bytes.Buffer
+	got.rc = run(context.Background(), "clush", args, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &errb})
+	got.out, got.err = out.String(), errb.String()
+	<-done
+	if werr != nil {
+		t.Fatal(werr)
+	}
+	return want, got
 }
 
 func runMuster(t *testing.T, args []string) result {
@@ -127,8 +162,8 @@ func TestCompatWithClush(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			want := runClush(t, clush, c.args)
-			got := runMuster(t, c.args)
+			t.Parallel()
+			want, got := runBoth(t, clush, c.args)
 			want.err = progress.ReplaceAllString(want.err, "")
 			got.err = progress.ReplaceAllString(got.err, "")
 			if got.rc != want.rc {
@@ -455,8 +490,8 @@ func TestCompatMatrix(t *testing.T) {
 			for _, m := range modes {
 				args := append(append([]string{"-R", "exec", "-w", size}, m.args...), out.cmd)
 				t.Run(fmt.Sprintf("%s/%s/%s", size, out.name, m.name), func(t *testing.T) {
-					want := runClush(t, clush, args)
-					got := runMuster(t, args)
+					t.Parallel()
+					want, got := runBoth(t, clush, args)
 					want.err = progress.ReplaceAllString(want.err, "")
 					got.err = progress.ReplaceAllString(got.err, "")
 					if got.rc != want.rc {
