@@ -70,7 +70,9 @@
 // [FileService] lets children fetch the files, and the files under the
 // directories, that the parent registered: metadata first, then chunks under
 // a window of acknowledgements ([Fetch]); [FetchFile] writes a temporary file
-// renamed into place only when complete.
+// renamed into place only when complete. A Fetch that stops early cancels
+// its transfer, and a transfer left unacknowledged for the IdleTimeout is
+// dropped, so that no fetcher holds the link to its parent for ever.
 // [PushFileService] pushes files down a subtree of contexts so that each file
 // crosses each link once, caching them in every context within a bound. A
 // context gives a cached file back ("get") only to its parents and to the

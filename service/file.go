@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,8 +23,9 @@ const FileServiceName = "muster.FileService"
 
 // Defaults of [FileServiceOptions].
 const (
-	DefaultChunkSize = 256 << 10
-	DefaultWindow    = 4 << 20
+	DefaultChunkSize   = 256 << 10
+	DefaultWindow      = 4 << 20
+	DefaultIdleTimeout = 2 * time.Minute
 )
 
 // ErrShortTransfer is returned by [Fetch] and [FetchFile] when the transfer
@@ -39,6 +41,12 @@ type FileServiceOptions struct {
 	// Window bounds the bytes sent and not yet acknowledged on each link
 	// (per next hop), across the transfers on it. Default DefaultWindow.
 	Window int
+	// IdleTimeout drops a transfer whose fetcher has bytes in flight and
+	// has acknowledged none of them for this long (between one and two
+	// IdleTimeouts): a fetcher that stopped without saying so, or cannot be
+	// reached, does not hold its link for ever. Default DefaultIdleTimeout;
+	// negative: never.
+	IdleTimeout time.Duration
 }
 
 // FileService serves files that its context registered to the contexts
@@ -56,37 +64,58 @@ type FileServiceOptions struct {
 // acknowledges each chunk. Transfers sharing a link go one after the other,
 // so that a busy link finishes files rather than interleaving many.
 //
+// A transfer ends when the file has been sent, when the fetcher cancels it
+// (as [Fetch] does when it stops early), when the fetcher's context is known
+// gone, or when the fetcher leaves bytes unacknowledged for the
+// IdleTimeout; in every case its file is closed and its unacknowledged bytes
+// are given back to the link's window.
+//
 // Exposed methods: "register" and "register_prefix" (AllowParents, argument
-// Path), "fetch" (AllowAny, arguments Path and Sender) and "ack" (AllowAny,
-// argument Size, which must be positive; an acknowledgement never credits
-// more than was sent to that fetcher). Use [Fetch] or [FetchFile] on the fetching side.
+// Path), "fetch" (AllowAny, arguments Path and Sender), "ack" (AllowAny,
+// arguments Sender and Size, which must be positive; an acknowledgement
+// credits only the caller's own transfer, and never more than was sent on
+// it) and "cancel" (AllowAny, argument Sender: the caller's own transfer). Use [Fetch] or [FetchFile] on the fetching side.
 type FileService struct {
 	pool   *Pool
 	chunk  int
 	window int
+	idle   time.Duration
 
 	mu       sync.Mutex
 	paths    map[string]bool
 	prefixes []string
 	links    map[mesh.ID]*fileLink
+	xfers    map[xferKey]*transfer // sending, or waiting for acknowledgements
 	closed   bool
 }
 
+// fileLink is the state of the transfers through one next hop.
 type fileLink struct {
-	unacked  int
-	inflight map[mesh.ID]int // unacknowledged bytes per destination
-	jobs     []*transfer
-	pumping  bool
+	unacked int // bytes sent on the link and not acknowledged
+	jobs    []*transfer
+	pumping bool
+}
+
+// xferKey names a transfer: the fetcher's context and the handle of its
+// receiver.
+type xferKey struct {
+	dst mesh.ID
+	h   mesh.Handle
 }
 
 type transfer struct {
+	key      xferKey
+	link     *fileLink
 	f        *os.File
-	dst      mesh.ID
 	sender   *mesh.Sender
 	left     int64
-	gone     bool        // the destination is gone; the pump drops it
+	unacked  int         // bytes sent to the fetcher and not acknowledged
+	acked    bool        // an acknowledgement came since the last idle check
+	dropped  bool        // ended early; a pump sending it pops it
+	released bool        // no longer in xfers
 	finished bool        // finish has run
 	unwatch  func() bool // stops the watch on the destination
+	timer    *time.Timer // idle check
 }
 
 // FileMeta describes a file before its bytes arrive.
@@ -111,7 +140,12 @@ type fetchReq struct {
 }
 
 type ackReq struct {
-	Size int `cbor:"size"`
+	Sender mesh.SenderRef `cbor:"sender"`
+	Size   int            `cbor:"size"`
+}
+
+type cancelReq struct {
+	Sender mesh.SenderRef `cbor:"sender"`
 }
 
 func init() {
@@ -129,7 +163,11 @@ func NewFileService(p *Pool, o FileServiceOptions) *FileService {
 	if o.Window <= 0 {
 		o.Window = DefaultWindow
 	}
-	return &FileService{pool: p, chunk: o.ChunkSize, window: o.Window, paths: map[string]bool{}, links: map[mesh.ID]*fileLink{}}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	return &FileService{pool: p, chunk: o.ChunkSize, window: o.Window, idle: o.IdleTimeout,
+		paths: map[string]bool{}, links: map[mesh.ID]*fileLink{}, xfers: map[xferKey]*transfer{}}
 }
 
 // Service returns the service to add to the Pool.
@@ -143,6 +181,7 @@ func (s *FileService) Service() *Service {
 	}, AllowParents)
 	Expose(svc, "fetch", s.fetch, AllowAny)
 	Expose(svc, "ack", s.ack, AllowAny)
+	Expose(svc, "cancel", s.cancel, AllowAny)
 	svc.OnShutdown(func(context.Context) { s.shutdown() })
 	return svc
 }
@@ -230,24 +269,35 @@ func (s *FileService) fetch(_ context.Context, c *CallInfo, r fetchReq) (FileMet
 		f.Close()
 		return FileMeta{}, fmt.Errorf("fetching %q: context %d is unknown here", r.Path, r.Sender.Context)
 	}
-	t := &transfer{f: f, dst: r.Sender.Context, sender: s.pool.Router().Sender(r.Sender), left: st.Size()}
-	hop := s.hop(t.dst)
+	key := xferKey{r.Sender.Context, r.Sender.Handle}
+	t := &transfer{key: key, f: f, sender: s.pool.Router().Sender(r.Sender), left: st.Size()}
+	hop := s.hop(key.dst)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		f.Close()
 		return FileMeta{}, ErrClosed
 	}
+	if s.xfers[key] != nil {
+		s.mu.Unlock()
+		f.Close()
+		return FileMeta{}, Refuse("receiver %d of context %d already has a transfer", key.h, key.dst)
+	}
 	l := s.links[hop]
 	if l == nil {
-		l = &fileLink{inflight: map[mesh.ID]int{}}
+		l = &fileLink{}
 		s.links[hop] = l
 	}
+	t.link = l
 	l.jobs = append(l.jobs, t)
+	s.xfers[key] = t
+	if s.idle > 0 {
+		t.timer = time.AfterFunc(s.idle, func() { s.idleCheck(t) })
+	}
 	s.mu.Unlock()
-	stop := dc.AfterGone(func(error) { s.gone(t.dst) })
+	stop := dc.AfterGone(func(error) { s.gone(key.dst) })
 	s.mu.Lock()
-	if t.finished {
+	if t.released {
 		stop()
 	} else {
 		t.unwatch = stop
@@ -257,52 +307,90 @@ func (s *FileService) fetch(_ context.Context, c *CallInfo, r fetchReq) (FileMet
 	return meta, nil
 }
 
-// gone drops the transfers to dst, a context known gone, and returns its
-// unacknowledged bytes to the window of each link.
-func (s *FileService) gone(dst mesh.ID) {
-	var dropped []*transfer
-	var resume []*fileLink
-	s.mu.Lock()
-	for _, l := range s.links {
-		kept := l.jobs[:0]
-		for i, t := range l.jobs {
-			switch {
-			case t.dst != dst:
-				kept = append(kept, t)
-			case i == 0 && l.pumping:
-				t.gone = true // the pump drops it after its current chunk
-				kept = append(kept, t)
-			default:
-				dropped = append(dropped, t)
-			}
-		}
-		clear(l.jobs[len(kept):])
-		l.jobs = kept
-		if n := l.inflight[dst]; n > 0 {
-			l.unacked -= n
-			delete(l.inflight, dst)
-			resume = append(resume, l)
-		}
+// dropLocked ends transfer t early: its unacknowledged bytes go back to its
+// link's window, and its file and stream are closed, by the pump if the
+// pump is sending it. It returns t's link, to pump again.
+func (s *FileService) dropLocked(t *transfer) *fileLink {
+	l := t.link
+	if t.released {
+		return l
 	}
-	for _, t := range dropped {
-		t.finish()
+	l.unacked -= t.unacked
+	t.unacked = 0
+	t.dropped = true
+	s.releaseLocked(t)
+	if l.pumping && len(l.jobs) > 0 && l.jobs[0] == t {
+		return l // the pump pops it after its current chunk
 	}
-	s.mu.Unlock()
-	// Called from a mesh goroutine that must not block: pump elsewhere.
-	for _, l := range resume {
+	if i := slices.Index(l.jobs, t); i >= 0 {
+		l.jobs = slices.Delete(l.jobs, i, i+1)
+	}
+	t.finish()
+	return l
+}
+
+// releaseLocked forgets t: nothing is in flight on it any more.
+func (s *FileService) releaseLocked(t *transfer) {
+	if t.released {
+		return
+	}
+	t.released = true
+	delete(s.xfers, t.key)
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	if t.unwatch != nil {
+		t.unwatch()
+	}
+}
+
+// repump pumps the links again on sched jobs, for callers that must not
+// block (mesh callbacks and timers).
+func (s *FileService) repump(links ...*fileLink) {
+	for _, l := range links {
 		_ = s.pool.submit(s.pool.cfg.Priority, func(context.Context) { s.pump(l) }, nil)
 	}
 }
 
-// pending returns the number of transfers not yet finished (for tests).
+// gone drops the transfers to dst, a context known gone.
+func (s *FileService) gone(dst mesh.ID) {
+	var resume []*fileLink
+	s.mu.Lock()
+	for k, t := range s.xfers {
+		if k.dst == dst {
+			resume = append(resume, s.dropLocked(t))
+		}
+	}
+	s.mu.Unlock()
+	s.repump(resume...)
+}
+
+// idleCheck runs every IdleTimeout for each transfer: one with bytes in
+// flight and no acknowledgement since the last check is dropped.
+func (s *FileService) idleCheck(t *transfer) {
+	s.mu.Lock()
+	if t.released {
+		s.mu.Unlock()
+		return
+	}
+	if t.unacked == 0 || t.acked {
+		t.acked = false
+		t.timer.Reset(s.idle)
+		s.mu.Unlock()
+		return
+	}
+	l := s.dropLocked(t)
+	s.mu.Unlock()
+	s.pool.log.Warn("file transfer dropped: no acknowledgement", "file", t.f.Name(), "dst", t.key.dst, "idle", s.idle)
+	s.repump(l)
+}
+
+// pending returns the number of transfers sending or waiting for
+// acknowledgements (for tests).
 func (s *FileService) pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, l := range s.links {
-		n += len(l.jobs)
-	}
-	return n
+	return len(s.xfers)
 }
 
 func (s *FileService) hop(dst mesh.ID) mesh.ID {
@@ -318,14 +406,34 @@ func (s *FileService) ack(_ context.Context, c *CallInfo, r ackReq) (struct{}, e
 		// window for good.
 		return struct{}{}, badArg("size", strconv.Itoa(r.Size), "a positive number of bytes received")
 	}
-	hop := s.hop(c.Src)
 	s.mu.Lock()
-	l := s.links[hop]
-	if l != nil {
-		// A fetcher can only give back what was sent to it.
-		n := min(r.Size, l.inflight[c.Src])
-		l.inflight[c.Src] -= n
-		l.unacked -= n
+	t := s.xfers[xferKey{c.Src, r.Sender.Handle}] // only the caller's own
+	if t == nil {
+		s.mu.Unlock()
+		return struct{}{}, nil // a late acknowledgement of a dropped transfer
+	}
+	// A fetcher can only give back what was sent to it.
+	n := min(r.Size, t.unacked)
+	t.unacked -= n
+	t.link.unacked -= n
+	t.acked = true
+	if t.finished && t.unacked == 0 {
+		s.releaseLocked(t)
+	}
+	l := t.link
+	s.mu.Unlock()
+	s.pump(l)
+	return struct{}{}, nil
+}
+
+// cancel drops the caller's transfer to its receiver r.Sender, if it still
+// runs.
+func (s *FileService) cancel(_ context.Context, c *CallInfo, r cancelReq) (struct{}, error) {
+	s.mu.Lock()
+	t := s.xfers[xferKey{c.Src, r.Sender.Handle}]
+	var l *fileLink
+	if t != nil {
+		l = s.dropLocked(t)
 	}
 	s.mu.Unlock()
 	if l != nil {
@@ -344,16 +452,19 @@ func (s *FileService) pump(l *fileLink) {
 	}
 	l.pumping = true
 	var buf []byte
-	for len(l.jobs) > 0 && l.unacked < s.window {
+	for len(l.jobs) > 0 {
 		t := l.jobs[0]
-		if t.gone {
+		if t.dropped {
 			l.jobs = l.jobs[1:]
 			t.finish()
 			continue
 		}
+		if l.unacked >= s.window {
+			break
+		}
 		n := int(min(int64(s.chunk), t.left))
 		l.unacked += n
-		l.inflight[t.dst] += n
+		t.unacked += n
 		s.mu.Unlock()
 		var err error
 		if n > 0 {
@@ -366,15 +477,20 @@ func (s *FileService) pump(l *fileLink) {
 			}
 		}
 		s.mu.Lock()
+		if t.dropped {
+			continue // dropped meanwhile, its bytes given back: popped above
+		}
 		t.left -= int64(n)
-		if err != nil || t.left <= 0 {
-			if err != nil {
-				l.unacked -= n
-				l.inflight[t.dst] -= n
-				s.pool.log.Warn("file transfer aborted", "file", t.f.Name(), "dst", t.dst, "err", err)
-			}
+		switch {
+		case err != nil:
+			s.pool.log.Warn("file transfer aborted", "file", t.f.Name(), "dst", t.key.dst, "err", err)
+			s.dropLocked(t)
+		case t.left <= 0:
 			l.jobs = l.jobs[1:]
 			t.finish()
+			if t.unacked == 0 {
+				s.releaseLocked(t)
+			}
 		}
 	}
 	l.pumping = false
@@ -384,10 +500,10 @@ func (s *FileService) pump(l *fileLink) {
 // finish closes the file and the stream; the fetcher sees the end. It is
 // called with the FileService's lock held.
 func (t *transfer) finish() {
-	t.finished = true
-	if t.unwatch != nil {
-		t.unwatch()
+	if t.finished {
+		return
 	}
+	t.finished = true
 	t.f.Close()
 	_ = t.sender.Close()
 }
@@ -396,11 +512,8 @@ func (s *FileService) shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	for _, l := range s.links {
-		for _, t := range l.jobs {
-			t.finish()
-		}
-		l.jobs = nil
+	for _, t := range s.xfers {
+		s.dropLocked(t)
 	}
 }
 
@@ -408,14 +521,28 @@ func (s *FileService) shutdown() {
 // its bytes to w, acknowledging each chunk. It returns the file's metadata
 // and the number of bytes written; if the transfer ends short (c went away,
 // or its FileService shut down), the error wraps [ErrShortTransfer] or is a
-// *mesh.ChannelError.
+// *mesh.ChannelError. If Fetch stops early (ctx ends, w fails, an
+// acknowledgement cannot be sent), it cancels the transfer in c, so that
+// the link is free for the next one.
 func Fetch(ctx context.Context, c *mesh.Context, path string, w io.Writer) (FileMeta, int64, error) {
 	r := c.Router()
 	rc := r.NewReceiver(16)
 	defer rc.Close()
 	rc.Watch(c)
 	var meta FileMeta
-	if err := Call(ctx, c, FileServiceName, "fetch", fetchReq{Path: path, Sender: rc.Sender()}, &meta); err != nil {
+	ref := rc.Sender()
+	ended := false
+	defer func() {
+		if !ended {
+			// Stopped early (or the fetch call's outcome is unknown): the
+			// server drops the transfer rather than wait for acknowledgements
+			// that will not come.
+			_ = CallNoReply(c, FileServiceName, "cancel", cancelReq{Sender: ref})
+		}
+	}()
+	if err := Call(ctx, c, FileServiceName, "fetch", fetchReq{Path: path, Sender: ref}, &meta); err != nil {
+		var se *Error
+		ended = errors.As(err, &se) // refused or failed: no transfer started
 		return meta, 0, err
 	}
 	var n int64
@@ -424,6 +551,7 @@ func Fetch(ctx context.Context, c *mesh.Context, path string, w io.Writer) (File
 		if err != nil {
 			var ce *mesh.ChannelError
 			if errors.As(err, &ce) && strings.HasPrefix(ce.Reason, mesh.ReasonSenderClosed) {
+				ended = true
 				break
 			}
 			return meta, n, fmt.Errorf("service: fetching %q from context %d after %d of %d bytes: %w", path, c.ID(), n, meta.Size, err)
@@ -435,7 +563,7 @@ func Fetch(ctx context.Context, c *mesh.Context, path string, w io.Writer) (File
 			return meta, n, fmt.Errorf("service: writing %q: %w", path, err)
 		}
 		n += int64(len(m.Body))
-		if err := CallNoReply(c, FileServiceName, "ack", ackReq{Size: len(m.Body)}); err != nil {
+		if err := CallNoReply(c, FileServiceName, "ack", ackReq{Sender: ref, Size: len(m.Body)}); err != nil {
 			return meta, n, fmt.Errorf("service: acknowledging a chunk of %q: %w", path, err)
 		}
 	}

@@ -356,7 +356,7 @@ func TestFileServiceAckSizeMustBePositive(t *testing.T) {
 		t.Fatalf("first fetch: %d bytes, %v", n, err)
 	}
 	for _, size := range []int{-1 << 40, 0} {
-		err := Call(ctx, r.Myself(), FileServiceName, "ack", map[string]any{"size": size}, nil)
+		err := Call(ctx, r.Myself(), FileServiceName, "ack", map[string]any{"size": size, "sender": mesh.SenderRef{Context: r.ID()}}, nil)
 		var ae *ArgError
 		if !errors.Is(err, ErrBadArgs) || !errors.As(err, &ae) || ae.Field != "size" {
 			t.Fatalf("ack of %d bytes: %v, want a bad-args error naming size", size, err)
@@ -369,5 +369,65 @@ func TestFileServiceAckSizeMustBePositive(t *testing.T) {
 	defer cancel()
 	if _, n, err := Fetch(fctx, r.Myself(), src, io.Discard); err != nil || n != 64<<10 {
 		t.Fatalf("fetch after a negative ack: %d bytes, %v", n, err)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// A Fetch that stops early (here its writer fails at the first chunk) tells
+// the server, which drops the transfer: a later fetch through the same link
+// is served instead of waiting behind a full window forever.
+func TestFetchStoppedEarlyFreesTheLink(t *testing.T) {
+	r, fs := rootFileService(t, FileServiceOptions{ChunkSize: 4096, Window: 16384})
+	src := filepath.Join(t.TempDir(), "src")
+	writeRandom(t, src, 1<<20)
+	if err := fs.Register(src); err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	if _, _, err := Fetch(ctx, r.Myself(), src, failingWriter{}); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("fetch into a failing writer: %v", err)
+	}
+	// The bound only keeps a regression from hanging the test.
+	fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, n, err := Fetch(fctx, r.Myself(), src, io.Discard); err != nil || n != 1<<20 {
+		t.Fatalf("second fetch of the same file: %d bytes, %v", n, err)
+	}
+	for i := 0; fs.pending() != 0; i++ {
+		if i > 3000 {
+			t.Fatalf("%d transfers still held 30 s after both fetches ended", fs.pending())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A fetcher that stays alive but neither acknowledges nor cancels loses its
+// transfer after IdleTimeout, so that it does not hold the link for ever.
+func TestFileServiceIdleTimeout(t *testing.T) {
+	r, fs := rootFileService(t, FileServiceOptions{ChunkSize: 4096, Window: 16384, IdleTimeout: 100 * time.Millisecond})
+	src := filepath.Join(t.TempDir(), "src")
+	want := writeRandom(t, src, 1<<20)
+	if err := fs.Register(src); err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	staller := localChild(t, r, "staller")
+	var pid int
+	if err := staller.Call(ctx, "servicetest.fetchstall", src, &pid); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; fs.pending() != 0; i++ {
+		if i > 3000 {
+			t.Fatalf("%d transfers still pending 30 s after the fetcher stalled", fs.pending())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	other := localChild(t, r, "other")
+	var res fetchResult
+	if err := other.Call(ctx, "servicetest.fetch", fetchArgs{Path: src, Dst: filepath.Join(t.TempDir(), "dst")}, &res); err != nil || res.Sum != want {
+		t.Fatalf("fetch after a stalled fetcher: %+v %v", res, err)
 	}
 }
