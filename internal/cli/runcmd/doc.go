@@ -21,11 +21,14 @@
 // prompt are lowercased under the name clush, as clush does, and keep their
 // case as muster run (like -w, where names are case-sensitive). Unlike
 // clush, Ctrl-C stops only the running command (printing the output
-// gathered so far) and returns to the prompt.
+// gathered so far) and returns to the prompt. Ctrl-Z at the prompt
+// suspends muster as under readline (fg brings back the line as typed);
+// SIGTERM or SIGHUP end it at once, with exit code 128+N.
 //
 // A run mode with password_prompt asks for a password once (on /dev/tty,
 // without echo) and writes it and a newline to every node's standard
-// input before the command's own input.
+// input before the command's own input. As in clush, Ctrl-C there ends
+// muster with 130, and end of input before any character with 1.
 //
 // Progress: under the name clush, clush's bare counter in clush's cases
 // (-b/-L, or -P); as muster run, a meter with done/total, failures and
