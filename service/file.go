@@ -56,7 +56,9 @@ type FileServiceOptions struct {
 // (prefixes), can be fetched. A requested path is resolved (absolute,
 // symbolic links evaluated) and the result must be a registered file or lie
 // under a registered prefix, itself resolved when registered: a symbolic
-// link cannot lead out of a prefix. Only regular files are served.
+// link cannot lead out of a prefix. Only regular files are served: a
+// directory, FIFO, device or socket is refused without being read (nor
+// waited on).
 //
 // A fetch first returns the file's metadata ([FileMeta]), then streams its
 // bytes as raw messages to the fetcher's receiver, in chunks, keeping at
@@ -246,17 +248,9 @@ func (s *FileService) fetch(_ context.Context, c *CallInfo, r fetchReq) (FileMet
 	if err != nil || !s.authorized(resolved) {
 		return FileMeta{}, Refuse("path %q is not registered with %s", r.Path, FileServiceName)
 	}
-	f, err := os.Open(resolved)
+	f, st, err := openRegular(os.OpenFile, resolved)
 	if err != nil {
-		return FileMeta{}, err
-	}
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		if err == nil {
-			err = fmt.Errorf("%q is not a regular file", r.Path)
-		}
-		return FileMeta{}, err
+		return FileMeta{}, fmt.Errorf("fetching %q: %w", r.Path, err)
 	}
 	meta := FileMeta{Name: r.Path, Size: st.Size(), Mode: st.Mode(), ModTime: st.ModTime()}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
@@ -350,6 +344,39 @@ func (s *FileService) repump(links ...*fileLink) {
 	for _, l := range links {
 		_ = s.pool.submit(s.pool.cfg.Priority, func(context.Context) { s.pump(l) }, nil)
 	}
+}
+
+// errNotRegular is the cause of a refusal to serve a directory, FIFO,
+// device or socket.
+var errNotRegular = errors.New("not a regular file")
+
+// openRegular opens name for reading with open (os.OpenFile or an
+// os.Root's), returning it and its status only if it is a regular file. The
+// open does not block (a FIFO's would, until a writer came) and does not
+// follow a final symbolic link; the check is on the opened file itself, and
+// the descriptor is switched back to blocking reads.
+func openRegular(open func(name string, flag int, perm fs.FileMode) (*os.File, error), name string) (*os.File, fs.FileInfo, error) {
+	f, err := open(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%w (mode %v)", errNotRegular, st.Mode().Type())
+	}
+	if err == nil {
+		var rc syscall.RawConn
+		if rc, err = f.SyscallConn(); err == nil {
+			if cerr := rc.Control(func(fd uintptr) { err = syscall.SetNonblock(int(fd), false) }); cerr != nil {
+				err = cerr
+			}
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, st, nil
 }
 
 // gone drops the transfers to dst, a context known gone.

@@ -431,3 +431,34 @@ func TestFileServiceIdleTimeout(t *testing.T) {
 		t.Fatalf("fetch after a stalled fetcher: %+v %v", res, err)
 	}
 }
+
+// A FIFO (or any non-regular file) under a registered prefix, or registered
+// itself, is refused at once: opening it for reading used to block a sched
+// worker until a writer came, and the Pool could not close.
+func TestFileServiceRefusesFIFO(t *testing.T) {
+	r, fs := rootFileService(t, FileServiceOptions{})
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Without the fix a reader is stuck in open: let it go.
+		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+	if err := fs.RegisterPrefix(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Register(fifo); err != nil {
+		t.Fatal(err)
+	}
+	// The bound only keeps a regression from hanging the test.
+	ctx, cancel := context.WithTimeout(testCtx(t), 20*time.Second)
+	defer cancel()
+	_, _, err := Fetch(ctx, r.Myself(), fifo, io.Discard)
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("fetching a FIFO: %v, want a prompt error saying it is not a regular file", err)
+	}
+}
