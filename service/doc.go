@@ -68,7 +68,11 @@
 // # File services
 //
 // [FileService] lets children fetch the files, and the files under the
-// directories, that the parent registered: metadata first, then chunks under
+// directories, that the parent registered (a file under a directory is
+// opened through an os.Root of it, a registered file must still be the one
+// registered, and only regular files are opened, without blocking, so that
+// neither a racing rename nor a FIFO gets past the checks): metadata first,
+// then chunks under
 // a window of acknowledgements ([Fetch]); [FetchFile] writes a temporary file
 // renamed into place only when complete. A Fetch that stops early cancels
 // its transfer, and a transfer left unacknowledged for the IdleTimeout is

@@ -56,7 +56,10 @@ type FileServiceOptions struct {
 // (prefixes), can be fetched. A requested path is resolved (absolute,
 // symbolic links evaluated) and the result must be a registered file or lie
 // under a registered prefix, itself resolved when registered: a symbolic
-// link cannot lead out of a prefix. Only regular files are served: a
+// link cannot lead out of a prefix. Nor can a rename or link racing the
+// check: a file under a prefix is opened through an os.Root of the prefix,
+// which cannot leave it, and a registered file must be the file (device and
+// inode) found when it was registered. Only regular files are served: a
 // directory, FIFO, device or socket is refused without being read (nor
 // waited on).
 //
@@ -84,7 +87,7 @@ type FileService struct {
 	idle   time.Duration
 
 	mu       sync.Mutex
-	paths    map[string]bool
+	paths    map[string]fs.FileInfo // registered files, by resolved path: the file found then
 	prefixes []string
 	links    map[mesh.ID]*fileLink
 	xfers    map[xferKey]*transfer // sending, or waiting for acknowledgements
@@ -169,7 +172,7 @@ func NewFileService(p *Pool, o FileServiceOptions) *FileService {
 		o.IdleTimeout = DefaultIdleTimeout
 	}
 	return &FileService{pool: p, chunk: o.ChunkSize, window: o.Window, idle: o.IdleTimeout,
-		paths: map[string]bool{}, links: map[mesh.ID]*fileLink{}, xfers: map[xferKey]*transfer{}}
+		paths: map[string]fs.FileInfo{}, links: map[mesh.ID]*fileLink{}, xfers: map[xferKey]*transfer{}}
 }
 
 // Service returns the service to add to the Pool.
@@ -196,21 +199,29 @@ func resolve(path string) (string, error) {
 }
 
 // Register allows the file at path to be fetched. The path is resolved now
-// (symbolic links evaluated); a fetch must resolve to the same file path.
+// (symbolic links evaluated); a fetch must resolve to the same file path,
+// and the file opened must be the one found now (same device and inode),
+// so that nothing swapped in on the way can be served. A file replaced
+// since (a new file renamed over it) must be registered again.
 func (s *FileService) Register(path string) error {
 	r, err := resolve(path)
 	if err != nil {
 		return fmt.Errorf("service: registering %q: %w", path, err)
 	}
+	st, err := os.Stat(r)
+	if err != nil {
+		return fmt.Errorf("service: registering %q: %w", path, err)
+	}
 	s.mu.Lock()
-	s.paths[r] = true
+	s.paths[r] = st
 	s.mu.Unlock()
 	return nil
 }
 
 // RegisterPrefix allows every regular file under the directory path to be
 // fetched. The directory is resolved now; a fetched path must resolve to a
-// file under it.
+// file under it, and is opened relative to the directory without leaving it
+// (an os.Root), whatever is renamed or linked on the way meanwhile.
 func (s *FileService) RegisterPrefix(path string) error {
 	r, err := resolve(path)
 	if err != nil {
@@ -222,19 +233,47 @@ func (s *FileService) RegisterPrefix(path string) error {
 	return nil
 }
 
-// authorized reports whether the resolved path may be served.
-func (s *FileService) authorized(resolved string) bool {
+// authorized reports whether the resolved path may be served, and how: the
+// prefix it lies under (preferred), or the registered file's status.
+func (s *FileService) authorized(resolved string) (prefix string, reg fs.FileInfo, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.paths[resolved] {
-		return true
-	}
 	for _, p := range s.prefixes {
 		if p == "/" || strings.HasPrefix(resolved, p+string(filepath.Separator)) {
-			return true
+			return p, nil, true
 		}
 	}
-	return false
+	if st := s.paths[resolved]; st != nil {
+		return "", st, true
+	}
+	return "", nil, false
+}
+
+// open opens the authorized file resolved: under its prefix through an
+// os.Root, which cannot leave the prefix; a registered file by its path,
+// checked to be the file registered. Either way it is a regular file.
+func (s *FileService) open(resolved, prefix string, reg fs.FileInfo) (*os.File, fs.FileInfo, error) {
+	if reg != nil {
+		f, st, err := openRegular(os.OpenFile, resolved)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !os.SameFile(st, reg) {
+			f.Close()
+			return nil, nil, Refuse("%q is no longer the file registered with %s", resolved, FileServiceName)
+		}
+		return f, st, nil
+	}
+	root, err := os.OpenRoot(prefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer root.Close()
+	rel, err := filepath.Rel(prefix, resolved)
+	if err != nil {
+		return nil, nil, err
+	}
+	return openRegular(root.OpenFile, rel)
 }
 
 func (s *FileService) fetch(_ context.Context, c *CallInfo, r fetchReq) (FileMeta, error) {
@@ -245,11 +284,24 @@ func (s *FileService) fetch(_ context.Context, c *CallInfo, r fetchReq) (FileMet
 		return FileMeta{}, Refuse("the sender must belong to the caller (context %d), not context %d", c.Src, r.Sender.Context)
 	}
 	resolved, err := resolve(r.Path)
-	if err != nil || !s.authorized(resolved) {
+	var prefix string
+	var reg fs.FileInfo
+	ok := err == nil
+	if ok {
+		prefix, reg, ok = s.authorized(resolved)
+	}
+	if !ok {
 		return FileMeta{}, Refuse("path %q is not registered with %s", r.Path, FileServiceName)
 	}
-	f, st, err := openRegular(os.OpenFile, resolved)
+	if testHookFetchOpen != nil {
+		testHookFetchOpen(resolved)
+	}
+	f, st, err := s.open(resolved, prefix, reg)
 	if err != nil {
+		var se *Error
+		if errors.As(err, &se) {
+			return FileMeta{}, err // a refusal, passed as it is
+		}
 		return FileMeta{}, fmt.Errorf("fetching %q: %w", r.Path, err)
 	}
 	meta := FileMeta{Name: r.Path, Size: st.Size(), Mode: st.Mode(), ModTime: st.ModTime()}
@@ -345,6 +397,10 @@ func (s *FileService) repump(links ...*fileLink) {
 		_ = s.pool.submit(s.pool.cfg.Priority, func(context.Context) { s.pump(l) }, nil)
 	}
 }
+
+// testHookFetchOpen, if set, runs between a fetch's check of the path and
+// its open (for tests).
+var testHookFetchOpen func(resolved string)
 
 // errNotRegular is the cause of a refusal to serve a directory, FIFO,
 // device or socket.

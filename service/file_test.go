@@ -462,3 +462,58 @@ func TestFileServiceRefusesFIFO(t *testing.T) {
 		t.Fatalf("fetching a FIFO: %v, want a prompt error saying it is not a regular file", err)
 	}
 }
+
+// A directory on a fetched path swapped for a symbolic link after the path
+// was checked (a writer racing the server, played here by the hook) cannot
+// lead the server out of the prefix, nor to another file than the one
+// registered.
+func TestFileServiceSwapAfterCheck(t *testing.T) {
+	r, fs := rootFileService(t, FileServiceOptions{})
+	base := t.TempDir()
+	secretDir := filepath.Join(base, "secret")
+	prefix := filepath.Join(base, "prefix")
+	regDir := filepath.Join(base, "reg")
+	for _, d := range []string{secretDir, filepath.Join(prefix, "sub"), regDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{filepath.Join(secretDir, "f"), filepath.Join(prefix, "sub", "f"), filepath.Join(regDir, "f")} {
+		content := "public"
+		if strings.HasPrefix(f, secretDir) {
+			content = "SECRET"
+		}
+		if err := os.WriteFile(f, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fs.RegisterPrefix(prefix); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Register(filepath.Join(regDir, "f")); err != nil {
+		t.Fatal(err)
+	}
+	swap := func(dir string) func(string) {
+		return func(string) {
+			if err := os.Rename(dir, dir+".old"); err != nil {
+				t.Error(err)
+			}
+			if err := os.Symlink(secretDir, dir); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	ctx := testCtx(t)
+	for _, c := range []struct{ path, swapped string }{
+		{filepath.Join(prefix, "sub", "f"), filepath.Join(prefix, "sub")},
+		{filepath.Join(regDir, "f"), regDir},
+	} {
+		testHookFetchOpen = swap(c.swapped)
+		var buf strings.Builder
+		_, _, err := Fetch(ctx, r.Myself(), c.path, &buf)
+		testHookFetchOpen = nil
+		if err == nil || buf.Len() != 0 {
+			t.Fatalf("fetching %s with %s swapped for a link out: got %q, %v; want an error and nothing", c.path, c.swapped, buf.String(), err)
+		}
+	}
+}
