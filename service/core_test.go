@@ -858,3 +858,64 @@ func TestCloseDuringActivation(t *testing.T) {
 		t.Fatalf("shutdown hooks of the service built during the close ran %d times, want once", n)
 	}
 }
+
+// A custom policy runs on a sched job, not on the goroutine that received
+// the call (a link's reader): a slow policy does not hold up other calls,
+// and the service's calls still reach its invoker in arrival order.
+func TestCustomPolicyDoesNotBlockTheReceiver(t *testing.T) {
+	p := newTestPool(t, Config{})
+	release := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(open)
+	slow := PolicyFunc(func(c *CallInfo) bool { <-release; return c.Auth == 0 })
+	var mu sync.Mutex
+	var order []int
+	record := func(_ context.Context, _ *CallInfo, r AddReq) (AddResp, error) {
+		mu.Lock()
+		order = append(order, r.A)
+		mu.Unlock()
+		return AddResp{Sum: r.A + r.B}, nil
+	}
+	s := New("test.SlowPolicy").SetInvoker(Serialized())
+	Expose(s, "guarded", record, slow)
+	Expose(s, "open", record, AllowAny)
+	if err := p.Add(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Add(newCalc(&calc{}, AllowAny)); err != nil {
+		t.Fatal(err)
+	}
+	args, err := wireEnc.Marshal(AddReq{A: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan result, 1)
+	dispatched := make(chan struct{})
+	go func() {
+		p.dispatch(inbound{service: "test.SlowPolicy", method: "guarded", args: args, src: 0, auth: 0,
+			reply: func(body []byte, e *Error) { first <- result{body, e} }})
+		close(dispatched)
+	}()
+	select {
+	case <-dispatched:
+	case <-time.After(30 * time.Second):
+		open()
+		t.Fatal("dispatch waited for a custom policy: the receiving goroutine is blocked")
+	}
+	second := dispatchAsync(t, p, 0, "test.SlowPolicy", "open", AddReq{A: 2})
+	if r := wait(t, dispatchAsync(t, p, 0, "test.Calc", "add", AddReq{A: 1, B: 1})); r.e != nil {
+		t.Fatalf("another service while a policy decides: %v", r.e)
+	}
+	open()
+	for _, ch := range []<-chan result{first, second} {
+		if r := wait(t, ch); r.e != nil {
+			t.Fatal(r.e)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(order) != 2 || order[0] != 1 || order[1] != 2 {
+		t.Fatalf("calls ran in the order %v, want their arrival order [1 2]", order)
+	}
+}

@@ -14,7 +14,10 @@
 // [AllowAny], or any [Policy]) and every one must authorize a caller, judged by
 // the call's authenticated source (stamped by the receiving router from the
 // link the message arrived on, so a child cannot pose as its parent). A method
-// exposed with no policy is refused to everyone.
+// exposed with no policy is refused to everyone. The built-in policies decide
+// on the goroutine that received the call; the calls of a service with any
+// custom policy are checked on a sched job, one at a time in arrival order,
+// so that a slow policy holds a worker, not the link.
 //
 // # Arguments
 //
@@ -72,13 +75,16 @@
 // opened through an os.Root of it, a registered file must still be the one
 // registered, and only regular files are opened, without blocking, so that
 // neither a racing rename nor a FIFO gets past the checks): metadata first,
-// then chunks under
-// a window of acknowledgements ([Fetch]); [FetchFile] writes a temporary file
-// renamed into place only when complete. A Fetch that stops early cancels
+// then chunks under a window of acknowledgements ([Fetch]); [FetchFile]
+// writes a temporary file renamed into place only when complete. A Fetch that stops early cancels
 // its transfer, and a transfer left unacknowledged for the IdleTimeout is
 // dropped, so that no fetcher holds the link to its parent for ever.
 // [PushFileService] pushes files down a subtree of contexts so that each file
 // crosses each link once, caching them in every context within a bound. A
 // context gives a cached file back ("get") only to its parents and to the
 // contexts below a link the file was pushed on, never to a sibling subtree.
+//
+// [PushFileService] is the package's one user of the [Serialized] invoker;
+// its "get" checks the caller in the method, as a cached file is not a
+// matter of policy alone.
 package service

@@ -321,8 +321,8 @@ func (p *Pool) closedError(inv *invocation) *Error {
 }
 
 // dispatch checks a call and hands it to its service's invoker. It runs on
-// the goroutine that received the call and does not block, except to
-// activate a service, which happens on a sched job.
+// the goroutine that received the call and does not block: activating a
+// service, and checking custom policies, happen on sched jobs.
 func (p *Pool) dispatch(in inbound) {
 	p.mu.RLock()
 	closed := p.closed
@@ -339,7 +339,71 @@ func (p *Pool) dispatch(in inbound) {
 	p.invokeOn(s, in)
 }
 
+// invokeOn checks the call in against service s and hands it to s's
+// invoker: at once, or, if s has a custom policy, on s's check lane.
 func (p *Pool) invokeOn(s *Service, in inbound) {
+	if s.custom {
+		s.lane.push(p, s, in)
+		return
+	}
+	p.check(s, in)
+}
+
+// checkLane runs the checks of one service's calls on a sched job, one at a
+// time in arrival order, for services whose policies may take time.
+type checkLane struct {
+	mu      sync.Mutex
+	q       []inbound
+	running bool
+}
+
+func (l *checkLane) push(p *Pool, s *Service, in inbound) {
+	l.mu.Lock()
+	l.q = append(l.q, in)
+	if l.running {
+		l.mu.Unlock()
+		return
+	}
+	l.running = true
+	l.mu.Unlock()
+	prio := p.cfg.Priority
+	if s.hasPrio {
+		prio = s.prio
+	}
+	err := p.submit(prio, func(context.Context) {
+		for in, ok := l.pop(); ok; in, ok = l.pop() {
+			p.check(s, in)
+		}
+	}, l.fail)
+	if err != nil {
+		l.fail()
+	}
+}
+
+func (l *checkLane) pop() (inbound, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.q) == 0 {
+		l.running = false
+		l.q = nil
+		return inbound{}, false
+	}
+	in := l.q[0]
+	l.q[0] = inbound{}
+	l.q = l.q[1:]
+	return in, true
+}
+
+// fail answers the queued calls when the lane's job could not run.
+func (l *checkLane) fail() {
+	for in, ok := l.pop(); ok; in, ok = l.pop() {
+		in.reply(nil, &Error{Code: CodeClosed, Service: in.service, Method: in.method, Caller: in.auth})
+	}
+}
+
+// check runs the checks of call in on service s — method, policies,
+// arguments — and hands it to s's invoker.
+func (p *Pool) check(s *Service, in inbound) {
 	e := &Error{Service: in.service, Method: in.method, Caller: in.auth}
 	m := s.methods[in.method]
 	if m == nil {

@@ -25,6 +25,8 @@ type Service struct {
 	hasPrio  bool
 	shutdown []func(ctx context.Context)
 	impl     any
+	custom   bool      // a method has a policy other than the built-in ones
+	lane     checkLane // where its calls are checked, if custom
 }
 
 // New returns an empty service with the canonical name name (by convention
@@ -127,6 +129,9 @@ func Expose[Req, Resp any](s *Service, name string, fn MethodFunc[Req, Resp], po
 		if p == nil {
 			panic(fmt.Sprintf("service: %s.%s: nil policy", s.name, name))
 		}
+		if !builtin(p) {
+			s.custom = true
+		}
 	}
 	m := &Method{
 		name:     name,
@@ -164,8 +169,14 @@ func (c *CallInfo) Pool() *Pool { return c.pool }
 func (c *CallInfo) HasParentAuthority() bool { return c.pool.hasParentAuthority(c.Auth) }
 
 // Policy decides whether a caller may invoke a method. Every policy given to
-// [Expose] must authorize a call for it to run. Authorized is called on the
-// goroutine that reads the call's link, so it must not block.
+// [Expose] must authorize a call for it to run.
+//
+// The built-in policies ([AllowAny], [AllowParents]) are checked on the
+// goroutine that received the call. The calls of a service that has any
+// other policy, on any method, are checked on a sched job instead, one at a
+// time in arrival order (so that its invoker still sees them in that order):
+// such a policy may take time without holding up the link the call came on,
+// but it occupies a worker and delays the service's later calls meanwhile.
 type Policy interface {
 	Authorized(c *CallInfo) bool
 }
@@ -175,6 +186,16 @@ type PolicyFunc func(c *CallInfo) bool
 
 // Authorized returns f(c).
 func (f PolicyFunc) Authorized(c *CallInfo) bool { return f(c) }
+
+// builtin reports whether p is one of the package's own policies, which
+// decide at once.
+func builtin(p Policy) bool {
+	switch p.(type) {
+	case allowAny, allowParents:
+		return true
+	}
+	return false
+}
 
 type allowAny struct{}
 
