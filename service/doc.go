@@ -83,8 +83,4 @@
 // crosses each link once, caching them in every context within a bound. A
 // context gives a cached file back ("get") only to its parents and to the
 // contexts below a link the file was pushed on, never to a sibling subtree.
-//
-// [PushFileService] is the package's one user of the [Serialized] invoker;
-// its "get" checks the caller in the method, as a cached file is not a
-// matter of policy alone.
 package service
