@@ -452,19 +452,20 @@ func (s *FileService) gone(dst mesh.ID) {
 // flight and no acknowledgement since the last check is dropped.
 func (s *FileService) idleCheck(t *transfer) {
 	s.mu.Lock()
-	if t.released {
+	idle := s.idle
+	if t.released || idle <= 0 {
 		s.mu.Unlock()
 		return
 	}
 	if t.unacked == 0 || t.acked {
 		t.acked = false
-		t.timer.Reset(s.idle)
+		t.timer.Reset(idle)
 		s.mu.Unlock()
 		return
 	}
 	l := s.dropLocked(t)
 	s.mu.Unlock()
-	s.pool.log.Warn("file transfer dropped: no acknowledgement", "file", t.f.Name(), "dst", t.key.dst, "idle", s.idle)
+	s.pool.log.Warn("file transfer dropped: no acknowledgement", "file", t.f.Name(), "dst", t.key.dst, "idle", idle)
 	s.repump(l)
 }
 
