@@ -159,5 +159,8 @@ func (c *Context) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}
-	return fmt.Errorf("mesh: shutting down %v: %w", c, ctx.Err())
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("mesh: shutting down %v: %w", c, err)
+	}
+	return fmt.Errorf("mesh: shutting down %v: not gone after the grace period: %w", c, context.DeadlineExceeded)
 }

@@ -548,6 +548,11 @@ func (r *Router) handleAllocateID(m *Message) {
 	if r.id == 0 {
 		r.idMu.Lock()
 		first := r.idNext
+		if first > r.idLimit-idBlock {
+			r.idMu.Unlock()
+			_ = r.dead(m, fmt.Sprintf("%s: context ids exhausted (next %d, %d per block)", ReasonRefused, first, idBlock))
+			return
+		}
 		r.idNext += idBlock
 		r.idMu.Unlock()
 		_ = m.Reply(idRange{First: first, N: idBlock})
