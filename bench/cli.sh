@@ -29,15 +29,7 @@ FANOUT=${FANOUT:-64}
 TIME=/usr/bin/time
 
 tmp=$(mktemp -d)
-serve_pid=
-stop_hosts() {
-	if [[ -n "$serve_pid" ]]; then
-		kill "$serve_pid" 2>/dev/null || true
-		wait "$serve_pid" 2>/dev/null || true
-		serve_pid=
-	fi
-}
-trap 'stop_hosts; rm -rf "$tmp"' EXIT
+source bench/lib/hosts.sh
 
 command -v clush >/dev/null || { echo "bench/cli.sh: clush (ClusterShell) is needed" >&2; exit 1; }
 [[ -x $TIME ]] || { echo "bench/cli.sh: $TIME (GNU time) is needed" >&2; exit 1; }
@@ -111,16 +103,7 @@ measure "exec-$NODES-differing" "muster:$x echo %h" "clush:$x echo %h"
 measure "exec-$NODES-identical" "muster:$x echo same" "clush:$x echo same"
 
 if command -v sshd >/dev/null 2>&1 || [[ -x /usr/sbin/sshd ]]; then
-	go build -o "$tmp/serve" ./internal/testhosts/serve
-	"$tmp/serve" -n "$HOSTS" -first 111 -extra "MaxStartups 1000" >"$tmp/hosts.out" 2>"$tmp/hosts.err" &
-	serve_pid=$!
-	for _ in $(seq 600); do
-		grep -q '^ready' "$tmp/hosts.out" 2>/dev/null && break
-		kill -0 "$serve_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	grep -q '^ready' "$tmp/hosts.out" || { cat "$tmp/hosts.err" >&2; exit 1; }
-	cfg=$(sed -n 's/^ssh_config=//p' "$tmp/hosts.out")
+	start_hosts -n "$HOSTS" -first 111 -extra "MaxStartups 1000"
 	# -o takes one word here: the ssh_config path has no blanks
 	s="-f $FANOUT -n -b -w node[1-$HOSTS] -o -F$cfg"
 	measure "ssh-$HOSTS-hosts" "muster-ssh:-R ssh $s echo hello" "muster-native:-R native $s echo hello" "clush:-R ssh $s echo hello"

@@ -46,34 +46,17 @@ max=$COPY_NODES
 for k in $SIZES; do ((k > max)) && max=$k; done
 
 tmp=$(mktemp -d)
-serve_pid=
-stop_hosts() {
-	if [[ -n "$serve_pid" ]]; then
-		kill "$serve_pid" 2>/dev/null || true
-		wait "$serve_pid" 2>/dev/null || true
-		serve_pid=
-	fi
-}
-trap 'stop_hosts; rm -rf "$tmp"' EXIT
+source bench/lib/hosts.sh
 
 [[ -x $TIME ]] || { echo "bench/ssh.sh: $TIME (GNU time) is needed" >&2; exit 1; }
-go build -o "$tmp/serve" ./internal/testhosts/serve
 if [[ -z "${MUSTER:-}" ]]; then
 	go build -o "$tmp/muster" ./cmd/muster
 	MUSTER=$tmp/muster
 fi
 
-# start_hosts N EXTRA: start N hosts, set $cfg; EXTRA goes into sshd_config.
-start_hosts() {
-	"$tmp/serve" -n "$1" -first 11 -sftp-host-dir -extra "$2" >"$tmp/hosts.out" 2>"$tmp/hosts.err" &
-	serve_pid=$!
-	for _ in $(seq 600); do
-		grep -q '^ready' "$tmp/hosts.out" 2>/dev/null && break
-		kill -0 "$serve_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	grep -q '^ready' "$tmp/hosts.out" || { cat "$tmp/hosts.err" >&2; exit 1; }
-	cfg=$(sed -n 's/^ssh_config=//p' "$tmp/hosts.out")
+# start_ssh_hosts N EXTRA: start N hosts, set $cfg; EXTRA goes into sshd_config.
+start_ssh_hosts() {
+	start_hosts -n "$1" -first 11 -sftp-host-dir -extra "$2"
 	sshd_stats=()
 	while read -r _ _ dir; do sshd_stats+=("/proc/$(cat "$dir/sshd.pid")/stat"); done < <(grep '^dir ' "$tmp/hosts.out")
 }
@@ -153,7 +136,7 @@ results=$tmp/results
 for kex in $KEXES; do
 	extra="MaxStartups 1000"
 	[[ $kex == default ]] || extra+="\\nKexAlgorithms $kex"
-	start_hosts "$max" "$extra"
+	start_ssh_hosts "$max" "$extra"
 	if [[ $kex != default ]]; then
 		{ echo "KexAlgorithms $kex"; cat "$cfg"; } >"$cfg.kex"
 		cfg=$cfg.kex
