@@ -12,7 +12,7 @@
 #               messages, 16 unacknowledged at most (the mesh without the
 #               service layer)
 #
-# The Go side is mesh/internal/meshbench, the Python side
+# The Go side is internal/meshbench, the Python side
 # bench/mesh/mitogen_bench.py.
 #
 # for a local child and for a child over ssh to a loopback sshd started
@@ -36,29 +36,12 @@ PY=/usr/bin/python3 # Debian's, with python3-mitogen; not a pyenv shim
 $PY -c 'import mitogen' 2>/dev/null || { echo "bench/mesh.sh: $PY lacks mitogen (apt-get install python3-mitogen)" >&2; exit 1; }
 
 tmp=$(mktemp -d)
-serve_pid=
-cleanup() {
-	if [[ -n "$serve_pid" ]]; then
-		kill "$serve_pid" 2>/dev/null || true
-		wait "$serve_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+source bench/lib/hosts.sh
 
-go build -o "$tmp/meshbench" ./mesh/internal/meshbench
-go build -o "$tmp/serve" ./internal/testhosts/serve
+go build -o "$tmp/meshbench" ./internal/meshbench
 head -c $((FILE_MB * 1000000)) /dev/urandom >"$tmp/data"
 
-"$tmp/serve" -n 1 -first 241 >"$tmp/hosts.out" 2>"$tmp/hosts.err" &
-serve_pid=$!
-for _ in $(seq 600); do
-	grep -q '^ready' "$tmp/hosts.out" 2>/dev/null && break
-	kill -0 "$serve_pid" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q '^ready' "$tmp/hosts.out" || { cat "$tmp/hosts.err" >&2; exit 1; }
-cfg=$(sed -n 's/^ssh_config=//p' "$tmp/hosts.out")
+start_hosts -n 1 -first 241
 host=$(sed -n 's/^nodes=//p' "$tmp/hosts.out" | cut -d, -f1)
 
 common=(--starts "$STARTS" --n "$N" --file "$tmp/data" --ssh-config "$cfg" --ssh-host "$host"
