@@ -79,7 +79,10 @@ func RunAgent() int {
 		logger.Error("mesh agent: cannot take over stdio", "err", err)
 		return 1
 	}
-	if err := serveAgent(in, out, in.Close, logger); err != nil {
+	// kill closes both ends: a read and a write the parent no longer
+	// serves both return at once.
+	kill := func() error { _ = out.Close(); return in.Close() }
+	if err := serveAgent(in, out, kill, logger); err != nil {
 		logger.Error("mesh agent", "err", err)
 		return 1
 	}
@@ -263,6 +266,7 @@ func (r *Router) attachChild(id ID, name string, br *bufio.Reader, wc io.WriteCl
 	}
 	r.links[l] = struct{}{}
 	r.routes[id] = l
+	l.grantLocked(id, 1)
 	c := newContext(r, id, name)
 	c.link = l
 	r.contexts[id] = c

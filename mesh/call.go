@@ -80,22 +80,13 @@ func (c *Context) CallNoReply(fn string, args any) error {
 	return c.r.post(&Message{Dst: c.id, Handle: HandleCallFunction, Body: b})
 }
 
-// callTask runs one call on the Scheduler.
-type callTask struct {
-	r *Router
-	m *Message
-}
-
-func (t *callTask) Run(ctx context.Context) { t.r.runCall(t.m) }
-
 func (r *Router) handleCall(m *Message) {
 	if !r.HasParentAuthority(m.Auth) {
 		_ = r.dead(m, fmt.Sprintf("%s: context %d may not call functions in context %d (not a parent)", ReasonRefused, m.Auth, r.id))
 		return
 	}
-	t := &callTask{r: r, m: m}
-	if err := r.submit(t.Run); err != nil {
-		_ = r.dead(m, fmt.Sprintf("%s: context %d cannot run calls: %v", ReasonShutdown, r.id, err))
+	if err := r.dispatch(m, "run calls", func() { r.runCall(m) }); err != nil {
+		_ = r.dead(m, err.Error())
 	}
 }
 

@@ -3,6 +3,7 @@ package mesh
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Wire constants. PROTOCOL.md describes the frame these fields make up.
@@ -72,13 +73,22 @@ const (
 // Defaults for Config fields.
 const (
 	DefaultMaxMessageSize = 64 << 20
-	DefaultShutdownGrace  = 3e9 // 3 s
-	DefaultConnectTimeout = 10e9
+	DefaultShutdownGrace  = 3 * time.Second
+	DefaultConnectTimeout = 10 * time.Second
 	// idBlock is the number of context ids a non-root router gets at once.
 	idBlock = 1000
+	// maxBacklog bounds the calls (and starts, id requests) that wait in
+	// a Router for room in its Scheduler's queue; past it a call is
+	// answered at once with a dead message ReasonBusy.
+	maxBacklog = 16384
 	// minMessageSize is the smallest MaxMessageSize a Config may set.
 	minMessageSize = 4096
 )
+
+// maxBlocksPerLink bounds the id blocks one child link may receive: with
+// idBlock ids a block, 4,096,000 contexts in one subtree, about a thousandth
+// of the id space. A variable for tests.
+var maxBlocksPerLink = 4096
 
 // Dead-message reasons. A *ChannelError's Reason starts with one of these.
 const (
@@ -89,6 +99,7 @@ const (
 	ReasonInvalidHandle = "invalid handle"
 	ReasonSenderClosed  = "sender closed"
 	ReasonShutdown      = "shutdown"
+	ReasonBusy          = "busy"
 )
 
 var (

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // putHeader writes m's header into b[:HeaderSize].
@@ -62,15 +63,42 @@ func readFrame(r io.Reader, hdr *[HeaderSize]byte, maxSize int) (*Message, error
 		return nil, err
 	}
 	if n > 0 {
-		m.Body = make([]byte, n)
-		if _, err := io.ReadFull(r, m.Body); err != nil {
+		body, err := readBody(r, n)
+		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
 			return nil, err
 		}
+		m.Body = body
 	}
 	return m, nil
+}
+
+// bodyChunk is the most readBody allocates before the bytes it has read
+// justify more: a header that declares a large body costs memory only as
+// its bytes arrive.
+const bodyChunk = 1 << 20
+
+// readBody reads n bytes, growing its buffer as they arrive.
+func readBody(r io.Reader, n int) ([]byte, error) {
+	if n <= bodyChunk {
+		b := make([]byte, n)
+		_, err := io.ReadFull(r, b)
+		return b, err
+	}
+	b := make([]byte, 0, bodyChunk)
+	for len(b) < n {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, min(cap(b), n-len(b)))
+		}
+		k, err := io.ReadFull(r, b[len(b):min(cap(b), n)])
+		b = b[:len(b)+k]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // writeFrame writes m's header and body to w.

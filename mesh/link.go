@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 const (
@@ -47,8 +48,43 @@ type link struct {
 	// given to waiters when the link closes.
 	stderr *tailWriter
 
+	// ids are the context ids handed down a child link (the child's own,
+	// and the blocks it asked for): the only ids whose ADD_ROUTE it is
+	// believed for. blocks counts the blocks. Guarded by the Router's mu.
+	ids    []idSpan
+	blocks int
+
+	// egress holds the ids of the contexts whose messages were forwarded
+	// down this child link: the only ones whose DEL_ROUTE it needs.
+	// Guarded by mu.
+	egress map[ID]struct{}
+
+	stalls atomic.Int64 // times waitRoom waited (for tests)
+
+	quit       chan struct{} // closed once closing: stop waiting to forward
+	quitOnce   sync.Once
 	writerDone chan struct{}
 	done       chan struct{}
+}
+
+// idSpan is the ids first to end-1.
+type idSpan struct{ first, end ID }
+
+func (l *link) ownsLocked(id ID) bool {
+	for _, s := range l.ids {
+		if id >= s.first && id < s.end {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *link) grantLocked(first ID, n uint32) {
+	if k := len(l.ids); k > 0 && l.ids[k-1].end == first {
+		l.ids[k-1].end += ID(n)
+		return
+	}
+	l.ids = append(l.ids, idSpan{first, first + ID(n)})
 }
 
 func newLink(r *Router, peer ID, parent bool, name string, rd io.Reader, wc io.WriteCloser, stop, kill func()) *link {
@@ -59,6 +95,7 @@ func newLink(r *Router, peer ID, parent bool, name string, rd io.Reader, wc io.W
 		r: r, peer: peer, parent: parent, name: name,
 		rd: rd, wc: wc, stop: stop, kill: kill,
 		wake:       make(chan struct{}, 1),
+		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 		done:       make(chan struct{}),
 	}
@@ -76,6 +113,14 @@ func (l *link) send(m *Message) error {
 	if l.closing {
 		l.mu.Unlock()
 		return ErrClosed
+	}
+	if m.Src != l.r.id && !l.parent {
+		if _, ok := l.egress[m.Src]; !ok {
+			if l.egress == nil {
+				l.egress = map[ID]struct{}{}
+			}
+			l.egress[m.Src] = struct{}{}
+		}
 	}
 	l.q = append(l.q, m)
 	l.qbytes += HeaderSize + len(m.Body)
@@ -111,8 +156,45 @@ func (l *link) sendWait(ctx context.Context, m *Message) error {
 	return l.send(m)
 }
 
+// waitRoom waits, after a forwarded message, while the queue holds more
+// than highWater bytes: the reader of the link the messages come from
+// stops reading, so that a fast sender cannot fill this process's memory
+// with messages for a slow peer. It returns when the writer has taken the
+// queue, this link closes, or stop (the reading link's quit) is closed.
+// Local deliveries never wait, so no cycle of readers waits on itself.
+func (l *link) waitRoom(stop <-chan struct{}) {
+	l.mu.Lock()
+	for l.qbytes > highWater && !l.closing {
+		if l.space == nil {
+			l.space = make(chan struct{})
+		}
+		ch := l.space
+		l.mu.Unlock()
+		l.stalls.Add(1)
+		select {
+		case <-ch:
+		case <-l.writerDone:
+			return
+		case <-stop:
+			return
+		}
+		l.mu.Lock()
+	}
+	l.mu.Unlock()
+}
+
 func (l *link) writer() {
 	defer close(l.writerDone)
+	defer func() { // wake anyone waiting for room: there will be none
+		l.mu.Lock()
+		l.closing = true
+		if l.space != nil {
+			close(l.space)
+			l.space = nil
+		}
+		l.mu.Unlock()
+		l.quitOnce.Do(func() { close(l.quit) })
+	}()
 	bw := bufio.NewWriterSize(l.wc, writeBufSize)
 	var hdr [HeaderSize]byte
 	for {
@@ -173,7 +255,9 @@ func (l *link) reader() {
 		}
 		m.router = l.r
 		m.link = l
-		l.r.route(m, l)
+		if out := l.r.forward(m, l); out != nil {
+			out.waitRoom(l.quit)
+		}
 	}
 	l.close()
 	<-l.writerDone
@@ -203,6 +287,7 @@ func (l *link) close() {
 	}
 	l.closing = true
 	l.mu.Unlock()
+	l.quitOnce.Do(func() { close(l.quit) })
 	select {
 	case l.wake <- struct{}{}:
 	default:

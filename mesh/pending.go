@@ -13,8 +13,11 @@ type Pending struct {
 	done chan struct{}
 	msg  *Message
 	err  error
-	stop func() bool // stops the ctx watch; set before the request is sent
 	once sync.Once
+
+	mu       sync.Mutex
+	stop     func() bool // stops the ctx watch
+	resolved bool
 }
 
 func failedPending(c *Context, err error) *Pending {
@@ -31,21 +34,39 @@ func (r *Router) request(ctx context.Context, dst ID, m *Message) *Pending {
 		return p
 	}
 	if ctx.Done() != nil {
-		p.stop = context.AfterFunc(ctx, func() {
+		stop := context.AfterFunc(ctx, func() {
 			if r.dropPending(p) {
 				p.resolve(nil, ctx.Err())
 			}
 		})
+		p.mu.Lock()
+		if p.resolved {
+			p.mu.Unlock()
+			stop()
+		} else {
+			p.stop = stop
+			p.mu.Unlock()
+		}
 	}
 	m.ReplyTo = p.h
 	_ = r.post(m) // a failure arrives as a dead reply
 	return p
 }
 
+// resolve settles p once, and releases its watch of the caller's ctx so
+// that a long-lived ctx does not keep every answered request alive.
 func (p *Pending) resolve(m *Message, err error) {
 	p.once.Do(func() {
 		p.msg, p.err = m, err
+		p.mu.Lock()
+		p.resolved = true
+		stop := p.stop
+		p.stop = nil
+		p.mu.Unlock()
 		close(p.done)
+		if stop != nil {
+			stop()
+		}
 	})
 }
 
@@ -67,9 +88,6 @@ func (p *Pending) Wait(ctx context.Context, reply any) error {
 			}
 			<-p.done
 		}
-	}
-	if p.stop != nil {
-		p.stop()
 	}
 	if p.err != nil {
 		return p.err

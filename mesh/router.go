@@ -40,8 +40,15 @@ type Router struct {
 	contexts map[ID]*Context
 	closed   bool
 
-	idMu            sync.Mutex // serializes id block requests
+	idMu            sync.Mutex
 	idNext, idLimit ID
+	idWait          chan struct{} // closed when the block request in flight is answered
+
+	// backlog holds calls and other work arriving on links while the
+	// Scheduler's queue is full: a link reader never waits for room.
+	backlog      *sched.Backlog
+	submitCtx    context.Context // ends when Close begins
+	submitCancel context.CancelFunc
 
 	runCtx    context.Context // cancelled when Close ends; passed to called functions
 	runCancel context.CancelFunc
@@ -78,6 +85,8 @@ func newRouter(cfg Config, id ID, parentIDs []ID) (*Router, error) {
 		r.idNext, r.idLimit = 1, ^ID(0)
 	}
 	r.runCtx, r.runCancel = context.WithCancel(context.WithValue(context.Background(), routerKey{}, r))
+	r.submitCtx, r.submitCancel = context.WithCancel(context.Background())
+	r.backlog = sched.NewBacklog(r.submitCtx, cfg.Scheduler, maxBacklog)
 	r.myself = newContext(r, id, "")
 	r.contexts[id] = r.myself
 	r.handlers[HandleCallFunction] = r.handleCall
@@ -141,20 +150,25 @@ func (r *Router) Context(id ID) *Context {
 	return nil
 }
 
-// contextFor returns the Context for id, creating it (for a context reached
-// through the parent) if needed.
-func (r *Router) contextFor(id ID, name string) *Context {
+// descendant returns the Context for id, a context below this one that a
+// child has just started. When its route is already gone (it exited, or
+// its DEL_ROUTE overtook the start reply) or the Router is closed, the
+// Context comes back gone: no later DEL_ROUTE would tell it.
+func (r *Router) descendant(id ID, name string) *Context {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c := r.contexts[id]; c != nil {
 		return c
 	}
 	c := newContext(r, id, name)
-	if r.closed {
+	switch {
+	case r.closed:
 		c.gone(&ChannelError{Reason: ReasonShutdown + ": router closed"})
-		return c
+	case r.routes[id] == nil:
+		c.gone(&ChannelError{Reason: fmt.Sprintf("%s: context %d is gone", ReasonDisconnected, id)})
+	default:
+		r.contexts[id] = c
 	}
-	r.contexts[id] = c
 	return c
 }
 
@@ -237,6 +251,30 @@ func (r *Router) reachLocked(id ID) *link {
 // nil for a local message. A message that cannot go on is answered with a
 // dead message; for a local message the reason is also returned.
 func (r *Router) route(m *Message, from *link) error {
+	_, err := r.routeVia(m, from)
+	return err
+}
+
+// forward routes m, which arrived on from, and returns the link it was
+// queued on when that link's queue is past highWater: the caller should
+// wait for room before reading on.
+func (r *Router) forward(m *Message, from *link) *link {
+	l, _ := r.routeVia(m, from)
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	full := l.qbytes > highWater
+	l.mu.Unlock()
+	if full {
+		return l
+	}
+	return nil
+}
+
+// routeVia is route, returning the link m was queued on (nil when it was
+// delivered here or answered as dead).
+func (r *Router) routeVia(m *Message, from *link) (*link, error) {
 	if from != nil {
 		r.mu.RLock()
 		okAuth := r.reachLocked(m.Auth) == from
@@ -245,15 +283,15 @@ func (r *Router) route(m *Message, from *link) error {
 		if !okAuth || !okSrc {
 			r.log.Warn("mesh: dropping a message whose source does not match its link",
 				"link", from.peer, "auth", m.Auth, "src", m.Src, "dst", m.Dst, "handle", m.Handle)
-			return nil
+			return nil, nil
 		}
 	}
 	if len(m.Body) > r.cfg.MaxMessageSize {
-		return r.dead(m, fmt.Sprintf("%s: message of %d bytes exceeds the maximum %d", ReasonTooLarge, len(m.Body), r.cfg.MaxMessageSize))
+		return nil, r.dead(m, fmt.Sprintf("%s: message of %d bytes exceeds the maximum %d", ReasonTooLarge, len(m.Body), r.cfg.MaxMessageSize))
 	}
 	if m.Dst == r.id {
 		r.deliver(m)
-		return nil
+		return nil, nil
 	}
 	r.mu.RLock()
 	l := r.routes[m.Dst]
@@ -262,12 +300,12 @@ func (r *Router) route(m *Message, from *link) error {
 	}
 	r.mu.RUnlock()
 	if l == nil || l == from {
-		return r.dead(m, fmt.Sprintf("%s to context %d from context %d", ReasonNoRoute, m.Dst, r.id))
+		return nil, r.dead(m, fmt.Sprintf("%s to context %d from context %d", ReasonNoRoute, m.Dst, r.id))
 	}
 	if err := l.send(m); err != nil {
-		return r.dead(m, fmt.Sprintf("%s: link to context %d closed", ReasonDisconnected, l.peer))
+		return nil, r.dead(m, fmt.Sprintf("%s: link to context %d closed", ReasonDisconnected, l.peer))
 	}
-	return nil
+	return l, nil
 }
 
 // dead answers m with a dead message carrying reason, when m asked for a
@@ -296,7 +334,7 @@ func (r *Router) deliver(m *Message) {
 	r.pmu.Lock()
 	p := r.pending[m.Handle]
 	if p != nil {
-		if !m.Dead() && m.Auth != p.dst {
+		if m.Auth != p.dst && !(m.Dead() && r.onPathTo(m.Auth, p.dst)) {
 			r.pmu.Unlock()
 			r.log.Warn("mesh: dropping a reply from the wrong context", "handle", m.Handle, "from", m.Auth, "want", p.dst)
 			return
@@ -316,6 +354,20 @@ func (r *Router) deliver(m *Message) {
 		return
 	}
 	fn(m)
+}
+
+// onPathTo reports whether a dead reply from context from may stand for a
+// reply from dst: it comes from this context, or from the direction in
+// which dst lies (the same link), where the routers that could not pass
+// the request on are. A context elsewhere in the tree cannot fail another
+// context's request by guessing its reply handle.
+func (r *Router) onPathTo(from, dst ID) bool {
+	if from == r.id {
+		return true
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.reachLocked(from) == r.reachLocked(dst)
 }
 
 // addPending registers p to receive the reply on p.h.
@@ -431,7 +483,24 @@ func (r *Router) linkDown(l *link) {
 		if parent != nil {
 			_ = parent.send(&Message{Dst: parent.peer, Src: r.id, Auth: r.id, Handle: HandleDelRoute, Body: body})
 		}
-		for _, c := range children {
+		r.tellEgress(children, nil, id, body)
+	}
+}
+
+// tellEgress sends DEL_ROUTE for id down the child links, but from, that
+// carried messages from id: only contexts there can hold it, as a caller
+// or a sender. Broadcasting to every subtree would cost a message per
+// context per link at every shutdown.
+func (r *Router) tellEgress(children []*link, from *link, id ID, body []byte) {
+	for _, c := range children {
+		if c == from {
+			continue
+		}
+		c.mu.Lock()
+		_, ok := c.egress[id]
+		delete(c.egress, id)
+		c.mu.Unlock()
+		if ok {
 			_ = c.send(&Message{Dst: c.peer, Src: r.id, Auth: r.id, Handle: HandleDelRoute, Body: body})
 		}
 	}
@@ -465,7 +534,12 @@ func (r *Router) handleAddRoute(m *Message) {
 		return
 	}
 	r.mu.Lock()
-	if rm.ID == r.id || slices.Contains(r.parentIDs, rm.ID) || (r.routes[rm.ID] != nil && r.routes[rm.ID] != l) || r.closed {
+	if !l.ownsLocked(rm.ID) {
+		r.mu.Unlock()
+		r.log.Warn("mesh: ADD_ROUTE for an id not handed down that link ignored", "from", m.Auth, "id", rm.ID)
+		return
+	}
+	if (r.routes[rm.ID] != nil && r.routes[rm.ID] != l) || r.closed {
 		r.mu.Unlock()
 		r.log.Warn("mesh: ADD_ROUTE for a context routed elsewhere ignored", "from", m.Auth, "id", rm.ID)
 		return
@@ -514,11 +588,7 @@ func (r *Router) handleDelRoute(m *Message) {
 	if !l.parent && parent != nil {
 		_ = parent.send(&Message{Dst: parent.peer, Src: r.id, Auth: r.id, Handle: HandleDelRoute, Body: m.Body})
 	}
-	for _, c := range children {
-		if c != l {
-			_ = c.send(&Message{Dst: c.peer, Src: r.id, Auth: r.id, Handle: HandleDelRoute, Body: m.Body})
-		}
-	}
+	r.tellEgress(children, l, rm.ID, m.Body)
 }
 
 // handleShutdown closes this context when a parent asks.
@@ -540,9 +610,22 @@ type idRange struct {
 // handleAllocateID gives an immediate child a block of ids for its own
 // children: the root from its counter, any other context by asking its
 // own parent in turn.
+//
+// Every id handed down a link is recorded on it: ADD_ROUTE arriving on
+// that link is believed only for those ids, so that no subtree can claim
+// another's contexts. A link gets at most maxBlocksPerLink blocks, so that
+// one subtree cannot exhaust the id space.
 func (r *Router) handleAllocateID(m *Message) {
-	if l := m.link; l == nil || l.parent || m.Auth != l.peer {
+	l := m.link
+	if l == nil || l.parent || m.Auth != l.peer {
 		_ = r.dead(m, fmt.Sprintf("%s: only an immediate child may ask context %d for ids", ReasonRefused, r.id))
+		return
+	}
+	r.mu.RLock()
+	blocks := l.blocks
+	r.mu.RUnlock()
+	if blocks >= maxBlocksPerLink {
+		_ = r.dead(m, fmt.Sprintf("%s: context %d has had its maximum of %d id blocks", ReasonRefused, l.peer, maxBlocksPerLink))
 		return
 	}
 	if r.id == 0 {
@@ -555,50 +638,86 @@ func (r *Router) handleAllocateID(m *Message) {
 		}
 		r.idNext += idBlock
 		r.idMu.Unlock()
-		_ = m.Reply(idRange{First: first, N: idBlock})
+		r.grant(m, idRange{First: first, N: idBlock})
 		return
 	}
-	err := r.submit(func(context.Context) {
+	err := r.dispatch(m, "allocate ids", func() {
 		rg, err := r.requestBlock(r.runCtx)
 		if err != nil {
 			_ = m.ReplyError(err)
 			return
 		}
-		_ = m.Reply(rg)
+		r.grant(m, rg)
 	})
 	if err != nil {
-		_ = r.dead(m, fmt.Sprintf("%s: context %d cannot allocate ids: %v", ReasonShutdown, r.id, err))
+		_ = r.dead(m, err.Error())
 	}
+}
+
+// grant records rg on the link m arrived on, then sends it as the reply.
+func (r *Router) grant(m *Message, rg idRange) {
+	r.mu.Lock()
+	m.link.grantLocked(rg.First, rg.N)
+	m.link.blocks++
+	r.mu.Unlock()
+	_ = m.Reply(rg)
 }
 
 // requestBlock asks the parent for a block of ids.
 func (r *Router) requestBlock(ctx context.Context) (idRange, error) {
 	var rg idRange
-	parent := r.contextFor(r.parentIDs[0], "")
-	if err := parent.Request(ctx, HandleAllocateID, nil).Wait(ctx, &rg); err != nil {
-		return rg, fmt.Errorf("mesh: asking the parent (context %d) for context ids: %w", parent.id, err)
+	parent := r.parentIDs[0]
+	body, _ := Encode(nil)
+	if err := r.request(ctx, parent, &Message{Dst: parent, Handle: HandleAllocateID, Body: body}).Wait(ctx, &rg); err != nil {
+		return rg, fmt.Errorf("mesh: asking the parent (context %d) for context ids: %w", parent, err)
 	}
-	if rg.N == 0 || rg.First == 0 {
-		return rg, fmt.Errorf("mesh: the parent (context %d) allocated no context ids", parent.id)
+	if rg.N == 0 || rg.First == 0 || rg.First+ID(rg.N) < rg.First {
+		return rg, fmt.Errorf("mesh: the parent (context %d) allocated no usable context ids (%d from %d)", parent, rg.N, rg.First)
 	}
 	return rg, nil
 }
 
-// allocID returns a fresh context id for a child.
+// allocID returns a fresh context id for a child. A context other than the
+// root asks its parent for a block when its own is used up; the lock is
+// not held across that round trip, and callers that need an id meanwhile
+// wait for the same answer.
 func (r *Router) allocID(ctx context.Context) (ID, error) {
-	r.idMu.Lock()
-	defer r.idMu.Unlock()
-	if r.idNext < r.idLimit {
-		id := r.idNext
-		r.idNext++
-		return id, nil
+	for {
+		r.idMu.Lock()
+		if r.idNext < r.idLimit {
+			id := r.idNext
+			r.idNext++
+			r.idMu.Unlock()
+			return id, nil
+		}
+		if r.id == 0 {
+			r.idMu.Unlock()
+			return 0, fmt.Errorf("mesh: context ids exhausted")
+		}
+		if w := r.idWait; w != nil {
+			r.idMu.Unlock()
+			select {
+			case <-w:
+				continue
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		}
+		w := make(chan struct{})
+		r.idWait = w
+		r.idMu.Unlock()
+		rg, err := r.requestBlock(ctx)
+		r.idMu.Lock()
+		r.idWait = nil
+		if err == nil {
+			r.idNext, r.idLimit = rg.First, rg.First+ID(rg.N)
+		}
+		r.idMu.Unlock()
+		close(w)
+		if err != nil {
+			return 0, err
+		}
 	}
-	rg, err := r.requestBlock(ctx)
-	if err != nil {
-		return 0, err
-	}
-	r.idNext, r.idLimit = rg.First+1, rg.First+ID(rg.N)
-	return rg.First, nil
 }
 
 // callError converts err into the CallError sent to a caller.
@@ -614,14 +733,36 @@ func (r *Router) callError(err error) *CallError {
 	return out
 }
 
-// submit runs job on the Scheduler, waiting for room only when the queue
-// is full.
-func (r *Router) submit(job sched.Job) error {
-	err := r.cfg.Scheduler.TrySubmit(sched.Normal, job)
-	if errors.Is(err, sched.ErrQueueFull) {
-		err = r.cfg.Scheduler.Submit(r.runCtx, sched.Normal, job)
+// msgTask is work done on the Scheduler for a message: a call, a start, an
+// id request. Dropped unrun (the Router or the Scheduler closing), it
+// answers the message with a dead reply instead.
+type msgTask struct {
+	r    *Router
+	m    *Message
+	what string
+	run  func()
+}
+
+func (t *msgTask) Run(context.Context) { t.run() }
+
+func (t *msgTask) Drop(error) {
+	_ = t.r.dead(t.m, fmt.Sprintf("%s: context %d closed before it could %s", ReasonShutdown, t.r.id, t.what))
+}
+
+// dispatch runs fn for m on the Scheduler without ever blocking the
+// caller (a link reader): when the Scheduler's queue is full the work
+// waits in the Router's backlog. The error, when the backlog is full too
+// or the Router is closing, is a reason fit for a dead reply.
+func (r *Router) dispatch(m *Message, what string, fn func()) error {
+	err := r.backlog.Submit(sched.Normal, &msgTask{r: r, m: m, what: what, run: fn})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sched.ErrBacklogFull):
+		return fmt.Errorf("%s: context %d is too busy to %s (%d waiting)", ReasonBusy, r.id, what, r.backlog.Len())
+	default:
+		return fmt.Errorf("%s: context %d cannot %s: %v", ReasonShutdown, r.id, what, err)
 	}
-	return err
 }
 
 // Close shuts the Router down: it asks every child to shut down (children
@@ -640,6 +781,10 @@ func (r *Router) close(ctx context.Context) error {
 	children := r.childLinksLocked()
 	parent := r.parent
 	r.mu.Unlock()
+	// Calls waiting for room in the Scheduler will not run: they get dead
+	// replies now, while the links that carry them are still up.
+	r.submitCancel()
+	r.backlog.Wait()
 
 	for _, l := range children {
 		_ = l.send(&Message{Dst: l.peer, Src: r.id, Auth: r.id, Handle: HandleShutdown})
@@ -666,8 +811,16 @@ func (r *Router) close(ctx context.Context) error {
 		<-l.done
 	}
 	if parent != nil {
+		// Flush what is queued for the parent, for at most the grace
+		// period: a parent that no longer reads must not keep us alive.
 		parent.close()
-		<-parent.writerDone
+		grace := time.NewTimer(r.cfg.ShutdownGrace)
+		select {
+		case <-parent.writerDone:
+		case <-grace.C:
+		case <-ctx.Done():
+		}
+		grace.Stop()
 		if parent.kill != nil {
 			parent.kill()
 		}

@@ -169,7 +169,7 @@ func TestDeadReasons(t *testing.T) {
 	ctx := testCtx(t)
 	var ce *ChannelError
 
-	err = r.contextFor(99, "").Call(ctx, "test.nothing", struct{}{}, nil)
+	err = newContext(r, 99, "").Call(ctx, "test.nothing", struct{}{}, nil)
 	if !errors.As(err, &ce) || !strings.HasPrefix(ce.Reason, ReasonNoRoute) {
 		t.Fatalf("unknown context: %v, want %q", err, ReasonNoRoute)
 	}

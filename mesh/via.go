@@ -52,7 +52,7 @@ func (c *Context) startVia(ctx context.Context, req startReq) (*Context, error) 
 	if err := c.Request(ctx, HandleStart, req).Wait(ctx, &resp); err != nil {
 		return nil, fmt.Errorf("%w %q via %v: %w", ErrStart, req.Name, c, err)
 	}
-	return c.r.contextFor(resp.ID, resp.Name), nil
+	return c.r.descendant(resp.ID, resp.Name), nil
 }
 
 // handleStart starts a child for a parent (on the Scheduler: it blocks).
@@ -66,7 +66,7 @@ func (r *Router) handleStart(m *Message) {
 		_ = m.ReplyError(err)
 		return
 	}
-	err := r.submit(func(context.Context) {
+	err := r.dispatch(m, "start children", func() {
 		ctx := r.runCtx
 		var c *Context
 		var err error
@@ -85,6 +85,6 @@ func (r *Router) handleStart(m *Message) {
 		_ = m.Reply(startResp{ID: c.id, Name: c.name})
 	})
 	if err != nil {
-		_ = r.dead(m, fmt.Sprintf("%s: context %d cannot start children: %v", ReasonShutdown, r.id, err))
+		_ = r.dead(m, err.Error())
 	}
 }

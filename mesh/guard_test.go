@@ -1,0 +1,315 @@
+package mesh
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muster-sh/muster/sched"
+)
+
+// askIDs sends ALLOCATE_ID from f and returns the reply.
+func (f *fakeChild) askIDs(replyTo Handle) *Message {
+	f.t.Helper()
+	f.write(&Message{Dst: 0, Src: f.c.ID(), Auth: f.c.ID(), Handle: HandleAllocateID, ReplyTo: replyTo})
+	for {
+		m := f.read()
+		if m.Handle == replyTo {
+			return m
+		}
+	}
+}
+
+func (f *fakeChild) addRoute(id ID) {
+	f.t.Helper()
+	f.write(&Message{Dst: 0, Src: f.c.ID(), Auth: f.c.ID(), Handle: HandleAddRoute, Body: mustEncode(f.t, routeMsg{ID: id})})
+}
+
+// A child is believed only for the ids handed down its link: its own and
+// the blocks it asked for. It cannot claim an id outside them, nor one of
+// a sibling's block, to draw that context's messages to itself.
+func TestAddRouteOnlyForHandedIDs(t *testing.T) {
+	r := newRoot(t)
+	alloc := func() ID {
+		id, err := r.allocID(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	f := newFakeChild(t, r, alloc())
+	g := newFakeChild(t, r, alloc())
+	fid, gid := f.c.ID(), g.c.ID()
+	var rg idRange
+	if err := f.askIDs(3000).Decode(&rg); err != nil {
+		t.Fatal(err)
+	}
+	nobody := rg.First + 10*idBlock
+	g.addRoute(rg.First + 5) // a sibling's block
+	f.addRoute(rg.First + 6) // its own block
+	f.addRoute(nobody)       // nobody's
+	f.addRoute(gid)          // the sibling itself
+	// The reader handles messages in order: once an answer to a later
+	// message is in, the ADD_ROUTEs before it have been handled.
+	g.askIDs(3001)
+	f.askIDs(3002)
+	for _, c := range []struct {
+		id   ID
+		want ID
+		ok   bool
+	}{{rg.First + 5, 0, false}, {rg.First + 6, fid, true}, {nobody, 0, false}, {gid, gid, true}} {
+		hop, ok := r.NextHop(c.id)
+		if ok != c.ok || (ok && hop != c.want) {
+			t.Errorf("NextHop(%d) = %d, %v; want %d, %v", c.id, hop, ok, c.want, c.ok)
+		}
+	}
+}
+
+// A link gets a bounded number of id blocks, and the root never hands out
+// a block that would wrap its counter.
+func TestIDBlocksBounded(t *testing.T) {
+	old := maxBlocksPerLink
+	maxBlocksPerLink = 2
+	t.Cleanup(func() { maxBlocksPerLink = old })
+	r := newRoot(t)
+	f := newFakeChild(t, r, 7)
+	for i := range 2 {
+		if m := f.askIDs(Handle(3000 + i)); m.Dead() {
+			t.Fatalf("block %d refused: %s", i, m.Body)
+		}
+	}
+	m := f.askIDs(3002)
+	if !m.Dead() || !strings.HasPrefix(string(m.Body), ReasonRefused) || !strings.Contains(string(m.Body), "maximum of 2 id blocks") {
+		t.Fatalf("third block: dead=%v %q, want refused at the maximum", m.Dead(), m.Body)
+	}
+
+	g := newFakeChild(t, r, 8)
+	r.idMu.Lock()
+	r.idNext = ^ID(0) - idBlock + 1
+	r.idMu.Unlock()
+	m = g.askIDs(3003)
+	if !m.Dead() || !strings.Contains(string(m.Body), "context ids exhausted") {
+		t.Fatalf("block past the end: dead=%v %q, want ids exhausted", m.Dead(), m.Body)
+	}
+	r.idMu.Lock()
+	next := r.idNext
+	r.idMu.Unlock()
+	if next != ^ID(0)-idBlock+1 {
+		t.Fatalf("refused request moved the counter to %d", next)
+	}
+}
+
+// A Context for a child whose route is already gone reports gone at once:
+// no later DEL_ROUTE would tell it.
+func TestDescendantAfterRouteGone(t *testing.T) {
+	r := newRoot(t)
+	c := r.descendant(4242, "late")
+	select {
+	case <-c.Done():
+	default:
+		t.Fatal("context without a route is not gone")
+	}
+	var ce *ChannelError
+	if !errors.As(c.Err(), &ce) || !strings.HasPrefix(ce.Reason, ReasonDisconnected) {
+		t.Fatalf("Err = %v, want %q", c.Err(), ReasonDisconnected)
+	}
+	if r.Context(4242) != nil {
+		t.Fatal("a gone descendant was kept")
+	}
+}
+
+// A dead message cannot fail a request unless it comes from the direction
+// of the context asked: another subtree guessing the reply handle is
+// ignored, and the real reply still arrives.
+func TestDeadFromElsewhereIgnored(t *testing.T) {
+	r := newRoot(t)
+	f := newFakeChild(t, r, 7)
+	g := newFakeChild(t, r, 8)
+	ctx := testCtx(t)
+	p := f.c.Request(ctx, 555, "ping")
+	req := f.read()
+	g.write(&Message{Dst: 0, Src: 8, Auth: 8, Handle: req.ReplyTo, Flags: FlagDead | FlagRaw, Body: []byte(ReasonNoRoute + ": forged")})
+	g.askIDs(3000) // g's forgery has been handled
+	select {
+	case <-p.Done():
+		t.Fatalf("a dead message from context 8 failed a request to context 7: %v", p.Wait(ctx, nil))
+	default:
+	}
+	f.write(&Message{Dst: 0, Src: 7, Auth: 7, Handle: req.ReplyTo, Body: mustEncode(t, "pong")})
+	var s string
+	if err := p.Wait(ctx, &s); err != nil || s != "pong" {
+		t.Fatalf("reply %q, %v; want pong", s, err)
+	}
+}
+
+// An answered request lets go of the caller's ctx.
+func TestPendingReleasesCtx(t *testing.T) {
+	r := newRoot(t)
+	f := newFakeChild(t, r, 7)
+	ctx := testCtx(t)
+	p := f.c.Request(ctx, 555, "ping")
+	req := f.read()
+	f.write(&Message{Dst: 0, Src: 7, Auth: 7, Handle: req.ReplyTo, Body: mustEncode(t, "pong")})
+	<-p.Done()
+	p.mu.Lock()
+	stop, resolved := p.stop, p.resolved
+	p.mu.Unlock()
+	if !resolved || stop != nil {
+		t.Fatalf("resolved=%v, watch still held=%v", resolved, stop != nil)
+	}
+}
+
+// Work arriving on a link never blocks the reader: with the Scheduler's
+// queue full it waits in the backlog, past that the caller is told
+// "busy", and what still waits when the Router closes is answered
+// "shutdown".
+func TestDispatchNeverBlocks(t *testing.T) {
+	s, err := sched.New(sched.Config{MaxWorkers: 1, QueueSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	cfg := DefaultConfig()
+	cfg.Scheduler = s
+	cfg.ShutdownGrace = time.Second
+	r, err := NewRouter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(context.Background())
+	f := newFakeChild(t, r, 7)
+	started, release := make(chan struct{}), make(chan struct{})
+	if err := s.Submit(context.Background(), sched.High, func(context.Context) { close(started); <-release }); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	defer close(release)
+	msg := func(replyTo Handle) *Message {
+		return &Message{Dst: 0, Src: 7, Auth: 7, ReplyTo: replyTo, link: f.c.link, router: r}
+	}
+	done := make(chan error, 1)
+	go func() { // a hang here is the failure
+		for range maxBacklog + 1 { // one fills the queue
+			if err := r.dispatch(msg(0), "test", func() {}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- r.dispatch(msg(0), "test", func() {})
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.HasPrefix(err.Error(), ReasonBusy) {
+			t.Fatalf("dispatch past the backlog: %v, want %q", err, ReasonBusy)
+		}
+	case <-testCtx(t).Done():
+		t.Fatal("dispatch blocked")
+	}
+	if n := r.backlog.Len(); n != maxBacklog {
+		t.Fatalf("backlog holds %d, want %d", n, maxBacklog)
+	}
+	// Close answers the waiting work with dead replies while the links are
+	// still up.
+	closed := make(chan error, 1)
+	go func() { closed <- r.Close(context.Background()) }()
+	r.backlog.Wait()
+	if n := r.backlog.Len(); n != 0 {
+		t.Fatalf("backlog after Close holds %d", n)
+	}
+	<-closed
+}
+
+// A frame that declares a large body costs memory only as its bytes
+// arrive.
+func TestReadFrameAllocatesAsBytesArrive(t *testing.T) {
+	var buf bytes.Buffer
+	var hdr [HeaderSize]byte
+	putHeader(hdr[:], &Message{Dst: 1, Handle: 5})
+	hdr[offLength], hdr[offLength+1], hdr[offLength+2], hdr[offLength+3] = 0x03, 0xc0, 0, 0 // 60 MiB
+	buf.Write(hdr[:])
+	buf.WriteString("only a few bytes")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := readFrame(&buf, &hdr, 64<<20)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err = %v, want ErrUnexpectedEOF", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+		t.Fatalf("allocated %d bytes for a frame cut short after 16 body bytes", n)
+	}
+	// A large body that does arrive is read whole.
+	body := bytes.Repeat([]byte("0123456789abcdef"), 200000) // 3.2 MB
+	buf.Reset()
+	var w [HeaderSize]byte
+	if err := writeFrame(&buf, &w, &Message{Dst: 1, Handle: 5, Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := readFrame(&buf, &hdr, 64<<20)
+	if err != nil || !bytes.Equal(m.Body, body) {
+		t.Fatalf("large body: err %v, equal %v", err, err == nil && bytes.Equal(m.Body, body))
+	}
+}
+
+// A router that forwards for a fast sender to a slow peer stops reading
+// the sender once the peer's queue passes highWater, instead of holding
+// every message; when the peer reads again, everything arrives in order.
+func TestForwardBackpressure(t *testing.T) {
+	r := newRoot(t)
+	f := newFakeChild(t, r, 7)
+	g := newFakeChild(t, r, 8)
+	const size = 64 << 10
+	const count = 4 * highWater / size // four times what may queue
+	wrote := make(chan error, 1)
+	go func() {
+		var hdr [HeaderSize]byte
+		body := make([]byte, size)
+		for i := range count {
+			body[0], body[1] = byte(i>>8), byte(i)
+			if err := writeFrame(f.out, &hdr, &Message{Dst: 8, Src: 7, Auth: 7, Handle: 600, Flags: FlagRaw, Body: body}); err != nil {
+				wrote <- err
+				return
+			}
+		}
+		wrote <- nil
+	}()
+	gl := g.c.link
+	waitUntil(t, "the forwarding reader to wait for room", func() bool { return gl.stalls.Load() > 0 })
+	gl.mu.Lock()
+	q := gl.qbytes
+	gl.mu.Unlock()
+	if q > highWater+HeaderSize+size {
+		t.Fatalf("queued %d bytes for the slow peer, want at most %d", q, highWater+HeaderSize+size)
+	}
+	select {
+	case err := <-wrote:
+		t.Fatalf("the sender wrote everything (%v) while the peer read nothing", err)
+	default:
+	}
+	for i := range count {
+		m := g.read()
+		if m.Handle != 600 || len(m.Body) != size || int(m.Body[0])<<8|int(m.Body[1]) != i {
+			t.Fatalf("message %d: handle %d, %d bytes, seq %d", i, m.Handle, len(m.Body), int(m.Body[0])<<8|int(m.Body[1]))
+		}
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitUntil polls cond within a generous bound; it asserts no duration.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
