@@ -39,7 +39,9 @@ type SSHOptions struct {
 	// CacheDir is the remote per-user directory that holds agent binaries
 	// by hash; default DefaultCacheDir. A leading "~/" is the remote $HOME.
 	CacheDir string
-	// Env holds extra environment variables (KEY=VALUE) for the agent.
+	// Env holds extra environment variables for the agent, each NAME=VALUE
+	// with NAME a shell variable name ([A-Za-z_][A-Za-z0-9_]*); SSH
+	// refuses any other entry before it connects.
 	Env []string
 	// ConnectTimeout bounds the connection, probe and handshake, and the
 	// upload of each 16 MiB of binary; default 10 s.
@@ -77,6 +79,33 @@ func selfBinary() (path, hash string, err error) {
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// checkEnv returns an error naming the first entry of env that is not
+// NAME=VALUE with NAME a shell variable name. The remote command hands each
+// entry to env(1), which would take one without "=" for the command to run.
+func checkEnv(env []string) error {
+	for _, e := range env {
+		name, _, ok := strings.Cut(e, "=")
+		if !ok || !validEnvName(name) {
+			return fmt.Errorf("environment entry %q: want NAME=VALUE with NAME matching [A-Za-z_][A-Za-z0-9_]*", e)
+		}
+	}
+	return nil
+}
+
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '_' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || i > 0 && '0' <= c && c <= '9' {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 // remoteDir renders a cache directory for the remote shell.
@@ -159,6 +188,9 @@ func (r *Router) SSH(ctx context.Context, o SSHOptions) (*Context, error) {
 	case <-r.done:
 		return fail(ErrClosed)
 	default:
+	}
+	if err := checkEnv(o.Env); err != nil {
+		return fail(err)
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = DefaultConnectTimeout
