@@ -162,11 +162,20 @@ func checkPlatform(host, uname string) error {
 	return nil
 }
 
+// cacheCheck is shell code defining ck: `ck WHAT PATH` succeeds when the
+// current user owns PATH and neither group nor others may write to it, and
+// otherwise prints why PATH (described as WHAT) is unsafe and fails. Anyone
+// else able to write to the cache could plant a binary there for us to run.
+const cacheCheck = `ck() { if [ -O "$2" ]; then case $(ls -ldL -- "$2") in ?????w*|????????w*) r="writable by group or others";; *) return 0;; esac; ` +
+	`else r="not owned by $(id -un)"; fi; printf '%s\n' "$1 $2 is $r; want mode 0700 owned by $(id -un)"; return 1; }; `
+
 // uploadScript reads a binary on stdin into a temporary file in dir, checks
 // its sha256, makes it executable and renames it to dir/hash. On any
-// failure the temporary file is removed and nothing is left in place.
+// failure the temporary file is removed and nothing is left in place. A
+// directory that exists already must pass the cache check (mkdir -p keeps
+// its mode and owner).
 func uploadScript(dir, hash string) string {
-	return `set -e; umask 077; d=` + dir + `; mkdir -p "$d"; t="$d/.upload.$$"; ` +
+	return `set -e; umask 077; ` + cacheCheck + `d=` + dir + `; mkdir -p "$d"; ck "cache directory" "$d" >&2 || exit 4; t="$d/.upload.$$"; ` +
 		`trap 'rm -f "$t"' EXIT; cat > "$t"; ` +
 		`h=$( (sha256sum "$t" 2>/dev/null || shasum -a 256 "$t") | cut -d' ' -f1); ` +
 		`if [ "$h" != ` + hash + ` ]; then echo "sha256 $h, want ` + hash + `" >&2; exit 3; fi; ` +
@@ -232,20 +241,25 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 		return nil, err
 	}
 	dir := remoteDir(o.CacheDir)
-	bin := dir + "/" + hash
+	vars := "d=" + dir + "; b=\"$d\"/" + hash + "; "
 	agent := "exec env"
 	for _, e := range o.Env {
 		agent += " " + shellQuote(e)
 	}
-	agent += " " + AgentEnv + "=1 " + bin
+	agent += " " + AgentEnv + "=1 \"$b\""
 	id, err := r.allocID(ctx)
 	if err != nil {
 		return nil, err
 	}
 	// One session when the binary is cached: name the platform (output
-	// before the greeting is skipped), then run the binary if present, else
-	// say it is missing.
-	c, err := r.sshAgent(ctx, o, conn, id, "echo; echo "+platformMark+" `"+unameCmd+"`; if [ -x "+bin+" ]; then "+agent+"; fi; echo "+missingMark, closeClient)
+	// before the greeting is skipped), check the cache, then run the
+	// binary if present, else say it is missing.
+	unsafe := "|| { printf '%s %s\\n' " + unsafeMark + " \"$m\"; exit 1; }; "
+	start := vars + cacheCheck + "echo; echo " + platformMark + " $(" + unameCmd + "); " +
+		`if [ -e "$d" ]; then m=$(ck "cache directory" "$d") ` + unsafe +
+		`if [ -x "$b" ]; then m=$(ck "cached agent" "$b") ` + unsafe + agent + "; fi; " +
+		"fi; echo " + missingMark
+	c, err := r.sshAgent(ctx, o, conn, id, start, closeClient)
 	var ng *noGreetingError
 	if err == nil || !errors.As(err, &ng) {
 		return c, err
@@ -255,11 +269,16 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 	if i < 0 {
 		return nil, err
 	}
-	uname, _, _ := strings.Cut(out[i+len(platformMark)+1:], "\n")
-	if perr := checkPlatform(o.Host, uname); perr != nil {
+	lines := strings.Split(out[i+len(platformMark)+1:], "\n")
+	if perr := checkPlatform(o.Host, lines[0]); perr != nil {
 		// a cache shared with nodes of another platform holds a binary
 		// this node cannot run: the platform is the error to report
 		return nil, perr
+	}
+	for _, l := range lines[1:] {
+		if msg, ok := strings.CutPrefix(l, unsafeMark+" "); ok {
+			return nil, fmt.Errorf("unsafe agent cache on %s: %s", o.Host, strings.TrimSpace(msg))
+		}
 	}
 	if !strings.Contains(out[i:], missingMark) {
 		return nil, err // present but failed to run: its stderr says why
@@ -276,17 +295,19 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 		return nil, fmt.Errorf("uploading the agent to %s: %w", o.Host, err)
 	}
 	r.log.Debug("mesh: uploaded the agent", "host", o.Host, "bytes", self.size)
-	return r.sshAgent(ctx, o, conn, id, agent, closeClient)
+	return r.sshAgent(ctx, o, conn, id, vars+agent, closeClient)
 }
 
 // unameCmd names the node's OS and machine (a variable for tests).
 var unameCmd = "uname -s -m"
 
 // Marks in the output of the start command: the node's `uname -s -m`
-// follows platformMark; missingMark says the agent is not in the cache.
+// follows platformMark; missingMark says the agent is not in the cache;
+// unsafeMark is followed by why the cache may not be used.
 const (
 	platformMark = "MUSTER-MESH-PLATFORM"
 	missingMark  = "MUSTER-MESH-AGENT-MISSING"
+	unsafeMark   = "MUSTER-MESH-CACHE-UNSAFE"
 )
 
 // sshAgent runs cmd, which should exec the agent, in a new session and

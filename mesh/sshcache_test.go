@@ -1,12 +1,19 @@
 package mesh
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/muster-sh/muster/internal/testhosts"
 )
 
 // A malformed Env entry is refused, naming the entry and the expected
@@ -41,5 +48,113 @@ func TestSSHBadEnv(t *testing.T) {
 	}
 	if err := checkEnv([]string{"A=", "_x9=a=b", "Z=\n'\\"}); err != nil {
 		t.Fatalf("valid entries refused: %v", err)
+	}
+}
+
+// A cache that someone else could write to is refused with an error naming
+// the path and what is wrong: a binary planted there is not run, and
+// nothing is uploaded into it.
+func TestSSHUnsafeCache(t *testing.T) {
+	cl := testhosts.StartT(t, 1, testhosts.Options{FirstAddr: 85})
+	r := newRoot(t)
+	ctx := testCtx(t)
+	_, hash, err := selfBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// plant makes dir/hash a script that leaves a marker file when run
+	plant := func(dir string, mode os.FileMode) (bin, marker string) {
+		marker = filepath.Join(t.TempDir(), "ran")
+		bin = filepath.Join(dir, hash)
+		if err := os.WriteFile(bin, []byte("#!/bin/sh\ntouch "+shellQuote(marker)+"\n"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(bin, mode); err != nil {
+			t.Fatal(err)
+		}
+		return bin, marker
+	}
+	chmod := func(dir string, mode os.FileMode) {
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := func(cache, what, path, why string) {
+		t.Helper()
+		_, err := r.SSH(ctx, sshOpts(cl, "node1", cache))
+		if !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), what+" "+path+" is "+why) ||
+			!strings.Contains(err.Error(), "want mode 0700") {
+			t.Fatalf("%s %s: %v, want ErrStart saying it is %s", what, path, err, why)
+		}
+	}
+	noMarker := func(marker string) {
+		t.Helper()
+		if _, err := os.Stat(marker); err == nil {
+			t.Fatal("the binary in an unsafe cache was run")
+		}
+	}
+
+	// a world-writable directory holding a binary: not run
+	dir := t.TempDir()
+	_, marker := plant(dir, 0o700)
+	chmod(dir, 0o777)
+	refused(dir, "cache directory", dir, "writable by group or others")
+	noMarker(marker)
+
+	// a group-writable binary in a safe directory: not run
+	dir = t.TempDir()
+	bin, marker := plant(dir, 0o720)
+	refused(dir, "cached agent", bin, "writable by group or others")
+	noMarker(marker)
+
+	// a group-writable, empty directory: nothing uploaded into it
+	dir = t.TempDir()
+	chmod(dir, 0o770)
+	refused(dir, "cache directory", dir, "writable by group or others")
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("unsafe cache holds %v", ents)
+	}
+
+	// a directory owned by another user: not run
+	if os.Geteuid() == 0 {
+		dir = t.TempDir()
+		_, marker = plant(dir, 0o700)
+		if err := os.Chown(dir, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		refused(dir, "cache directory", dir, "not owned by")
+		noMarker(marker)
+	}
+
+	// and a safe cache with the same planted binary does run it: the
+	// refusals above are the check, not a broken script
+	dir = t.TempDir()
+	_, marker = plant(dir, 0o700)
+	if _, err := r.SSH(ctx, sshOpts(cl, "node1", dir)); !errors.Is(err, ErrStart) {
+		t.Fatalf("planted script in a safe cache: %v, want ErrStart (no greeting)", err)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the planted script did not run from a safe cache: %v", err)
+	}
+}
+
+// The upload script refuses a cache directory that exists with a mode
+// letting others write to it, and installs nothing there.
+func TestUploadScriptUnsafeDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	data := "agent bytes\n"
+	sum := sha256.Sum256([]byte(data))
+	cmd := exec.Command("/bin/sh", "-c", uploadScript(shellQuote(dir), hex.EncodeToString(sum[:])))
+	cmd.Stdin = strings.NewReader(data)
+	out, err := cmd.CombinedOutput()
+	want := "cache directory " + dir + " is writable by group or others; want mode 0700"
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Fatalf("upload into a 0777 directory: %v %q, want a refusal saying %q", err, out, want)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("unsafe cache holds %v", ents)
 	}
 }
