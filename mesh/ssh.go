@@ -264,23 +264,19 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 	if err == nil || !errors.As(err, &ng) {
 		return c, err
 	}
-	out := string(ng.output)
-	i := strings.LastIndex(out, platformMark+" ")
-	if i < 0 {
+	st, ok := parseStart(string(ng.output))
+	if !ok {
 		return nil, err
 	}
-	lines := strings.Split(out[i+len(platformMark)+1:], "\n")
-	if perr := checkPlatform(o.Host, lines[0]); perr != nil {
+	if perr := checkPlatform(o.Host, st.uname); perr != nil {
 		// a cache shared with nodes of another platform holds a binary
 		// this node cannot run: the platform is the error to report
 		return nil, perr
 	}
-	for _, l := range lines[1:] {
-		if msg, ok := strings.CutPrefix(l, unsafeMark+" "); ok {
-			return nil, fmt.Errorf("unsafe agent cache on %s: %s", o.Host, strings.TrimSpace(msg))
-		}
+	if st.unsafe != "" {
+		return nil, fmt.Errorf("unsafe agent cache on %s: %s", o.Host, st.unsafe)
 	}
-	if !strings.Contains(out[i:], missingMark) {
+	if !st.missing {
 		return nil, err // present but failed to run: its stderr says why
 	}
 	f, err := os.Open(path)
@@ -309,6 +305,34 @@ const (
 	missingMark  = "MUSTER-MESH-AGENT-MISSING"
 	unsafeMark   = "MUSTER-MESH-CACHE-UNSAFE"
 )
+
+// startOutput is what the start command said before it ended without a
+// greeting.
+type startOutput struct {
+	uname   string // the node's `uname -s -m`
+	unsafe  string // why the cache may not be used, if it may not
+	missing bool   // the agent is not in the cache
+}
+
+// parseStart reads the output of the start command from its last platform
+// line on; ok is false without one. The missing and unsafe marks count only
+// as lines of their own after it.
+func parseStart(out string) (st startOutput, ok bool) {
+	i := strings.LastIndex(out, platformMark+" ")
+	if i < 0 || i > 0 && out[i-1] != '\n' {
+		return st, false
+	}
+	lines := strings.Split(out[i+len(platformMark)+1:], "\n")
+	st.uname = strings.TrimSpace(lines[0])
+	for _, l := range lines[1:] {
+		l = strings.TrimSuffix(l, "\r")
+		if msg, ok := strings.CutPrefix(l, unsafeMark+" "); ok && st.unsafe == "" {
+			st.unsafe = strings.TrimSpace(msg)
+		}
+		st.missing = st.missing || l == missingMark
+	}
+	return st, true
+}
 
 // sshAgent runs cmd, which should exec the agent, in a new session and
 // handshakes with it over the session's stdio.

@@ -158,3 +158,56 @@ func TestUploadScriptUnsafeDir(t *testing.T) {
 		t.Fatalf("unsafe cache holds %v", ents)
 	}
 }
+
+// The marks in the start command's output count only as lines of their own
+// after the platform line.
+func TestParseStart(t *testing.T) {
+	p := "\n" + platformMark + " Linux x86_64\n"
+	for _, c := range []struct {
+		out             string
+		ok, missing     bool
+		uname, unsafeIs string
+	}{
+		{out: "", ok: false},
+		{out: "motd\n" + p + missingMark + "\n", ok: true, missing: true, uname: "Linux x86_64"},
+		{out: p + missingMark + "\r\n", ok: true, missing: true, uname: "Linux x86_64"},
+		{out: p + missingMark + "\nbye\n", ok: true, missing: true, uname: "Linux x86_64"},
+		{out: p + "x" + missingMark + "\n", ok: true, uname: "Linux x86_64"},
+		{out: p + missingMark + " and more\n", ok: true, uname: "Linux x86_64"},
+		{out: missingMark + "\n" + p, ok: true, uname: "Linux x86_64"},
+		{out: p + "agent failed\n", ok: true, uname: "Linux x86_64"},
+		{out: p + unsafeMark + " cache directory /x is not owned by u; want mode 0700 owned by u\n", ok: true, uname: "Linux x86_64",
+			unsafeIs: "cache directory /x is not owned by u; want mode 0700 owned by u"},
+		{out: "x" + platformMark + " Linux x86_64\n" + missingMark + "\n", ok: false},
+	} {
+		st, ok := parseStart(c.out)
+		if ok != c.ok || st.missing != c.missing || st.uname != c.uname || st.unsafe != c.unsafeIs {
+			t.Errorf("parseStart(%q) = %+v %v, want ok %v missing %v uname %q unsafe %q", c.out, st, ok, c.ok, c.missing, c.uname, c.unsafeIs)
+		}
+	}
+}
+
+// A cached binary that fails after printing the missing mark inside a line
+// is a binary that ran and failed: its stderr is in the error and nothing
+// is uploaded over it.
+func TestSSHMissingMarkInLine(t *testing.T) {
+	cl := testhosts.StartT(t, 1, testhosts.Options{FirstAddr: 87})
+	r := newRoot(t)
+	_, hash, err := selfBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, hash)
+	script := "#!/bin/sh\necho 'not the " + missingMark + " line'\necho failed on purpose >&2\nexit 1\n"
+	if err := os.WriteFile(bin, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.SSH(testCtx(t), sshOpts(cl, "node1", dir))
+	if !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), "failed on purpose") {
+		t.Fatalf("failing cached agent: %v, want ErrStart carrying its stderr", err)
+	}
+	if b, _ := os.ReadFile(bin); string(b) != script {
+		t.Fatal("the cached file was replaced")
+	}
+}
