@@ -76,9 +76,20 @@ func selfBinary() (path, hash string, err error) {
 	return self.path, self.hash, self.err
 }
 
-// shellQuote quotes s for a POSIX shell.
+// shellQuote quotes s for a POSIX shell as one word. Quotes, backslashes
+// and exclamation marks are escaped with a backslash outside the single
+// quotes, so the word means s to csh and fish too (fish reads \' and \\
+// inside single quotes as escapes, csh expands history on ! even there); a
+// newline in s is beyond csh.
 func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	r := strings.NewReplacer(`'`, `'\''`, `\`, `'\\'`, `!`, `'\!'`)
+	return "'" + r.Replace(s) + "'"
+}
+
+// posixCommand is a remote command that runs script with sh: sshd hands a
+// command to the user's login shell, which may be csh or fish.
+func posixCommand(script string) string {
+	return "exec sh -c " + shellQuote(script)
 }
 
 // checkEnv returns an error naming the first entry of env that is not
@@ -177,8 +188,8 @@ const cacheCheck = `ck() { if [ -O "$2" ]; then case $(ls -ldL -- "$2") in ?????
 func uploadScript(dir, hash string) string {
 	return `set -e; umask 077; ` + cacheCheck + `d=` + dir + `; mkdir -p "$d"; ck "cache directory" "$d" >&2 || exit 4; t="$d/.upload.$$"; ` +
 		`trap 'rm -f "$t"' EXIT; cat > "$t"; ` +
-		`h=$( (sha256sum "$t" 2>/dev/null || shasum -a 256 "$t") | cut -d' ' -f1); ` +
-		`if [ "$h" != ` + hash + ` ]; then echo "sha256 $h, want ` + hash + `" >&2; exit 3; fi; ` +
+		`h=$( (sha256sum < "$t" 2>/dev/null || shasum -a 256 < "$t") | cut -d' ' -f1); ` +
+		`if [ "$h" = ` + hash + ` ]; then :; else echo "sha256 $h, want ` + hash + `" >&2; exit 3; fi; ` +
 		`chmod 700 "$t"; mv -f "$t" "$d/` + hash + `"; trap - EXIT`
 }
 
@@ -241,25 +252,12 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 		return nil, err
 	}
 	dir := remoteDir(o.CacheDir)
-	vars := "d=" + dir + "; b=\"$d\"/" + hash + "; "
-	agent := "exec env"
-	for _, e := range o.Env {
-		agent += " " + shellQuote(e)
-	}
-	agent += " " + AgentEnv + "=1 \"$b\""
+	start, run := startScripts(dir, hash, o.Env)
 	id, err := r.allocID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// One session when the binary is cached: name the platform (output
-	// before the greeting is skipped), check the cache, then run the
-	// binary if present, else say it is missing.
-	unsafe := "|| { printf '%s %s\\n' " + unsafeMark + " \"$m\"; exit 1; }; "
-	start := vars + cacheCheck + "echo; echo " + platformMark + " $(" + unameCmd + "); " +
-		`if [ -e "$d" ]; then m=$(ck "cache directory" "$d") ` + unsafe +
-		`if [ -x "$b" ]; then m=$(ck "cached agent" "$b") ` + unsafe + agent + "; fi; " +
-		"fi; echo " + missingMark
-	c, err := r.sshAgent(ctx, o, conn, id, start, closeClient)
+	c, err := r.sshAgent(ctx, o, conn, id, posixCommand(start), closeClient)
 	var ng *noGreetingError
 	if err == nil || !errors.As(err, &ng) {
 		return c, err
@@ -284,14 +282,34 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 		return nil, err
 	}
 	uctx, ucancel := context.WithTimeout(ctx, o.ConnectTimeout*time.Duration(1+self.size>>24))
-	_, err = runSession(uctx, conn, uploadScript(dir, hash), f)
+	_, err = runSession(uctx, conn, posixCommand(uploadScript(dir, hash)), f)
 	ucancel()
 	f.Close()
 	if err != nil {
 		return nil, fmt.Errorf("uploading the agent to %s: %w", o.Host, err)
 	}
 	r.log.Debug("mesh: uploaded the agent", "host", o.Host, "bytes", self.size)
-	return r.sshAgent(ctx, o, conn, id, vars+agent, closeClient)
+	return r.sshAgent(ctx, o, conn, id, posixCommand(run), closeClient)
+}
+
+// startScripts returns the sh scripts that start the agent from the cache
+// dir (a shell word): start names the platform, checks the cache, then
+// runs the binary if present, else says it is missing (one session when
+// the binary is cached; output before the greeting is skipped); run runs
+// the binary just uploaded.
+func startScripts(dir, hash string, env []string) (start, run string) {
+	vars := "d=" + dir + "; b=\"$d\"/" + hash + "; "
+	agent := "exec env"
+	for _, e := range env {
+		agent += " " + shellQuote(e)
+	}
+	agent += " " + AgentEnv + "=1 \"$b\""
+	unsafe := "|| { printf '%s %s\\n' " + unsafeMark + " \"$m\"; exit 1; }; "
+	start = vars + cacheCheck + "echo; echo " + platformMark + " $(" + unameCmd + "); " +
+		`if [ -e "$d" ]; then m=$(ck "cache directory" "$d") ` + unsafe +
+		`if [ -x "$b" ]; then m=$(ck "cached agent" "$b") ` + unsafe + agent + "; fi; " +
+		"fi; echo " + missingMark
+	return start, vars + agent
 }
 
 // unameCmd names the node's OS and machine (a variable for tests).

@@ -211,3 +211,71 @@ func TestSSHMissingMarkInLine(t *testing.T) {
 		t.Fatal("the cached file was replaced")
 	}
 }
+
+// The remote commands run under sh whatever the login shell: under each
+// shell installed here, the start command runs a cached binary with the
+// Env values intact, refuses an unsafe cache and says when the binary is
+// missing, and the upload script installs a binary.
+func TestStartCommandLoginShells(t *testing.T) {
+	values := []string{"plain", "a'b", `a\b`, `end\`, `\\'`, "$HOME", "`id`", "$(id)", "*", "{a,b}", "~x", `%s\n`, "a  b", ";exit 1", "\"q\"", "!x", ""}
+	var env []string
+	script := "#!/bin/sh\n"
+	for i, v := range values {
+		env = append(env, "V"+strconv.Itoa(i)+"="+v)
+		script += "printf '<%s>\\n' \"$V" + strconv.Itoa(i) + "\"\n"
+	}
+	want := ""
+	for _, v := range values {
+		want += "<" + v + ">\n"
+	}
+	const hash = "0123456789abcdef"
+	found := 0
+	for _, sh := range []string{"sh", "dash", "bash", "zsh", "ksh", "mksh", "tcsh", "csh", "fish"} {
+		path, err := exec.LookPath(sh)
+		if err != nil {
+			continue
+		}
+		found++
+		run := func(cmd, stdin string) string {
+			t.Helper()
+			c := exec.Command(path, "-c", cmd)
+			c.Stdin = strings.NewReader(stdin)
+			out, err := c.CombinedOutput()
+			if err != nil && !strings.Contains(string(out), unsafeMark) {
+				t.Errorf("%s: %v: %s", sh, err, out)
+			}
+			return string(out)
+		}
+		// a cached binary runs, with every Env value as given
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, hash), []byte(script), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		start, _ := startScripts(shellQuote(dir), hash, env)
+		if out := run(posixCommand(start), ""); !strings.Contains(out, "\n"+platformMark+" ") || !strings.HasSuffix(out, want) {
+			t.Errorf("%s: start printed %q, want the platform line, then %q", sh, out, want)
+		}
+		// an unsafe cache is refused
+		if err := os.Chmod(dir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		if out := run(posixCommand(start), ""); !strings.Contains(out, unsafeMark+" cache directory "+dir+" is writable by group or others") {
+			t.Errorf("%s: start in an unsafe cache printed %q", sh, out)
+		}
+		// a missing binary is said so, and the upload installs it
+		dir = filepath.Join(t.TempDir(), "it's a \\ cache")
+		start, _ = startScripts(shellQuote(dir), hash, env)
+		if out := run(posixCommand(start), ""); !strings.HasSuffix(out, "\n"+missingMark+"\n") {
+			t.Errorf("%s: start with no cache printed %q, want the missing mark last", sh, out)
+		}
+		sum := sha256.Sum256([]byte(script))
+		h := hex.EncodeToString(sum[:])
+		run(posixCommand(uploadScript(shellQuote(dir), h)), script)
+		if b, err := os.ReadFile(filepath.Join(dir, h)); err != nil || string(b) != script {
+			t.Errorf("%s: upload installed %q %v", sh, b, err)
+		}
+	}
+	if found == 0 {
+		t.Fatal("no shell found")
+	}
+}
