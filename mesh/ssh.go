@@ -39,7 +39,9 @@ type SSHOptions struct {
 	// CacheDir is the remote per-user directory that holds agent binaries
 	// by hash; default DefaultCacheDir. A leading "~/" is the remote $HOME.
 	CacheDir string
-	// Env holds extra environment variables (KEY=VALUE) for the agent.
+	// Env holds extra environment variables for the agent, each NAME=VALUE
+	// with NAME a shell variable name ([A-Za-z_][A-Za-z0-9_]*); SSH
+	// refuses any other entry before it connects.
 	Env []string
 	// ConnectTimeout bounds the connection, probe and handshake, and the
 	// upload of each 16 MiB of binary; default 10 s.
@@ -74,9 +76,47 @@ func selfBinary() (path, hash string, err error) {
 	return self.path, self.hash, self.err
 }
 
-// shellQuote quotes s for a POSIX shell.
+// shellQuote quotes s for a POSIX shell as one word. Quotes, backslashes
+// and exclamation marks are escaped with a backslash outside the single
+// quotes, so the word means s to csh and fish too (fish reads \' and \\
+// inside single quotes as escapes, csh expands history on ! even there); a
+// newline in s is beyond csh.
 func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	r := strings.NewReplacer(`'`, `'\''`, `\`, `'\\'`, `!`, `'\!'`)
+	return "'" + r.Replace(s) + "'"
+}
+
+// posixCommand is a remote command that runs script with sh: sshd hands a
+// command to the user's login shell, which may be csh or fish.
+func posixCommand(script string) string {
+	return "exec sh -c " + shellQuote(script)
+}
+
+// checkEnv returns an error naming the first entry of env that is not
+// NAME=VALUE with NAME a shell variable name. The remote command hands each
+// entry to env(1), which would take one without "=" for the command to run.
+func checkEnv(env []string) error {
+	for _, e := range env {
+		name, _, ok := strings.Cut(e, "=")
+		if !ok || !validEnvName(name) {
+			return fmt.Errorf("environment entry %q: want NAME=VALUE with NAME matching [A-Za-z_][A-Za-z0-9_]*", e)
+		}
+	}
+	return nil
+}
+
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '_' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || i > 0 && '0' <= c && c <= '9' {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 // remoteDir renders a cache directory for the remote shell.
@@ -133,14 +173,23 @@ func checkPlatform(host, uname string) error {
 	return nil
 }
 
+// cacheCheck is shell code defining ck: `ck WHAT PATH` succeeds when the
+// current user owns PATH and neither group nor others may write to it, and
+// otherwise prints why PATH (described as WHAT) is unsafe and fails. Anyone
+// else able to write to the cache could plant a binary there for us to run.
+const cacheCheck = `ck() { if [ -O "$2" ]; then case $(ls -ldL -- "$2") in ?????w*|????????w*) r="writable by group or others";; *) return 0;; esac; ` +
+	`else r="not owned by $(id -un)"; fi; printf '%s\n' "$1 $2 is $r; want mode 0700 owned by $(id -un)"; return 1; }; `
+
 // uploadScript reads a binary on stdin into a temporary file in dir, checks
 // its sha256, makes it executable and renames it to dir/hash. On any
-// failure the temporary file is removed and nothing is left in place.
+// failure the temporary file is removed and nothing is left in place. A
+// directory that exists already must pass the cache check (mkdir -p keeps
+// its mode and owner).
 func uploadScript(dir, hash string) string {
-	return `set -e; umask 077; d=` + dir + `; mkdir -p "$d"; t="$d/.upload.$$"; ` +
+	return `set -e; umask 077; ` + cacheCheck + `d=` + dir + `; mkdir -p "$d"; ck "cache directory" "$d" >&2 || exit 4; t="$d/.upload.$$"; ` +
 		`trap 'rm -f "$t"' EXIT; cat > "$t"; ` +
-		`h=$( (sha256sum "$t" 2>/dev/null || shasum -a 256 "$t") | cut -d' ' -f1); ` +
-		`if [ "$h" != ` + hash + ` ]; then echo "sha256 $h, want ` + hash + `" >&2; exit 3; fi; ` +
+		`h=$( (sha256sum < "$t" 2>/dev/null || shasum -a 256 < "$t") | cut -d' ' -f1); ` +
+		`if [ "$h" = ` + hash + ` ]; then :; else echo "sha256 $h, want ` + hash + `" >&2; exit 3; fi; ` +
 		`chmod 700 "$t"; mv -f "$t" "$d/` + hash + `"; trap - EXIT`
 }
 
@@ -159,6 +208,9 @@ func (r *Router) SSH(ctx context.Context, o SSHOptions) (*Context, error) {
 	case <-r.done:
 		return fail(ErrClosed)
 	default:
+	}
+	if err := checkEnv(o.Env); err != nil {
+		return fail(err)
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = DefaultConnectTimeout
@@ -200,36 +252,29 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 		return nil, err
 	}
 	dir := remoteDir(o.CacheDir)
-	bin := dir + "/" + hash
-	agent := "exec env"
-	for _, e := range o.Env {
-		agent += " " + shellQuote(e)
-	}
-	agent += " " + AgentEnv + "=1 " + bin
+	start, run := startScripts(dir, hash, o.Env)
 	id, err := r.allocID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// One session when the binary is cached: name the platform (output
-	// before the greeting is skipped), then run the binary if present, else
-	// say it is missing.
-	c, err := r.sshAgent(ctx, o, conn, id, "echo; echo "+platformMark+" `"+unameCmd+"`; if [ -x "+bin+" ]; then "+agent+"; fi; echo "+missingMark, closeClient)
+	c, err := r.sshAgent(ctx, o, conn, id, posixCommand(start), closeClient)
 	var ng *noGreetingError
 	if err == nil || !errors.As(err, &ng) {
 		return c, err
 	}
-	out := string(ng.output)
-	i := strings.LastIndex(out, platformMark+" ")
-	if i < 0 {
+	st, ok := parseStart(string(ng.output))
+	if !ok {
 		return nil, err
 	}
-	uname, _, _ := strings.Cut(out[i+len(platformMark)+1:], "\n")
-	if perr := checkPlatform(o.Host, uname); perr != nil {
+	if perr := checkPlatform(o.Host, st.uname); perr != nil {
 		// a cache shared with nodes of another platform holds a binary
 		// this node cannot run: the platform is the error to report
 		return nil, perr
 	}
-	if !strings.Contains(out[i:], missingMark) {
+	if st.unsafe != "" {
+		return nil, fmt.Errorf("unsafe agent cache on %s: %s", o.Host, st.unsafe)
+	}
+	if !st.missing {
 		return nil, err // present but failed to run: its stderr says why
 	}
 	f, err := os.Open(path)
@@ -237,25 +282,75 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 		return nil, err
 	}
 	uctx, ucancel := context.WithTimeout(ctx, o.ConnectTimeout*time.Duration(1+self.size>>24))
-	_, err = runSession(uctx, conn, uploadScript(dir, hash), f)
+	_, err = runSession(uctx, conn, posixCommand(uploadScript(dir, hash)), f)
 	ucancel()
 	f.Close()
 	if err != nil {
 		return nil, fmt.Errorf("uploading the agent to %s: %w", o.Host, err)
 	}
 	r.log.Debug("mesh: uploaded the agent", "host", o.Host, "bytes", self.size)
-	return r.sshAgent(ctx, o, conn, id, agent, closeClient)
+	return r.sshAgent(ctx, o, conn, id, posixCommand(run), closeClient)
+}
+
+// startScripts returns the sh scripts that start the agent from the cache
+// dir (a shell word): start names the platform, checks the cache, then
+// runs the binary if present, else says it is missing (one session when
+// the binary is cached; output before the greeting is skipped); run runs
+// the binary just uploaded.
+func startScripts(dir, hash string, env []string) (start, run string) {
+	vars := "d=" + dir + "; b=\"$d\"/" + hash + "; "
+	agent := "exec env"
+	for _, e := range env {
+		agent += " " + shellQuote(e)
+	}
+	agent += " " + AgentEnv + "=1 \"$b\""
+	unsafe := "|| { printf '%s %s\\n' " + unsafeMark + " \"$m\"; exit 1; }; "
+	start = vars + cacheCheck + "echo; echo " + platformMark + " $(" + unameCmd + "); " +
+		`if [ -e "$d" ]; then m=$(ck "cache directory" "$d") ` + unsafe +
+		`if [ -x "$b" ]; then m=$(ck "cached agent" "$b") ` + unsafe + agent + "; fi; " +
+		"fi; echo " + missingMark
+	return start, vars + agent
 }
 
 // unameCmd names the node's OS and machine (a variable for tests).
 var unameCmd = "uname -s -m"
 
 // Marks in the output of the start command: the node's `uname -s -m`
-// follows platformMark; missingMark says the agent is not in the cache.
+// follows platformMark; missingMark says the agent is not in the cache;
+// unsafeMark is followed by why the cache may not be used.
 const (
 	platformMark = "MUSTER-MESH-PLATFORM"
 	missingMark  = "MUSTER-MESH-AGENT-MISSING"
+	unsafeMark   = "MUSTER-MESH-CACHE-UNSAFE"
 )
+
+// startOutput is what the start command said before it ended without a
+// greeting.
+type startOutput struct {
+	uname   string // the node's `uname -s -m`
+	unsafe  string // why the cache may not be used, if it may not
+	missing bool   // the agent is not in the cache
+}
+
+// parseStart reads the output of the start command from its last platform
+// line on; ok is false without one. The missing and unsafe marks count only
+// as lines of their own after it.
+func parseStart(out string) (st startOutput, ok bool) {
+	i := strings.LastIndex(out, platformMark+" ")
+	if i < 0 || i > 0 && out[i-1] != '\n' {
+		return st, false
+	}
+	lines := strings.Split(out[i+len(platformMark)+1:], "\n")
+	st.uname = strings.TrimSpace(lines[0])
+	for _, l := range lines[1:] {
+		l = strings.TrimSuffix(l, "\r")
+		if msg, ok := strings.CutPrefix(l, unsafeMark+" "); ok && st.unsafe == "" {
+			st.unsafe = strings.TrimSpace(msg)
+		}
+		st.missing = st.missing || l == missingMark
+	}
+	return st, true
+}
 
 // sshAgent runs cmd, which should exec the agent, in a new session and
 // handshakes with it over the session's stdio.
