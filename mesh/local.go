@@ -36,6 +36,9 @@ func (r *Router) Local(ctx context.Context, o LocalOptions) (*Context, error) {
 	fail := func(err error) (*Context, error) {
 		return nil, fmt.Errorf("%w %q: %w", ErrStart, o.Name, err)
 	}
+	if err := checkEnv(o.Env); err != nil {
+		return fail(err)
+	}
 	select {
 	case <-r.done:
 		return fail(ErrClosed)

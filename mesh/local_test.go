@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,21 @@ func TestCallNoReplyAndHandlers(t *testing.T) {
 	cancel()
 	if err := p.Wait(ctx, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled call: %v", err)
+	}
+}
+
+// A Local child's Env entries must be NAME=VALUE: a bad one is refused
+// before anything starts, naming the entry.
+func TestLocalBadEnv(t *testing.T) {
+	r := newRoot(t)
+	for _, e := range []string{"NOEQUALS", "1BAD=x", "=x"} {
+		_, err := r.Local(testCtx(t), LocalOptions{Env: []string{"OK=1", e}})
+		if !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), strconv.Quote(e)) || !strings.Contains(err.Error(), "NAME=VALUE") {
+			t.Errorf("Env %q: %v, want a start error naming it", e, err)
+		}
+	}
+	c := localChild(t, r, "good")
+	if c.Err() != nil {
+		t.Fatal(c.Err())
 	}
 }

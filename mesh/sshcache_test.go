@@ -229,6 +229,13 @@ func TestStartCommandLoginShells(t *testing.T) {
 		want += "<" + v + ">\n"
 	}
 	const hash = "0123456789abcdef"
+	if os.Getenv("CI") != "" {
+		for _, sh := range []string{"tcsh", "fish"} { // scripts/deps.sh installs them
+			if _, err := exec.LookPath(sh); err != nil {
+				t.Fatalf("CI: %s is missing: %v", sh, err)
+			}
+		}
+	}
 	found := 0
 	for _, sh := range []string{"sh", "dash", "bash", "zsh", "ksh", "mksh", "tcsh", "csh", "fish"} {
 		path, err := exec.LookPath(sh)

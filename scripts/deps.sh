@@ -3,7 +3,8 @@
 # Go modules, and Debian packages (OpenSSH server and client for the loopback
 # test hosts, ClusterShell and pdsh for the side-by-side compatibility tests
 # and benchmarks, GNU time for peak-memory figures, tmux for the terminal
-# test of the interactive mode, python3-mitogen for the mesh benchmark). Safe to run repeatedly.
+# test of the interactive mode, tcsh and fish as login shells for the mesh
+# ssh start, python3-mitogen for the mesh benchmark). Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,8 @@ have clush || need+=(clustershell)
 have pdsh || need+=(pdsh)
 [ -x /usr/bin/time ] || need+=(time)
 have tmux || need+=(tmux)
+have tcsh || need+=(tcsh)   # the mesh ssh start must survive csh and fish
+have fish || need+=(fish)   # login shells (TestStartCommandLoginShells)
 [ -d /usr/lib/python3/dist-packages/mitogen ] || need+=(python3-mitogen)
 # de-duplicate
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u | sed '/^$/d')
