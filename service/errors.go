@@ -23,6 +23,7 @@ const (
 	CodeBadArgs                       // the arguments do not match the method's request type
 	CodeBadRequest                    // the call message itself is malformed
 	CodeClosed                        // the pool is closed
+	CodeBusy                          // the pool has too many calls waiting for a worker
 )
 
 // Sentinel errors matched by [*Error] values of the corresponding [Code].
@@ -36,6 +37,7 @@ var (
 	ErrBadArgs       = errors.New("bad arguments")
 	ErrBadRequest    = errors.New("malformed service call")
 	ErrClosed        = errors.New("service pool closed")
+	ErrBusy          = errors.New("service pool busy")
 )
 
 var sentinels = [...]error{
@@ -48,6 +50,7 @@ var sentinels = [...]error{
 	CodeBadArgs:       ErrBadArgs,
 	CodeBadRequest:    ErrBadRequest,
 	CodeClosed:        ErrClosed,
+	CodeBusy:          ErrBusy,
 }
 
 // Sentinel returns the sentinel error for c, or nil for an unknown code.
@@ -129,6 +132,8 @@ func (e *Error) Error() string {
 		return "malformed service call: " + e.Msg
 	case CodeClosed:
 		return fmt.Sprintf("service %q: the pool is closed", e.Service)
+	case CodeBusy:
+		return fmt.Sprintf("service %q: the pool is busy: too many calls are waiting for a worker; try again later", e.Service)
 	case CodeFailed:
 		t := ""
 		if e.Remote != nil && e.Remote.Type != "" {

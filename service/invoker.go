@@ -29,7 +29,7 @@ func (concurrent) invoke(p *Pool, inv *invocation) {
 		inv.reply(p.run(ctx, inv))
 	}, func() { inv.reply(nil, p.closedError(inv)) })
 	if err != nil {
-		inv.reply(nil, p.closedError(inv))
+		inv.reply(nil, p.submitError(inv, err))
 	}
 }
 
@@ -54,9 +54,9 @@ func (s *serialized) invoke(p *Pool, inv *invocation) {
 	}
 	s.running = true
 	s.mu.Unlock()
-	err := p.submit(inv.prio, s.drain(p), func() { s.fail(p) })
+	err := p.submit(inv.prio, s.drain(p), func() { s.fail(p, nil) })
 	if err != nil {
-		s.fail(p)
+		s.fail(p, err)
 	}
 }
 
@@ -84,9 +84,9 @@ func (s *serialized) drain(p *Pool) func(ctx context.Context) {
 
 // fail answers every queued call with a closed-pool error, when the drain job
 // could not be submitted or was dropped.
-func (s *serialized) fail(p *Pool) {
+func (s *serialized) fail(p *Pool, err error) {
 	for inv := s.pop(); inv != nil; inv = s.pop() {
-		inv.reply(nil, p.closedError(inv))
+		inv.reply(nil, p.submitError(inv, err))
 	}
 }
 
@@ -179,7 +179,7 @@ func (d *dedup) invoke(p *Pool, inv *invocation) {
 		d.finish(k, f, body, e)
 	}, func() { d.finish(k, f, nil, p.closedError(inv)) })
 	if err != nil {
-		d.finish(k, f, nil, p.closedError(inv))
+		d.finish(k, f, nil, p.submitError(inv, err))
 	}
 }
 

@@ -46,7 +46,10 @@ type Pool struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	remove func()
+	// backlog holds jobs while the scheduler's queue is full, so that a
+	// call arriving on a link never blocks its reader.
+	backlog *sched.Backlog
+	remove  func()
 
 	mu         sync.RWMutex
 	active     map[string]*Service
@@ -57,6 +60,10 @@ type Pool struct {
 	closeOnce  sync.Once
 	done       chan struct{}
 }
+
+// maxBacklog bounds the jobs a Pool keeps waiting for room in its
+// scheduler's queue; past it calls are answered [CodeBusy].
+const maxBacklog = 16384
 
 // activation is a service being built. Calls for it queue in pending;
 // local Activate calls wait on done; svc and err are its outcome.
@@ -104,6 +111,7 @@ func newPool(cfg Config, self mesh.ID, authority func(mesh.ID) bool) *Pool {
 		done:       make(chan struct{}),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.backlog = sched.NewBacklog(p.ctx, cfg.Scheduler, maxBacklog)
 	return p
 }
 
@@ -226,6 +234,7 @@ func (p *Pool) Close(ctx context.Context) error {
 				}
 			}
 			p.cancel()
+			p.backlog.Wait()
 			close(p.done)
 		}()
 	})
@@ -279,7 +288,10 @@ func (j *poolJob) Drop(error) {
 }
 
 // submit runs fn as a sched job at prio; drop is called instead if the job
-// is dropped. It fails if the Pool or the scheduler is closed.
+// is dropped. It never blocks (it runs on link readers, which must keep
+// reading replies): when the scheduler's queue is full the job waits in the
+// Pool's backlog, and submit fails with sched.ErrBacklogFull past that. It
+// fails if the Pool or the scheduler is closed.
 func (p *Pool) submit(prio int, fn func(ctx context.Context), drop func()) error {
 	p.mu.RLock()
 	if p.closed {
@@ -288,7 +300,7 @@ func (p *Pool) submit(prio int, fn func(ctx context.Context), drop func()) error
 	}
 	p.jobs.Add(1)
 	p.mu.RUnlock()
-	err := p.cfg.Scheduler.SubmitTask(p.ctx, prio, &poolJob{p: p, run: fn, drop: drop})
+	err := p.backlog.Submit(prio, &poolJob{p: p, run: fn, drop: drop})
 	if err != nil {
 		p.jobs.Done()
 	}
@@ -318,6 +330,19 @@ type inbound struct {
 
 func (p *Pool) closedError(inv *invocation) *Error {
 	return &Error{Code: CodeClosed, Service: inv.call.Service, Method: inv.call.Method, Caller: inv.call.Auth}
+}
+
+// submitError is the answer to a call whose job submit refused with err:
+// busy when the backlog is full, else closed.
+func (p *Pool) submitError(inv *invocation, err error) *Error {
+	return &Error{Code: submitCode(err), Service: inv.call.Service, Method: inv.call.Method, Caller: inv.call.Auth}
+}
+
+func submitCode(err error) Code {
+	if errors.Is(err, sched.ErrBacklogFull) {
+		return CodeBusy
+	}
+	return CodeClosed
 }
 
 // dispatch checks a call and hands it to its service's invoker. It runs on
@@ -374,9 +399,9 @@ func (l *checkLane) push(p *Pool, s *Service, in inbound) {
 		for in, ok := l.pop(); ok; in, ok = l.pop() {
 			p.check(s, in)
 		}
-	}, l.fail)
+	}, func() { l.fail(CodeClosed) })
 	if err != nil {
-		l.fail()
+		l.fail(submitCode(err))
 	}
 }
 
@@ -395,9 +420,9 @@ func (l *checkLane) pop() (inbound, bool) {
 }
 
 // fail answers the queued calls when the lane's job could not run.
-func (l *checkLane) fail() {
+func (l *checkLane) fail(code Code) {
 	for in, ok := l.pop(); ok; in, ok = l.pop() {
-		in.reply(nil, &Error{Code: CodeClosed, Service: in.service, Method: in.method, Caller: in.auth})
+		in.reply(nil, &Error{Code: code, Service: in.service, Method: in.method, Caller: in.auth})
 	}
 }
 
@@ -475,7 +500,12 @@ func (p *Pool) activate(in inbound) {
 		p.finishActivation(name, a, s, err)
 	}, func() { p.finishActivation(name, a, nil, ErrClosed) })
 	if err != nil {
-		p.finishActivation(name, a, nil, ErrClosed)
+		if errors.Is(err, sched.ErrBacklogFull) {
+			err = &Error{Code: CodeBusy, Service: name}
+		} else {
+			err = ErrClosed
+		}
+		p.finishActivation(name, a, nil, err)
 	}
 }
 
@@ -520,6 +550,8 @@ func (p *Pool) finishActivation(name string, a *activation, s *Service, err erro
 		p.mu.Unlock()
 		for _, in := range pending {
 			switch {
+			case errors.Is(err, ErrBusy):
+				in.reply(nil, &Error{Code: CodeBusy, Service: in.service, Method: in.method, Caller: in.auth})
 			case err != nil && !errors.Is(err, ErrClosed):
 				in.reply(nil, &Error{Code: CodeFailed, Service: in.service, Method: in.method, Caller: in.auth, Msg: err.Error(), Err: err})
 			case err != nil || closed:
