@@ -17,10 +17,14 @@ func init() {
 	if err != nil {
 		panic(err)
 	}
+	// An element costs one byte on the wire and up to 16 in memory (an
+	// interface): 4M elements bound a decoded body to 64 MiB, the default
+	// maximum message size, where 16M allowed 256 MiB. Package service
+	// uses the same bound.
 	decMode, err = cbor.DecOptions{
 		MaxNestedLevels:  64,
-		MaxArrayElements: 1 << 24,
-		MaxMapPairs:      1 << 24,
+		MaxArrayElements: 1 << 22,
+		MaxMapPairs:      1 << 22,
 	}.DecMode()
 	if err != nil {
 		panic(err)

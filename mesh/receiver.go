@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"sync"
 )
 
@@ -100,9 +101,16 @@ func Select(ctx context.Context, rcs ...*Receiver) (int, *Message, error) {
 	for _, rc := range rcs {
 		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(rc.notify)})
 	}
-	cases = append(cases,
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(rcs[0].r.done)},
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
+	cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
+	// Receivers may belong to several Routers (in one process): watch each
+	// one's closing.
+	var routers []*Router
+	for _, rc := range rcs {
+		if !slices.Contains(routers, rc.r) {
+			routers = append(routers, rc.r)
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(rc.r.done)})
+		}
+	}
 	for {
 		for i, rc := range rcs {
 			if m, err, ok := rc.tryRecv(); ok {
@@ -114,14 +122,19 @@ func Select(ctx context.Context, rcs ...*Receiver) (int, *Message, error) {
 		case i < len(rcs):
 			// rcs[i] was notified: look again
 		case i == len(rcs):
+			return -1, nil, ctx.Err()
+		default:
+			closed := routers[i-len(rcs)-1]
 			for j, rc := range rcs {
 				if m, err, ok := rc.tryRecv(); ok {
 					return j, m, err
 				}
 			}
-			return -1, nil, &ChannelError{Reason: ReasonShutdown + ": router closed"}
-		default:
-			return -1, nil, ctx.Err()
+			for j, rc := range rcs {
+				if rc.r == closed {
+					return j, nil, &ChannelError{Reason: ReasonShutdown + ": router closed"}
+				}
+			}
 		}
 	}
 }

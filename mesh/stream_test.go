@@ -260,3 +260,18 @@ func TestAfterGone(t *testing.T) {
 		t.Fatal("stop after the callback ran = true, want false")
 	}
 }
+
+// Select over Receivers of two Routers returns when either Router closes,
+// naming a Receiver of the closed one.
+func TestSelectTwoRouters(t *testing.T) {
+	a, b := newRoot(t), newRoot(t)
+	ra, rb := a.NewReceiver(1), b.NewReceiver(1)
+	defer ra.Close()
+	defer rb.Close()
+	go func() { _ = b.Close(context.Background()) }()
+	i, _, err := Select(testCtx(t), ra, rb)
+	var ce *ChannelError
+	if i != 1 || !errors.As(err, &ce) || !strings.HasPrefix(ce.Reason, ReasonShutdown) {
+		t.Fatalf("Select = %d, %v; want 1 and a shutdown error", i, err)
+	}
+}

@@ -33,7 +33,7 @@ func init() {
 		DupMapKey:          cbor.DupMapKeyEnforcedAPF,
 		ExtraReturnErrors:  cbor.ExtraDecErrorUnknownField,
 		FieldNameMatching:  cbor.FieldNameMatchingCaseSensitive,
-		MaxArrayElements:   1 << 24,
+		MaxArrayElements:   1 << 22,
 		MaxMapPairs:        1 << 20,
 		DefaultMapType:     reflect.TypeOf(map[string]any(nil)),
 		UTF8:               cbor.UTF8RejectInvalid,
@@ -45,7 +45,7 @@ func init() {
 		panic(err)
 	}
 	looseDec, err = cbor.DecOptions{
-		MaxArrayElements: 1 << 24,
+		MaxArrayElements: 1 << 22,
 		MaxMapPairs:      1 << 20,
 		DefaultMapType:   reflect.TypeOf(map[string]any(nil)),
 	}.DecMode()
