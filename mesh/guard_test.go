@@ -313,3 +313,22 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// A Receiver that accepts only its peer drops what another context sends
+// to its (guessable) handle, and answers it "refused".
+func TestReceiverAcceptOnly(t *testing.T) {
+	r := newRoot(t)
+	f := newFakeChild(t, r, 7)
+	g := newFakeChild(t, r, 8)
+	rc := r.NewReceiver(4)
+	defer rc.Close()
+	rc.AcceptOnly(7)
+	g.write(&Message{Dst: 0, Src: 8, Auth: 8, Handle: rc.Handle(), ReplyTo: 77, Body: mustEncode(t, "intruder")})
+	if m := g.read(); !m.Dead() || m.Handle != 77 || !strings.HasPrefix(string(m.Body), ReasonRefused) {
+		t.Fatalf("intruder got %+v %q, want a dead %q reply", m, m.Body, ReasonRefused)
+	}
+	f.write(&Message{Dst: 0, Src: 7, Auth: 7, Handle: rc.Handle(), Body: mustEncode(t, "peer")})
+	if s := recvString(t, rc); s != "peer" {
+		t.Fatalf("received %q, want only the peer's message", s)
+	}
+}

@@ -3,6 +3,7 @@ package mesh
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"sync"
@@ -22,6 +23,7 @@ type Receiver struct {
 	notify  chan struct{}
 	closed  bool
 	unwatch []func() bool
+	from    []ID // when set, the only contexts whose messages are taken
 }
 
 // NewReceiver registers a Receiver on a fresh handle; buffer is the
@@ -32,8 +34,44 @@ func (r *Router) NewReceiver(buffer int) *Receiver {
 	return rc
 }
 
+// AcceptOnly makes the Receiver take messages only from the contexts ids
+// (by authenticated source); any other message to its handle is dropped
+// and logged, and answered with a dead message "refused" if it asked for a
+// reply. A dead message from a router on the way to one of ids is still
+// taken. A handle is a small number any context can guess: a stream from a
+// known peer should say so before handing out its SenderRef. With no ids,
+// every context is accepted again.
+func (rc *Receiver) AcceptOnly(ids ...ID) {
+	rc.mu.Lock()
+	rc.from = slices.Clone(ids)
+	rc.mu.Unlock()
+}
+
 func (rc *Receiver) push(m *Message) {
 	rc.mu.Lock()
+	if rc.from != nil && !rc.acceptsLocked(m) {
+		rc.mu.Unlock()
+		rc.r.log.Warn("mesh: dropping a message to a receiver from a context it does not accept", "handle", rc.h, "from", m.Auth)
+		_ = rc.r.dead(m, fmt.Sprintf("%s: receiver %d in context %d does not accept messages from context %d", ReasonRefused, rc.h, rc.r.id, m.Auth))
+		return
+	}
+	rc.enqueueLocked(m)
+}
+
+// acceptsLocked reports whether m comes from an accepted context, or is a
+// dead message from a router on the way to one (it could not pass a
+// message on).
+func (rc *Receiver) acceptsLocked(m *Message) bool {
+	for _, id := range rc.from {
+		if m.Auth == id || (m.Dead() && rc.r.onPathTo(m.Auth, id)) {
+			return true
+		}
+	}
+	return false
+}
+
+// enqueueLocked queues m (called with rc.mu held; unlocks it).
+func (rc *Receiver) enqueueLocked(m *Message) {
 	if rc.closed {
 		rc.mu.Unlock()
 		return
@@ -83,7 +121,8 @@ func (rc *Receiver) Watch(c *Context) {
 		if errors.As(err, &ce) {
 			reason = ce.Reason
 		}
-		rc.push(&Message{Dst: rc.r.id, Src: c.id, Auth: c.id, Handle: rc.h, Flags: FlagDead | FlagRaw, Body: []byte(reason)})
+		rc.mu.Lock()
+		rc.enqueueLocked(&Message{Dst: rc.r.id, Src: c.id, Auth: c.id, Handle: rc.h, Flags: FlagDead | FlagRaw, Body: []byte(reason)})
 	})
 	rc.mu.Lock()
 	rc.unwatch = append(rc.unwatch, stop)

@@ -612,6 +612,7 @@ func Fetch(ctx context.Context, c *mesh.Context, path string, w io.Writer) (File
 	r := c.Router()
 	rc := r.NewReceiver(16)
 	defer rc.Close()
+	rc.AcceptOnly(c.ID()) // the stream comes from c's FileService only
 	rc.Watch(c)
 	var meta FileMeta
 	ref := rc.Sender()
