@@ -126,7 +126,7 @@ func serveAgent(in io.Reader, out io.WriteCloser, kill func() error, logger *slo
 	if _, err := out.Write(greeting); err != nil {
 		return fmt.Errorf("writing the greeting: %w", err)
 	}
-	br := bufio.NewReaderSize(in, readBufSize)
+	br := bufio.NewReaderSize(newSpinReader(in), readBufSize)
 	var hdr [HeaderSize]byte
 	m, err := readFrame(br, &hdr, 1<<20)
 	if err != nil {
@@ -193,7 +193,7 @@ func (r *Router) handshake(ctx context.Context, id ID, name string, rd io.Reader
 	defer stopT.Stop()
 	stopC := context.AfterFunc(ctx, kill)
 	defer stopC()
-	br := bufio.NewReaderSize(rd, readBufSize)
+	br := bufio.NewReaderSize(newSpinReader(rd), readBufSize)
 	fail := func(what string, err error, noise []byte) error {
 		select {
 		case <-fired:
