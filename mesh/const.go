@@ -85,10 +85,12 @@ const (
 	minMessageSize = 4096
 )
 
-// maxBlocksPerLink bounds the id blocks one child link may receive: with
-// idBlock ids a block, 4,096,000 contexts in one subtree, about a thousandth
-// of the id space. A variable for tests.
-var maxBlocksPerLink = 4096
+// maxBlocksPerLink bounds the id blocks one child link may receive over
+// its life: with idBlock ids a block, 65,536,000 ids, 1.5% of the id space,
+// so that no one subtree uses it up. Blocks are not given back (an id is
+// never reused), so a child that restarts its own children more than
+// 65,536 times must itself be restarted. A variable for tests.
+var maxBlocksPerLink = 65536
 
 // Dead-message reasons. A *ChannelError's Reason starts with one of these.
 const (

@@ -1,10 +1,12 @@
 package mesh
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"io"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -194,8 +196,12 @@ func TestDispatchNeverBlocks(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { // a hang here is the failure
-		for range maxBacklog + 1 { // one fills the queue
-			if err := r.dispatch(msg(0), "test", func() {}); err != nil {
+		for i := range maxBacklog + 1 { // one fills the queue
+			h := Handle(0)
+			if i == maxBacklog {
+				h = 99 // the last one waiting asks for a reply
+			}
+			if err := r.dispatch(msg(h), "test", func() {}); err != nil {
 				done <- err
 				return
 			}
@@ -217,6 +223,15 @@ func TestDispatchNeverBlocks(t *testing.T) {
 	// still up.
 	closed := make(chan error, 1)
 	go func() { closed <- r.Close(context.Background()) }()
+	for {
+		m := f.read()
+		if m.Handle == 99 {
+			if !m.Dead() || !strings.HasPrefix(string(m.Body), ReasonShutdown) {
+				t.Fatalf("waiting work answered %+v %q, want a dead %q reply", m, m.Body, ReasonShutdown)
+			}
+			break
+		}
+	}
 	r.backlog.Wait()
 	if n := r.backlog.Len(); n != 0 {
 		t.Fatalf("backlog after Close holds %d", n)
@@ -330,5 +345,216 @@ func TestReceiverAcceptOnly(t *testing.T) {
 	f.write(&Message{Dst: 0, Src: 7, Auth: 7, Handle: rc.Handle(), Body: mustEncode(t, "peer")})
 	if s := recvString(t, rc); s != "peer" {
 		t.Fatalf("received %q, want only the peer's message", s)
+	}
+}
+
+// newFakeChildKillable is newFakeChild whose kill also closes the pipe the
+// Router writes to, as a killed process would.
+func newFakeChildKillable(t *testing.T, r *Router, id ID) (*fakeChild, *os.File) {
+	t.Helper()
+	toR, fromFake, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromR, toFake, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := func() { _ = toR.Close() }
+	kill := func() { _ = toR.Close(); _ = fromFake.Close(); _ = fromR.Close() }
+	c, err := r.attachChild(id, "fake", bufio.NewReader(toR), toFake, stop, kill, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fromFake.Close(); _ = fromR.Close() })
+	return &fakeChild{t: t, c: c, in: bufio.NewReader(fromR), out: fromFake}, fromR
+}
+
+// newChildRouter returns a non-root Router (id, parent 0) whose parent
+// link is a pair of pipes driven by the test.
+func newChildRouter(t *testing.T, id ID) (r *Router, toR *os.File, fromR *bufio.Reader, fromRFile *os.File) {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Scheduler = testSched
+	cfg.ShutdownGrace = 500 * time.Millisecond
+	r, err := newRouter(cfg, id, []ID{0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, rw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLink(r, 0, true, "parent", pr, rw, nil, func() { _ = pr.Close(); _ = rw.Close() })
+	r.mu.Lock()
+	r.parent = l
+	r.mu.Unlock()
+	l.start()
+	t.Cleanup(func() { _ = pw.Close(); _ = rr.Close(); _ = r.Close(context.Background()) })
+	return r, pw, bufio.NewReader(rr), rr
+}
+
+// flood writes 64 KiB frames from src to dst until the pipe fails.
+func flood(w *os.File, dst, src ID) {
+	var hdr [HeaderSize]byte
+	body := make([]byte, 64<<10)
+	for writeFrame(w, &hdr, &Message{Dst: dst, Src: src, Auth: src, Handle: 600, Flags: FlagRaw, Body: body}) == nil {
+	}
+}
+
+func setStallLimit(t *testing.T, d time.Duration) {
+	old := stallLimit
+	stallLimit = d
+	t.Cleanup(func() { stallLimit = old })
+}
+
+// A reader held back by a peer that reads nothing does not wait forever:
+// the peer is taken for hung and its link closed, so the reader reads on
+// and sees its own child go; a request to that child fails instead of
+// hanging.
+func TestStalledPeerTakenForHung(t *testing.T) {
+	setStallLimit(t, 300*time.Millisecond)
+	r := newRoot(t)
+	f, fIn := newFakeChildKillable(t, r, 7)
+	g, _ := newFakeChildKillable(t, r, 8) // never reads
+	ctx := testCtx(t)
+	p := f.c.Request(ctx, 555, "ping")
+	_ = f.read()
+	go flood(f.out, 8, 7)
+	waitUntil(t, "the reader to wait for room", func() bool { return g.c.link.stalls.Load() > 0 })
+	_ = f.out.Close() // child 7 dies
+	_ = fIn.Close()
+	var ce *ChannelError
+	if err := p.Wait(ctx, nil); !errors.As(err, &ce) || !strings.HasPrefix(ce.Reason, ReasonDisconnected) {
+		t.Fatalf("request to the dead child: %v, want %q", err, ReasonDisconnected)
+	}
+	<-g.c.Done()
+	if err := g.c.Err(); err == nil || !strings.Contains(err.Error(), "taken for hung") {
+		t.Fatalf("the peer that read nothing: %v, want taken for hung", err)
+	}
+}
+
+// A context whose reader is held back by a child that reads nothing still
+// ends when its parent goes: no orphan.
+func TestStalledReaderNoOrphan(t *testing.T) {
+	setStallLimit(t, 300*time.Millisecond)
+	p, toP, _, fromP := newChildRouter(t, 5)
+	c, _ := newFakeChildKillable(t, p, 6) // never reads
+	go flood(toP, 6, 0)
+	waitUntil(t, "the reader to wait for room", func() bool { return c.c.link.stalls.Load() > 0 })
+	_ = toP.Close() // the parent is gone
+	_ = fromP.Close()
+	select {
+	case <-p.Done():
+	case <-testCtx(t).Done():
+		t.Fatal("the parent is gone and the context is still up")
+	}
+}
+
+// Requests for id blocks sent together cannot pass the per-link cap: the
+// block is counted before the round trip to the parent.
+func TestBlockCapCountsInFlight(t *testing.T) {
+	old := maxBlocksPerLink
+	maxBlocksPerLink = 2
+	t.Cleanup(func() { maxBlocksPerLink = old })
+	p, toP, fromP, _ := newChildRouter(t, 5)
+	c, _ := newFakeChildKillable(t, p, 6)
+	const k = 10
+	for i := range k {
+		c.write(&Message{Dst: 5, Src: 6, Auth: 6, Handle: HandleAllocateID, ReplyTo: Handle(4000 + i)})
+	}
+	// The parent answers the requests that reach it; the others are
+	// refused by p itself.
+	var hdr [HeaderSize]byte
+	granted, refused := 0, 0
+	for answered := 0; answered < k; {
+		select {
+		case <-testCtx(t).Done():
+			t.Fatal("not every request was answered")
+		default:
+		}
+		m := c.read()
+		if m.Handle < 4000 || m.Handle >= 4000+k {
+			continue
+		}
+		answered++
+		if m.Dead() {
+			refused++
+		} else {
+			granted++
+		}
+		if answered == k-2 { // the two passed up are still waiting: answer them
+			for served := 0; served < 2; {
+				req, err := readFrame(fromP, &hdr, 1<<20)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if req.Handle != HandleAllocateID {
+					continue // ADD_ROUTE for the fake child
+				}
+				served++
+				_ = writeFrame(toP, &hdr, &Message{Dst: 5, Src: 0, Auth: 0, Handle: req.ReplyTo,
+					Body: mustEncode(t, idRange{First: ID(10000 + int(req.ReplyTo)*1000), N: 1000})})
+			}
+		}
+	}
+	if granted != 2 || refused != k-2 {
+		t.Fatalf("granted %d, refused %d; want 2 and %d", granted, refused, k-2)
+	}
+}
+
+// A caller giving up does not lose the block asked for on its behalf: the
+// next caller gets an id from it without a second request.
+func TestAllocIDOutlivesItsCaller(t *testing.T) {
+	p, toP, fromP, _ := newChildRouter(t, 5)
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := p.allocID(ctx1); errc <- err }()
+	var hdr [HeaderSize]byte
+	req, err := readFrame(fromP, &hdr, 1<<20)
+	if err != nil || req.Handle != HandleAllocateID {
+		t.Fatalf("parent got %+v, %v", req, err)
+	}
+	cancel1()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("first caller: %v, want Canceled", err)
+	}
+	_ = writeFrame(toP, &hdr, &Message{Dst: 5, Src: 0, Auth: 0, Handle: req.ReplyTo, Body: mustEncode(t, idRange{First: 7000, N: 1000})})
+	id, err := p.allocID(testCtx(t))
+	if err != nil || id != 7000 {
+		t.Fatalf("second caller: %d, %v; want 7000 from the block already asked for", id, err)
+	}
+}
+
+// DEL_ROUTE goes only down the links that carried frames from the gone
+// context.
+func TestDelRouteOnlyToEgress(t *testing.T) {
+	r := newRoot(t)
+	f := newFakeChild(t, r, 7)
+	g := newFakeChild(t, r, 8)
+	h := newFakeChild(t, r, 9)
+	g.write(&Message{Dst: 7, Src: 8, Auth: 8, Handle: 600, Body: mustEncode(t, "hello")})
+	if m := f.read(); m.Src != 8 || m.Handle != 600 {
+		t.Fatalf("f got %+v", m)
+	}
+	_ = g.out.Close() // 8 goes
+	for {
+		m := f.read()
+		var rm routeMsg
+		if m.Handle == HandleDelRoute && m.Decode(&rm) == nil && rm.ID == 8 {
+			break
+		}
+	}
+	// Anything for h was queued before f's DEL_ROUTE was sent: a message
+	// sent now comes after it.
+	if err := h.c.Send(601, "after"); err != nil {
+		t.Fatal(err)
+	}
+	if m := h.read(); m.Handle != 601 {
+		t.Fatalf("h, which never heard from 8, got handle %d first, want only the later message", m.Handle)
 	}
 }

@@ -4,18 +4,28 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 const (
 	readBufSize  = 256 << 10
 	writeBufSize = 256 << 10
 	// highWater is how many queued bytes make a local sender wait for the
-	// writer (forwarded messages never wait: a router must not block).
+	// writer, and make the reader of a link whose frames are forwarded here
+	// stop reading until the writer has taken the queue.
 	highWater = 8 << 20
 )
+
+// stallLimit is how long a reader waits for room on a link whose writer
+// takes nothing before it takes that link's peer for hung, and closes the
+// link (a child's process is killed). A waiting reader reads nothing,
+// not even the end of its own link, so the wait must end. A variable for
+// tests.
+var stallLimit = 30 * time.Second
 
 // link is one stream to a directly connected context: a parent or a child.
 // One reader goroutine routes what arrives; one writer goroutine writes the
@@ -162,20 +172,44 @@ func (l *link) sendWait(ctx context.Context, m *Message) error {
 // with messages for a slow peer. It returns when the writer has taken the
 // queue, this link closes, or stop (the reading link's quit) is closed.
 // Local deliveries never wait, so no cycle of readers waits on itself.
+//
+// A peer that takes nothing for stallLimit is taken for hung: its link is
+// closed and killed, with the reason logged and given to its waiters.
 func (l *link) waitRoom(stop <-chan struct{}) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	l.mu.Lock()
 	for l.qbytes > highWater && !l.closing {
 		if l.space == nil {
 			l.space = make(chan struct{})
 		}
 		ch := l.space
+		queued := l.qbytes
 		l.mu.Unlock()
 		l.stalls.Add(1)
+		if timer == nil {
+			timer = time.NewTimer(stallLimit)
+		} else {
+			timer.Reset(stallLimit)
+		}
 		select {
 		case <-ch:
 		case <-l.writerDone:
 			return
 		case <-stop:
+			return
+		case <-timer.C:
+			err := fmt.Errorf("context %d read nothing for %v with %d bytes queued for it: taken for hung", l.peer, stallLimit, queued)
+			l.r.log.Error("mesh: closing the link to a peer that reads nothing", "peer", l.peer, "name", l.name, "err", err)
+			l.fail(err)
+			l.close()
+			if l.kill != nil {
+				l.kill()
+			}
 			return
 		}
 		l.mu.Lock()

@@ -42,11 +42,12 @@ type Router struct {
 
 	idMu            sync.Mutex
 	idNext, idLimit ID
-	idWait          chan struct{} // closed when the block request in flight is answered
+	idWait          *idRequest // the block request in flight, if any
 
 	// backlog holds calls and other work arriving on links while the
 	// Scheduler's queue is full: a link reader never waits for room.
 	backlog      *sched.Backlog
+	queuedBytes  atomic.Int64    // bodies of the messages dispatched, not yet run
 	submitCtx    context.Context // ends when Close begins
 	submitCancel context.CancelFunc
 
@@ -621,18 +622,29 @@ func (r *Router) handleAllocateID(m *Message) {
 		_ = r.dead(m, fmt.Sprintf("%s: only an immediate child may ask context %d for ids", ReasonRefused, r.id))
 		return
 	}
-	r.mu.RLock()
-	blocks := l.blocks
-	r.mu.RUnlock()
-	if blocks >= maxBlocksPerLink {
+	// The block is counted now, before any round trip, so that requests
+	// sent together cannot all pass the check; a failed request gives it
+	// back.
+	r.mu.Lock()
+	if l.blocks >= maxBlocksPerLink {
+		r.mu.Unlock()
 		_ = r.dead(m, fmt.Sprintf("%s: context %d has had its maximum of %d id blocks", ReasonRefused, l.peer, maxBlocksPerLink))
 		return
 	}
+	l.blocks++
+	r.mu.Unlock()
+	unreserve := func() {
+		r.mu.Lock()
+		l.blocks--
+		r.mu.Unlock()
+	}
+	m.Body = nil // unused: no reason to hold it while the request waits
 	if r.id == 0 {
 		r.idMu.Lock()
 		first := r.idNext
 		if first > r.idLimit-idBlock {
 			r.idMu.Unlock()
+			unreserve()
 			_ = r.dead(m, fmt.Sprintf("%s: context ids exhausted (next %d, %d per block)", ReasonRefused, first, idBlock))
 			return
 		}
@@ -644,12 +656,14 @@ func (r *Router) handleAllocateID(m *Message) {
 	err := r.dispatch(m, "allocate ids", func() {
 		rg, err := r.requestBlock(r.runCtx)
 		if err != nil {
+			unreserve()
 			_ = m.ReplyError(err)
 			return
 		}
 		r.grant(m, rg)
 	})
 	if err != nil {
+		unreserve()
 		_ = r.dead(m, err.Error())
 	}
 }
@@ -658,7 +672,6 @@ func (r *Router) handleAllocateID(m *Message) {
 func (r *Router) grant(m *Message, rg idRange) {
 	r.mu.Lock()
 	m.link.grantLocked(rg.First, rg.N)
-	m.link.blocks++
 	r.mu.Unlock()
 	_ = m.Reply(rg)
 }
@@ -678,9 +691,11 @@ func (r *Router) requestBlock(ctx context.Context) (idRange, error) {
 }
 
 // allocID returns a fresh context id for a child. A context other than the
-// root asks its parent for a block when its own is used up; the lock is
-// not held across that round trip, and callers that need an id meanwhile
-// wait for the same answer.
+// root asks its parent for a block when its own is used up. The request
+// runs on its own, under the Router's lifetime rather than any caller's
+// ctx (a granted block is not lost when the caller that asked gives up),
+// and every caller that needs an id meanwhile waits for it with its own
+// ctx; no lock is held across the round trip.
 func (r *Router) allocID(ctx context.Context) (ID, error) {
 	for {
 		r.idMu.Lock()
@@ -694,30 +709,40 @@ func (r *Router) allocID(ctx context.Context) (ID, error) {
 			r.idMu.Unlock()
 			return 0, fmt.Errorf("mesh: context ids exhausted")
 		}
-		if w := r.idWait; w != nil {
-			r.idMu.Unlock()
-			select {
-			case <-w:
-				continue
-			case <-ctx.Done():
-				return 0, ctx.Err()
+		w := r.idWait
+		if w == nil {
+			w = &idRequest{done: make(chan struct{})}
+			r.idWait = w
+			go r.refillIDs(w)
+		}
+		r.idMu.Unlock()
+		select {
+		case <-w.done:
+			if w.err != nil {
+				return 0, w.err
 			}
-		}
-		w := make(chan struct{})
-		r.idWait = w
-		r.idMu.Unlock()
-		rg, err := r.requestBlock(ctx)
-		r.idMu.Lock()
-		r.idWait = nil
-		if err == nil {
-			r.idNext, r.idLimit = rg.First, rg.First+ID(rg.N)
-		}
-		r.idMu.Unlock()
-		close(w)
-		if err != nil {
-			return 0, err
+		case <-ctx.Done():
+			return 0, ctx.Err()
 		}
 	}
+}
+
+// idRequest is a block request to the parent in flight.
+type idRequest struct {
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+func (r *Router) refillIDs(w *idRequest) {
+	rg, err := r.requestBlock(r.runCtx)
+	r.idMu.Lock()
+	r.idWait = nil
+	if err == nil {
+		r.idNext, r.idLimit = rg.First, rg.First+ID(rg.N)
+	}
+	w.err = err
+	r.idMu.Unlock()
+	close(w.done)
 }
 
 // callError converts err into the CallError sent to a caller.
@@ -743,10 +768,21 @@ type msgTask struct {
 	run  func()
 }
 
-func (t *msgTask) Run(context.Context) { t.run() }
+func (t *msgTask) Run(context.Context) {
+	t.r.queuedBytes.Add(-int64(len(t.m.Body)))
+	t.run()
+}
 
 func (t *msgTask) Drop(error) {
+	t.r.queuedBytes.Add(-int64(len(t.m.Body)))
 	_ = t.r.dead(t.m, fmt.Sprintf("%s: context %d closed before it could %s", ReasonShutdown, t.r.id, t.what))
+}
+
+// maxQueuedBytes bounds the bodies of the messages waiting to run
+// (queued in the Scheduler or in the backlog): four maximum-size messages,
+// at least 256 MiB.
+func (r *Router) maxQueuedBytes() int64 {
+	return max(4*int64(r.cfg.MaxMessageSize), 256<<20)
 }
 
 // dispatch runs fn for m on the Scheduler without ever blocking the
@@ -754,7 +790,15 @@ func (t *msgTask) Drop(error) {
 // waits in the Router's backlog. The error, when the backlog is full too
 // or the Router is closing, is a reason fit for a dead reply.
 func (r *Router) dispatch(m *Message, what string, fn func()) error {
+	n := int64(len(m.Body))
+	if q := r.queuedBytes.Add(n); n > 0 && q > r.maxQueuedBytes() {
+		r.queuedBytes.Add(-n)
+		return fmt.Errorf("%s: context %d is too busy to %s (%d bytes of messages waiting)", ReasonBusy, r.id, what, q-n)
+	}
 	err := r.backlog.Submit(sched.Normal, &msgTask{r: r, m: m, what: what, run: fn})
+	if err != nil {
+		r.queuedBytes.Add(-n)
+	}
 	switch {
 	case err == nil:
 		return nil
@@ -781,8 +825,8 @@ func (r *Router) close(ctx context.Context) error {
 	children := r.childLinksLocked()
 	parent := r.parent
 	r.mu.Unlock()
-	// Calls waiting for room in the Scheduler will not run: they get dead
-	// replies now, while the links that carry them are still up.
+	// Calls still waiting for room in the Scheduler are dropped: they get
+	// dead replies now, while the links that carry them are still up.
 	r.submitCancel()
 	r.backlog.Wait()
 

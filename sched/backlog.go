@@ -117,7 +117,12 @@ func (b *Backlog) feed(idle chan struct{}) {
 		}
 		it := b.q[b.head]
 		b.mu.Unlock()
-		err := b.s.SubmitTask(b.ctx, it.prio, it.t)
+		// SubmitTask queues even with ctx done when there is room: check
+		// first, so that nothing waiting runs once ctx has ended.
+		err := b.ctx.Err()
+		if err == nil {
+			err = b.s.SubmitTask(b.ctx, it.prio, it.t)
+		}
 		b.mu.Lock()
 		b.q[b.head] = backlogItem{}
 		b.head++
