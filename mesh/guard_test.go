@@ -348,28 +348,6 @@ func TestReceiverAcceptOnly(t *testing.T) {
 	}
 }
 
-// newFakeChildKillable is newFakeChild whose kill also closes the pipe the
-// Router writes to, as a killed process would.
-func newFakeChildKillable(t *testing.T, r *Router, id ID) (*fakeChild, *os.File) {
-	t.Helper()
-	toR, fromFake, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fromR, toFake, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := func() { _ = toR.Close() }
-	kill := func() { _ = toR.Close(); _ = fromFake.Close(); _ = fromR.Close() }
-	c, err := r.attachChild(id, "fake", bufio.NewReader(toR), toFake, stop, kill, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fromFake.Close(); _ = fromR.Close() })
-	return &fakeChild{t: t, c: c, in: bufio.NewReader(fromR), out: fromFake}, fromR
-}
-
 // newChildRouter returns a non-root Router (id, parent 0) whose parent
 // link is a pair of pipes driven by the test.
 func newChildRouter(t *testing.T, id ID) (r *Router, toR *os.File, fromR *bufio.Reader, fromRFile *os.File) {
@@ -419,15 +397,15 @@ func setStallLimit(t *testing.T, d time.Duration) {
 func TestStalledPeerTakenForHung(t *testing.T) {
 	setStallLimit(t, 300*time.Millisecond)
 	r := newRoot(t)
-	f, fIn := newFakeChildKillable(t, r, 7)
-	g, _ := newFakeChildKillable(t, r, 8) // never reads
+	f := newFakeChild(t, r, 7)
+	g := newFakeChild(t, r, 8) // never reads
 	ctx := testCtx(t)
 	p := f.c.Request(ctx, 555, "ping")
 	_ = f.read()
 	go flood(f.out, 8, 7)
 	waitUntil(t, "the reader to wait for room", func() bool { return g.c.link.stalls.Load() > 0 })
 	_ = f.out.Close() // child 7 dies
-	_ = fIn.Close()
+	_ = f.inFile.Close()
 	var ce *ChannelError
 	if err := p.Wait(ctx, nil); !errors.As(err, &ce) || !strings.HasPrefix(ce.Reason, ReasonDisconnected) {
 		t.Fatalf("request to the dead child: %v, want %q", err, ReasonDisconnected)
@@ -443,7 +421,7 @@ func TestStalledPeerTakenForHung(t *testing.T) {
 func TestStalledReaderNoOrphan(t *testing.T) {
 	setStallLimit(t, 300*time.Millisecond)
 	p, toP, _, fromP := newChildRouter(t, 5)
-	c, _ := newFakeChildKillable(t, p, 6) // never reads
+	c := newFakeChild(t, p, 6) // never reads
 	go flood(toP, 6, 0)
 	waitUntil(t, "the reader to wait for room", func() bool { return c.c.link.stalls.Load() > 0 })
 	_ = toP.Close() // the parent is gone
@@ -462,7 +440,7 @@ func TestBlockCapCountsInFlight(t *testing.T) {
 	maxBlocksPerLink = 2
 	t.Cleanup(func() { maxBlocksPerLink = old })
 	p, toP, fromP, _ := newChildRouter(t, 5)
-	c, _ := newFakeChildKillable(t, p, 6)
+	c := newFakeChild(t, p, 6)
 	const k = 10
 	for i := range k {
 		c.write(&Message{Dst: 5, Src: 6, Auth: 6, Handle: HandleAllocateID, ReplyTo: Handle(4000 + i)})

@@ -14,8 +14,9 @@ import (
 type fakeChild struct {
 	t   *testing.T
 	c   *Context
-	in  *bufio.Reader // what the Router sends
-	out *os.File      // to the Router
+	in     *bufio.Reader // what the Router sends
+	inFile *os.File      // its file
+	out    *os.File      // to the Router
 	hdr [HeaderSize]byte
 }
 
@@ -30,12 +31,14 @@ func newFakeChild(t *testing.T, r *Router, id ID) *fakeChild {
 		t.Fatal(err)
 	}
 	stop := func() { _ = toR.Close() }
-	kill := func() { _ = toR.Close(); _ = fromFake.Close() }
+	// kill closes the pipe the Router writes to as well, as a killed
+	// process would.
+	kill := func() { _ = toR.Close(); _ = fromFake.Close(); _ = fromR.Close() }
 	c, err := r.attachChild(id, "fake", bufio.NewReader(toR), toFake, stop, kill, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeChild{t: t, c: c, in: bufio.NewReader(fromR), out: fromFake}
+	f := &fakeChild{t: t, c: c, in: bufio.NewReader(fromR), inFile: fromR, out: fromFake}
 	t.Cleanup(func() { _ = fromFake.Close(); _ = fromR.Close() })
 	return f
 }
