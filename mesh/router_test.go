@@ -12,12 +12,12 @@ import (
 // fakeChild is a child link driven by the test: it writes frames of its
 // choice to the Router, as a hostile or broken child would.
 type fakeChild struct {
-	t   *testing.T
-	c   *Context
+	t      *testing.T
+	c      *Context
 	in     *bufio.Reader // what the Router sends
 	inFile *os.File      // its file
 	out    *os.File      // to the Router
-	hdr [HeaderSize]byte
+	hdr    [HeaderSize]byte
 }
 
 func newFakeChild(t *testing.T, r *Router, id ID) *fakeChild {
