@@ -536,3 +536,41 @@ func TestDelRouteOnlyToEgress(t *testing.T) {
 		t.Fatalf("h, which never heard from 8, got handle %d first, want only the later message", m.Handle)
 	}
 }
+
+// Shutdown of a context that does not go within the grace period, and that
+// this Router cannot kill (it is not a direct child), says so with
+// context.DeadlineExceeded.
+func TestShutdownPastGrace(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Scheduler = testSched
+	cfg.ShutdownGrace = 200 * time.Millisecond
+	r, err := NewRouter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(context.Background())
+	id, err := r.allocID(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeChild(t, r, id)
+	var rg idRange
+	if err := f.askIDs(3000).Decode(&rg); err != nil {
+		t.Fatal(err)
+	}
+	f.addRoute(rg.First) // a grandchild below the fake child
+	f.askIDs(3001)       // the ADD_ROUTE has been handled
+	c := r.descendant(rg.First, "grandchild")
+	if c.Err() != nil {
+		t.Fatal(c.Err())
+	}
+	err = c.Shutdown(testCtx(t))
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "not gone after the grace period") {
+		t.Fatalf("Shutdown = %v, want DeadlineExceeded after the grace period", err)
+	}
+	for { // the fake child was asked to pass SHUTDOWN on
+		if m := f.read(); m.Handle == HandleShutdown && m.Dst == rg.First {
+			break
+		}
+	}
+}
