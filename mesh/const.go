@@ -102,6 +102,7 @@ const (
 	ReasonSenderClosed  = "sender closed"
 	ReasonShutdown      = "shutdown"
 	ReasonBusy          = "busy"
+	ReasonOverflow      = "overflow"
 )
 
 var (

@@ -574,3 +574,40 @@ func TestShutdownPastGrace(t *testing.T) {
 		}
 	}
 }
+
+// A stream that outruns its Receiver past the limit breaks there, loudly:
+// what was queued comes out, then an overflow error, and nothing after it.
+func TestReceiverOverflow(t *testing.T) {
+	r := newRoot(t)
+	f := newFakeChild(t, r, 7)
+	rc := r.NewReceiver(4)
+	defer rc.Close()
+	rc.SetLimit(1000)
+	for i := range 5 {
+		f.write(&Message{Dst: 0, Src: 7, Auth: 7, Handle: rc.Handle(), Flags: FlagRaw, Body: bytes.Repeat([]byte{byte('a' + i)}, 400)})
+	}
+	ctx := testCtx(t)
+	for i := range 2 {
+		m, err := rc.Recv(ctx)
+		if err != nil || len(m.Body) != 400 || m.Body[0] != byte('a'+i) {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	for range 2 { // the error stays
+		var ce *ChannelError
+		if _, err := rc.Recv(ctx); !errors.As(err, &ce) || !strings.HasPrefix(ce.Reason, ReasonOverflow) || !strings.Contains(ce.Reason, "limit 1000") {
+			t.Fatalf("after the limit: %v, want %q naming the limit", err, ReasonOverflow)
+		}
+	}
+	waitUntil(t, "the last two messages to be dropped", func() bool {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		return rc.dropped == 3
+	})
+	rc.mu.Lock()
+	queued, left := rc.bytes, len(rc.q)-rc.head
+	rc.mu.Unlock()
+	if queued != 0 || left != 0 {
+		t.Fatalf("%d bytes still counted, %d messages queued after the overflow; want none", queued, left)
+	}
+}

@@ -11,7 +11,12 @@ import (
 
 // Receiver is a stream of messages arriving on one handle in this context.
 // Hand its SenderRef to another context, which then sends with
-// Router.Sender. Messages are queued without bound until Recv takes them.
+// Router.Sender. Messages are queued until Recv takes them, up to a limit
+// in bytes (SetLimit; by default four maximum-size messages, at least
+// 256 MiB): a stream that outruns its reader past the limit is broken
+// there, loudly. Recv returns what was queued, then a *ChannelError with
+// ReasonOverflow; flow control (a window with acknowledgements, as
+// package service's FileService uses) keeps a stream under it.
 type Receiver struct {
 	r      *Router
 	h      Handle
@@ -24,12 +29,17 @@ type Receiver struct {
 	closed  bool
 	unwatch []func() bool
 	from    []ID // when set, the only contexts whose messages are taken
+
+	bytes    int64 // bodies queued
+	limit    int64 // at most this many; <= 0: no bound
+	overflow *ChannelError
+	dropped  int
 }
 
 // NewReceiver registers a Receiver on a fresh handle; buffer is the
 // initial capacity of its queue.
 func (r *Router) NewReceiver(buffer int) *Receiver {
-	rc := &Receiver{r: r, h: r.NewHandle(), notify: make(chan struct{}, 1), q: make([]*Message, 0, max(buffer, 0))}
+	rc := &Receiver{r: r, h: r.NewHandle(), notify: make(chan struct{}, 1), q: make([]*Message, 0, max(buffer, 0)), limit: r.maxQueuedBytes()}
 	rc.remove, _ = r.AddHandler(rc.h, rc.push) // a fresh handle is free
 	return rc
 }
@@ -70,12 +80,39 @@ func (rc *Receiver) acceptsLocked(m *Message) bool {
 	return false
 }
 
+// SetLimit sets how many bytes of message bodies may wait in the Receiver;
+// n <= 0 removes the bound.
+func (rc *Receiver) SetLimit(n int64) {
+	rc.mu.Lock()
+	rc.limit = n
+	rc.mu.Unlock()
+}
+
 // enqueueLocked queues m (called with rc.mu held; unlocks it).
 func (rc *Receiver) enqueueLocked(m *Message) {
 	if rc.closed {
 		rc.mu.Unlock()
 		return
 	}
+	if rc.overflow != nil {
+		rc.dropped++
+		rc.mu.Unlock()
+		return
+	}
+	n := int64(len(m.Body))
+	if rc.limit > 0 && !m.Dead() && rc.bytes+n > rc.limit {
+		rc.overflow = &ChannelError{Reason: fmt.Sprintf("%s: receiver %d in context %d had %d bytes waiting (limit %d) when a message of %d bytes from context %d came; the stream is broken there",
+			ReasonOverflow, rc.h, rc.r.id, rc.bytes, rc.limit, n, m.Auth)}
+		rc.dropped = 1
+		rc.mu.Unlock()
+		rc.r.log.Warn("mesh: a receiver overflowed; dropping the rest of its stream", "handle", rc.h, "from", m.Auth, "limit", rc.limit)
+		select {
+		case rc.notify <- struct{}{}:
+		default:
+		}
+		return
+	}
+	rc.bytes += n
 	rc.q = append(rc.q, m)
 	rc.mu.Unlock()
 	select {
@@ -187,6 +224,7 @@ func (rc *Receiver) tryRecv() (m *Message, err error, ok bool) {
 		m = rc.q[rc.head]
 		rc.q[rc.head] = nil
 		rc.head++
+		rc.bytes -= int64(len(m.Body))
 		if rc.head == len(rc.q) {
 			rc.q, rc.head = rc.q[:0], 0
 		}
@@ -194,6 +232,9 @@ func (rc *Receiver) tryRecv() (m *Message, err error, ok bool) {
 			return nil, m.Err(), true
 		}
 		return m, nil, true
+	}
+	if rc.overflow != nil {
+		return nil, rc.overflow, true
 	}
 	if rc.closed {
 		return nil, &ChannelError{Reason: ReasonShutdown + ": receiver closed"}, true
