@@ -176,14 +176,7 @@ func TestDispatchNeverBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(context.Background())
-	cfg := DefaultConfig()
-	cfg.Scheduler = s
-	cfg.ShutdownGrace = time.Second
-	r, err := NewRouter(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close(context.Background())
+	r := newRootWith(t, func(c *Config) { c.Scheduler, c.ShutdownGrace = s, time.Second })
 	f := newFakeChild(t, r, 7)
 	started, release := make(chan struct{}), make(chan struct{})
 	if err := s.Submit(context.Background(), sched.High, func(context.Context) { close(started); <-release }); err != nil {
@@ -541,14 +534,7 @@ func TestDelRouteOnlyToEgress(t *testing.T) {
 // this Router cannot kill (it is not a direct child), says so with
 // context.DeadlineExceeded.
 func TestShutdownPastGrace(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Scheduler = testSched
-	cfg.ShutdownGrace = 200 * time.Millisecond
-	r, err := NewRouter(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close(context.Background())
+	r := newRootWith(t, func(c *Config) { c.ShutdownGrace = 200 * time.Millisecond })
 	id, err := r.allocID(testCtx(t))
 	if err != nil {
 		t.Fatal(err)

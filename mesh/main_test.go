@@ -70,11 +70,17 @@ func testCtx(t testing.TB) context.Context {
 }
 
 // newRoot returns a root Router closed when the test ends.
-func newRoot(t testing.TB) *Router {
+func newRoot(t testing.TB) *Router { return newRootWith(t, nil) }
+
+// newRootWith is newRoot with the test's Config changes applied by set.
+func newRootWith(t testing.TB, set func(*Config)) *Router {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Scheduler = testSched
 	cfg.ShutdownGrace = 2 * time.Second
+	if set != nil {
+		set(&cfg)
+	}
 	r, err := NewRouter(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -234,13 +234,7 @@ func TestLocalNoiseBeforeGreeting(t *testing.T) {
 // A child that does not answer the shutdown request (stopped here) is
 // killed after the grace period; Close returns.
 func TestCloseKillsHungChild(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Scheduler = testSched
-	cfg.ShutdownGrace = 100 * time.Millisecond
-	r, err := NewRouter(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRootWith(t, func(c *Config) { c.ShutdownGrace = 100 * time.Millisecond })
 	c := localChild(t, r, "hung")
 	pid := callPID(t, c)
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
