@@ -597,3 +597,46 @@ func TestReceiverOverflow(t *testing.T) {
 		t.Fatalf("%d bytes still counted, %d messages queued after the overflow; want none", queued, left)
 	}
 }
+
+// A peer that reads slowly but steadily is not taken for hung, however
+// long a batch takes it: only a peer that reads nothing for the limit is.
+func TestSlowPeerNotTakenForHung(t *testing.T) {
+	setStallLimit(t, 300*time.Millisecond)
+	r := newRoot(t)
+	f := newFakeChild(t, r, 7)
+	g := newFakeChild(t, r, 8)
+	go flood(f.out, 8, 7)
+	gl := g.c.link
+	waitUntil(t, "the reader to wait for room", func() bool { return gl.stalls.Load() > 0 })
+	// Read 64 KiB every 5 ms: 8 MiB takes about 0.6 s, twice the limit.
+	buf := make([]byte, 64<<10)
+	for range 300 {
+		time.Sleep(5 * time.Millisecond)
+		if _, err := io.ReadFull(g.in, buf); err != nil {
+			t.Fatalf("the slow peer's pipe: %v (%v)", err, g.c.Err())
+		}
+	}
+	if err := g.c.Err(); err != nil {
+		t.Fatalf("a slow peer that kept reading was closed: %v", err)
+	}
+}
+
+// One message larger than the limit still gets through an empty Receiver;
+// after an overflow, a sender that asked for a reply is told.
+func TestReceiverOverflowEdges(t *testing.T) {
+	r := newRoot(t)
+	f := newFakeChild(t, r, 7)
+	rc := r.NewReceiver(4)
+	defer rc.Close()
+	rc.SetLimit(100)
+	f.write(&Message{Dst: 0, Src: 7, Auth: 7, Handle: rc.Handle(), Flags: FlagRaw, Body: make([]byte, 500)})
+	if m, err := rc.Recv(testCtx(t)); err != nil || len(m.Body) != 500 {
+		t.Fatalf("a large message into an empty receiver: %v", err)
+	}
+	f.write(&Message{Dst: 0, Src: 7, Auth: 7, Handle: rc.Handle(), Flags: FlagRaw, Body: make([]byte, 80)})
+	f.write(&Message{Dst: 0, Src: 7, Auth: 7, Handle: rc.Handle(), ReplyTo: 88, Flags: FlagRaw, Body: make([]byte, 80)})
+	m := f.read()
+	if !m.Dead() || m.Handle != 88 || !strings.HasPrefix(string(m.Body), ReasonOverflow) {
+		t.Fatalf("sender of the message past the limit got %+v %q, want a dead %q reply", m, m.Body, ReasonOverflow)
+	}
+}

@@ -70,6 +70,7 @@ type link struct {
 	egress map[ID]struct{}
 
 	stalls atomic.Int64 // times waitRoom waited (for tests)
+	wrote  atomic.Int64 // when the writer last wrote bytes (UnixNano)
 
 	quit       chan struct{} // closed once closing: stop waiting to forward
 	quitOnce   sync.Once
@@ -196,6 +197,8 @@ func (l *link) waitRoom(stop <-chan struct{}) {
 		} else {
 			timer.Reset(stallLimit)
 		}
+		since := time.Now().UnixNano()
+	wait:
 		select {
 		case <-ch:
 		case <-l.writerDone:
@@ -203,6 +206,11 @@ func (l *link) waitRoom(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-timer.C:
+			if l.wrote.Load() > since { // slow, but reading
+				since = time.Now().UnixNano()
+				timer.Reset(stallLimit)
+				goto wait
+			}
 			err := fmt.Errorf("context %d read nothing for %v with %d bytes queued for it: taken for hung", l.peer, stallLimit, queued)
 			l.r.log.Error("mesh: closing the link to a peer that reads nothing", "peer", l.peer, "name", l.name, "err", err)
 			l.fail(err)
@@ -229,7 +237,7 @@ func (l *link) writer() {
 		l.mu.Unlock()
 		l.quitOnce.Do(func() { close(l.quit) })
 	}()
-	bw := bufio.NewWriterSize(l.wc, writeBufSize)
+	bw := bufio.NewWriterSize(&progressWriter{w: l.wc, at: &l.wrote}, writeBufSize)
 	var hdr [HeaderSize]byte
 	for {
 		<-l.wake
@@ -326,4 +334,28 @@ func (l *link) close() {
 	case l.wake <- struct{}{}:
 	default:
 	}
+}
+
+// progressWriter writes to w in pieces of at most 1 MiB and records when
+// each piece went out, so that a slow peer that still reads is told from
+// a hung one.
+type progressWriter struct {
+	w  io.Writer
+	at *atomic.Int64
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	total := 0
+	for len(b) > 0 {
+		n, err := p.w.Write(b[:min(len(b), 1<<20)])
+		total += n
+		if n > 0 {
+			p.at.Store(time.Now().UnixNano())
+		}
+		if err != nil {
+			return total, err
+		}
+		b = b[n:]
+	}
+	return total, nil
 }

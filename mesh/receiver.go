@@ -94,18 +94,21 @@ func (rc *Receiver) enqueueLocked(m *Message) {
 		rc.mu.Unlock()
 		return
 	}
-	if rc.overflow != nil {
+	if of := rc.overflow; of != nil {
 		rc.dropped++
 		rc.mu.Unlock()
+		_ = rc.r.dead(m, of.Reason) // a sender waiting for a reply is told
 		return
 	}
 	n := int64(len(m.Body))
-	if rc.limit > 0 && !m.Dead() && rc.bytes+n > rc.limit {
-		rc.overflow = &ChannelError{Reason: fmt.Sprintf("%s: receiver %d in context %d had %d bytes waiting (limit %d) when a message of %d bytes from context %d came; the stream is broken there",
+	if rc.limit > 0 && !m.Dead() && rc.bytes > 0 && rc.bytes+n > rc.limit {
+		of := &ChannelError{Reason: fmt.Sprintf("%s: receiver %d in context %d had %d bytes waiting (limit %d) when a message of %d bytes from context %d came; the stream is broken there",
 			ReasonOverflow, rc.h, rc.r.id, rc.bytes, rc.limit, n, m.Auth)}
+		rc.overflow = of
 		rc.dropped = 1
 		rc.mu.Unlock()
 		rc.r.log.Warn("mesh: a receiver overflowed; dropping the rest of its stream", "handle", rc.h, "from", m.Auth, "limit", rc.limit)
+		_ = rc.r.dead(m, of.Reason)
 		select {
 		case rc.notify <- struct{}{}:
 		default:

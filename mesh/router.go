@@ -734,7 +734,11 @@ type idRequest struct {
 }
 
 func (r *Router) refillIDs(w *idRequest) {
-	rg, err := r.requestBlock(r.runCtx)
+	// Bounded, so that a request the parent never answers does not hold
+	// every later caller: the next one asks afresh.
+	ctx, cancel := context.WithTimeout(r.runCtx, DefaultConnectTimeout)
+	rg, err := r.requestBlock(ctx)
+	cancel()
 	r.idMu.Lock()
 	r.idWait = nil
 	if err == nil {

@@ -87,11 +87,15 @@ func (s *spinReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if s.shouldPoll() && spinners.Add(1) <= maxSpinners() {
-		n, err, done := s.poll(p)
-		spinners.Add(-1)
-		if done {
-			return n, err
+	if s.shouldPoll() {
+		if spinners.Add(1) <= maxSpinners() {
+			n, err, done := s.poll(p)
+			spinners.Add(-1)
+			if done {
+				return n, err
+			}
+		} else {
+			spinners.Add(-1)
 		}
 	}
 	n, err := s.f.Read(p)
@@ -113,7 +117,7 @@ func (s *spinReader) poll(p []byte) (n int, err error, done bool) {
 			n, rerr = unix.Read(int(fd), p)
 			return true // one attempt: never wait in the poller here
 		}); cerr != nil {
-			return 0, cerr, true
+			return 0, nil, false // closed: let the plain read say so, as it would unpolled
 		}
 		switch {
 		case n > 0:

@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"strings"
@@ -88,5 +89,51 @@ func TestSpinReaderOnlyPollable(t *testing.T) {
 	defer f.Close()
 	if _, ok := newSpinReader(f).(*spinReader); ok {
 		t.Fatal("a blocking descriptor was wrapped")
+	}
+}
+
+// A reader that finds the process-wide cap of pollers reached reads
+// without polling and leaves the count as it was.
+func TestSpinReaderCapLeavesCount(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	sr := newSpinReader(pr).(*spinReader)
+	full := maxSpinners()
+	spinners.Store(full)
+	defer spinners.Store(0)
+	buf := make([]byte, 16)
+	for range 10 {
+		sr.close, sr.last = true, time.Now()
+		if _, err := pw.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sr.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := spinners.Load(); got != full {
+		t.Fatalf("spinners = %d after 10 reads at the cap, want %d", got, full)
+	}
+}
+
+// A closed pipe gives the same error whether or not the read polled.
+func TestSpinReaderClosedError(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	sr := newSpinReader(pr).(*spinReader)
+	pr.Close()
+	sr.close, sr.last = true, time.Now()
+	_, polled := sr.Read(make([]byte, 8))
+	sr.close = false
+	_, plain := sr.Read(make([]byte, 8))
+	if !errors.Is(polled, os.ErrClosed) || !errors.Is(plain, os.ErrClosed) {
+		t.Fatalf("polled read: %v; plain read: %v; want os.ErrClosed from both", polled, plain)
 	}
 }

@@ -118,7 +118,8 @@ func (b *Backlog) feed(idle chan struct{}) {
 		it := b.q[b.head]
 		b.mu.Unlock()
 		// SubmitTask queues even with ctx done when there is room: check
-		// first, so that nothing waiting runs once ctx has ended.
+		// first, so that what waits is dropped once ctx has ended (a task
+		// handed over at the moment ctx ends may still run).
 		err := b.ctx.Err()
 		if err == nil {
 			err = b.s.SubmitTask(b.ctx, it.prio, it.t)
