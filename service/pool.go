@@ -471,15 +471,15 @@ func (p *Pool) check(s *Service, in inbound) {
 
 // activate builds the registered service in.service for a caller with parent
 // authority, then dispatches the call (and any that arrived meanwhile).
+//
+// A call from any caller that arrives while the service is being activated
+// queues behind the activation, since the service is then as good as active
+// and its methods' own policies decide: the parent's calls that started the
+// activation may be answered before the service is marked active. Only a
+// service neither active nor being activated needs a parent to start it.
 func (p *Pool) activate(in inbound) {
-	if p.cfg.NoActivation || !p.hasParentAuthority(in.auth) {
-		in.reply(nil, &Error{Code: CodeNotActivated, Service: in.service, Method: in.method, Caller: in.auth})
-		return
-	}
-	if _, ok := lookupConstructor(in.service); !ok {
-		in.reply(nil, &Error{Code: CodeNoSuchService, Service: in.service, Method: in.method, Caller: in.auth})
-		return
-	}
+	parent := !p.cfg.NoActivation && p.hasParentAuthority(in.auth)
+	_, registered := lookupConstructor(in.service)
 	p.mu.Lock()
 	if s := p.active[in.service]; s != nil {
 		p.mu.Unlock()
@@ -489,6 +489,15 @@ func (p *Pool) activate(in inbound) {
 	if a := p.activating[in.service]; a != nil {
 		a.pending = append(a.pending, in)
 		p.mu.Unlock()
+		return
+	}
+	if !parent || !registered {
+		p.mu.Unlock()
+		code := CodeNotActivated
+		if parent {
+			code = CodeNoSuchService
+		}
+		in.reply(nil, &Error{Code: code, Service: in.service, Method: in.method, Caller: in.auth})
 		return
 	}
 	a := &activation{pending: []inbound{in}, done: make(chan struct{})}
