@@ -176,7 +176,9 @@ func TestDispatchNeverBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(context.Background())
-	r := newRootWith(t, func(c *Config) { c.Scheduler, c.ShutdownGrace = s, time.Second })
+	// A long grace: past it Close kills the fake child, which closes the
+	// pipe read below. The fake child ends its side once answered instead.
+	r := newRootWith(t, func(c *Config) { c.Scheduler, c.ShutdownGrace = s, time.Minute })
 	f := newFakeChild(t, r, 7)
 	started, release := make(chan struct{}), make(chan struct{})
 	if err := s.Submit(context.Background(), sched.High, func(context.Context) { close(started); <-release }); err != nil {
@@ -225,6 +227,7 @@ func TestDispatchNeverBlocks(t *testing.T) {
 			break
 		}
 	}
+	_ = f.out.Close() // the child goes, so Close need not wait the grace
 	r.backlog.Wait()
 	if n := r.backlog.Len(); n != 0 {
 		t.Fatalf("backlog after Close holds %d", n)
@@ -601,17 +604,21 @@ func TestReceiverOverflow(t *testing.T) {
 // A peer that reads slowly but steadily is not taken for hung, however
 // long a batch takes it: only a peer that reads nothing for the limit is.
 func TestSlowPeerNotTakenForHung(t *testing.T) {
-	setStallLimit(t, 300*time.Millisecond)
+	// The writer records progress once per 256 KiB piece, four of the reads
+	// below (about 50 ms); the limit is 20 times that, so only a machine
+	// that stalls this test for a second fails it, while one 8 MiB batch
+	// (128 reads, over 1.5 s) takes longer than the limit, and the 300 reads
+	// over three times as long.
+	setStallLimit(t, time.Second)
 	r := newRoot(t)
 	f := newFakeChild(t, r, 7)
 	g := newFakeChild(t, r, 8)
 	go flood(f.out, 8, 7)
 	gl := g.c.link
 	waitUntil(t, "the reader to wait for room", func() bool { return gl.stalls.Load() > 0 })
-	// Read 64 KiB every 5 ms: 8 MiB takes about 0.6 s, twice the limit.
 	buf := make([]byte, 64<<10)
 	for range 300 {
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(12 * time.Millisecond)
 		if _, err := io.ReadFull(g.in, buf); err != nil {
 			t.Fatalf("the slow peer's pipe: %v (%v)", err, g.c.Err())
 		}

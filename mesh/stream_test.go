@@ -226,9 +226,11 @@ func TestChildStderrLogged(t *testing.T) {
 	if err := c.Call(testCtx(t), "test.nothing", struct{}{}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if s := logs.String(); !strings.Contains(s, "something odd") || !strings.Contains(s, "child=talker") {
-		t.Fatalf("log %q, want the child's stderr line", s)
-	}
+	// The stderr copy runs on its own goroutine, unordered with the call.
+	waitUntil(t, "the child's stderr line in the log", func() bool {
+		s := logs.String()
+		return strings.Contains(s, "something odd") && strings.Contains(s, "child=talker")
+	})
 }
 
 func TestAfterGone(t *testing.T) {

@@ -187,7 +187,11 @@ func TestCloseShutsDownTree(t *testing.T) {
 
 // Shutdown of one subtree leaves the rest running.
 func TestContextShutdown(t *testing.T) {
-	r := newRoot(t)
+	// b is a grandchild: nothing here can kill it, so Shutdown waits the
+	// grace for it to go through a's router; a loaded machine can take
+	// longer than the 2 s of newRoot for that. Shutdown returns as soon as
+	// b is gone, so a long grace costs nothing.
+	r := newRootWith(t, func(c *Config) { c.ShutdownGrace = time.Minute })
 	ctx := testCtx(t)
 	a := localChild(t, r, "a")
 	b, err := a.Local(ctx, LocalOptions{Name: "b"})

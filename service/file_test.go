@@ -228,11 +228,13 @@ func TestFetchFileInterruptedLeavesNothing(t *testing.T) {
 	}
 	outDir := t.TempDir()
 	dst := filepath.Join(outDir, "dst")
-	if err := os.WriteFile(dst, []byte("previous"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	interrupted := false
 	for attempt := 0; attempt < 5 && !interrupted; attempt++ {
+		// Each attempt starts from the old file: one that finished first
+		// has replaced it with the whole new one.
+		if err := os.WriteFile(dst, []byte("previous"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		ctx, cancel := context.WithCancel(testCtx(t))
 		done := make(chan error, 1)
 		go func() {
