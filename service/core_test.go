@@ -968,3 +968,86 @@ func TestCustomPolicyDoesNotBlockTheReceiver(t *testing.T) {
 		t.Fatalf("calls ran in the order %v, want their arrival order [1 2]", order)
 	}
 }
+
+type nestedHost struct {
+	Name string `cbor:"name"`
+	Port int    `cbor:"port,omitempty"`
+}
+
+type nestedReq struct {
+	Opts  nestedHost    `cbor:"opts"`
+	Ptr   *nestedHost   `cbor:"ptr,omitempty"`
+	Hosts []nestedHost  `cbor:"hosts,omitempty"`
+	Ptrs  []*nestedHost `cbor:"ptrs,omitempty"`
+	When  time.Time     `cbor:"when,omitempty"`
+	Tree  *nestedTree   `cbor:"tree,omitempty"`
+	JSON  struct {
+		Mode string `json:"mode"`
+	} `cbor:"json,omitempty"`
+}
+
+type nestedTree struct {
+	Label string        `cbor:"label"`
+	Kids  []*nestedTree `cbor:"kids,omitempty"`
+}
+
+// TestArgSpecNested: the request rules hold inside nested structs, and the
+// error names the field by its path.
+func TestArgSpecNested(t *testing.T) {
+	var runs atomic.Int64
+	s := New("test.Nested")
+	Expose(s, "do", func(_ context.Context, _ *CallInfo, r nestedReq) (string, error) {
+		runs.Add(1)
+		return r.Opts.Name, nil
+	}, AllowAny)
+	p := newTestPool(t, Config{})
+	if err := p.Add(s); err != nil {
+		t.Fatal(err)
+	}
+	opts := map[string]any{"name": "a"}
+	cases := []struct {
+		name    string
+		args    map[string]any
+		problem ArgProblem
+		field   string
+	}{
+		{"unknown in struct", map[string]any{"opts": map[string]any{"name": "a", "colour": 1}}, ArgUnknown, "opts.colour"},
+		{"missing in struct", map[string]any{"opts": map[string]any{"port": 1}}, ArgMissing, "opts.name"},
+		{"null in struct", map[string]any{"opts": map[string]any{"name": nil}}, ArgWrongType, "opts.name"},
+		{"struct not a map", map[string]any{"opts": []int{1}}, ArgWrongType, "opts"},
+		{"unknown behind a pointer", map[string]any{"opts": opts, "ptr": map[string]any{"name": "b", "x": 1}}, ArgUnknown, "ptr.x"},
+		{"unknown in an element", map[string]any{"opts": opts, "hosts": []any{opts, map[string]any{"name": "c", "nmae": "d"}}}, ArgUnknown, "hosts[1].nmae"},
+		{"missing in an element", map[string]any{"opts": opts, "ptrs": []any{nil, map[string]any{}}}, ArgMissing, "ptrs[1].name"},
+		{"null element of structs", map[string]any{"opts": opts, "hosts": []any{nil}}, ArgWrongType, "hosts[0]"},
+		{"deep in a recursive type", map[string]any{"opts": opts, "tree": map[string]any{"label": "r", "kids": []any{map[string]any{"label": "k", "kids": []any{map[string]any{"lable": "x"}}}}}}, ArgUnknown, "tree.kids[0].kids[0].lable"},
+		{"json tag name", map[string]any{"opts": opts, "json": map[string]any{"Mode": "x"}}, ArgUnknown, "json.Mode"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := wait(t, dispatchAsync(t, p, 5, "test.Nested", "do", tc.args))
+			var ae *ArgError
+			if !errors.As(r.err(), &ae) || ae.Problem != tc.problem || ae.Field != tc.field {
+				t.Fatalf("got %v, want problem %d on %q", r.e, tc.problem, tc.field)
+			}
+			if !strings.Contains(r.e.Error(), fmt.Sprintf("%q", tc.field)) {
+				t.Fatalf("message %q does not name %q", r.e.Error(), tc.field)
+			}
+		})
+	}
+	if n := runs.Load(); n != 0 {
+		t.Fatalf("method ran %d times on bad arguments, want 0", n)
+	}
+	good := map[string]any{
+		"opts":  map[string]any{"name": "ok", "port": 22},
+		"ptr":   nil,
+		"hosts": []any{opts},
+		"ptrs":  []any{nil, opts},
+		"when":  time.Unix(1e9, 0),
+		"tree":  map[string]any{"label": "r", "kids": []any{map[string]any{"label": "k"}}},
+		"json":  map[string]any{"mode": "m"},
+	}
+	var got string
+	if err := p.invokeAs(context.Background(), 5, "test.Nested", "do", good, &got); err != nil || got != "ok" {
+		t.Fatalf("good nested call: %v, %q", err, got)
+	}
+}

@@ -18,6 +18,13 @@ type fuzzReq struct {
 	Inner struct {
 		X float64 `cbor:"x"`
 	} `cbor:"inner" service:"optional"`
+	Hosts []fuzzNode `cbor:"hosts,omitempty"`
+	Tree  *fuzzNode  `cbor:"tree,omitempty"`
+}
+
+type fuzzNode struct {
+	Label string    `cbor:"label"`
+	Next  *fuzzNode `cbor:"next,omitempty"`
 }
 
 // FuzzArgDecode feeds arbitrary bytes to the strict argument decoder: it
@@ -31,6 +38,9 @@ func FuzzArgDecode(f *testing.F) {
 		map[string]any{"name": "a"},
 		map[string]any{"name": 1, "n": "x"},
 		map[string]any{"name": "a", "n": 1, "extra": true},
+		map[string]any{"name": "a", "n": 1, "inner": map[string]any{"x": 1.5}, "hosts": []any{map[string]any{"label": "h"}}},
+		map[string]any{"name": "a", "n": 1, "tree": map[string]any{"label": "r", "next": map[string]any{"label": "s", "next": nil}}},
+		map[string]any{"name": "a", "n": 1, "tree": map[string]any{"label": "r", "next": map[string]any{"lbl": "s"}}},
 		[]int{1, 2},
 		"text",
 	} {
