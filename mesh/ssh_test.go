@@ -71,7 +71,7 @@ func TestSSHChild(t *testing.T) {
 }
 
 // parent -> ssh child -> its ssh child, and a local child below that:
-// calls and streams routed both ways.
+// calls and streams routed both ways; the ssh grandchild killed mid-call.
 func TestSSHTwoLevelTree(t *testing.T) {
 	cl := testhosts.StartT(t, 2, testhosts.Options{FirstAddr: 73})
 	r := newRoot(t)
@@ -103,10 +103,31 @@ func TestSSHTwoLevelTree(t *testing.T) {
 	if got := recvString(t, rc); got != "up two ssh links" {
 		t.Fatalf("got %q", got)
 	}
+	// a local child of the ssh grandchild, three links down
+	c, err := b.Local(ctx, LocalOptions{Name: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(ctx, "test.parents", struct{}{}, &chain); err != nil {
+		t.Fatal(err)
+	}
+	if len(chain) != 4 || chain[0] != c.ID() || chain[1] != b.ID() || chain[2] != a.ID() || chain[3] != 0 {
+		t.Fatalf("c's chain %v, want [c b a 0]", chain)
+	}
+	if err := c.Call(ctx, "test.sendto", struct {
+		To  SenderRef
+		Msg string
+	}{rc.Sender(), "up a pipe and two ssh links"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := recvString(t, rc); got != "up a pipe and two ssh links" {
+		t.Fatalf("got %q", got)
+	}
 	// the ssh grandchild is killed mid-call: the caller gets an error
 	p := b.CallAsync(ctx, "test.sleep", time.Hour)
 	pb := callPID(t, b)
 	pa := callPID(t, a)
+	pc := callPID(t, c)
 	if err := syscall.Kill(pb, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -114,11 +135,15 @@ func TestSSHTwoLevelTree(t *testing.T) {
 	if err := p.Wait(ctx, nil); !errors.As(err, &ce) {
 		t.Fatalf("call to killed ssh grandchild: %v, want a *ChannelError", err)
 	}
-	// the ssh child is still there
-	if err := a.Call(ctx, "test.nothing", struct{}{}, nil); err != nil {
-		t.Fatal(err)
+	// the ssh child is still there, the same process
+	if got := callPID(t, a); got != pa {
+		t.Fatalf("the ssh child is pid %d after its child was killed, was %d", got, pa)
 	}
-	_ = pa
+	// b's own child, whose parent link closed, exits: no orphan
+	waitExited(t, pc)
+	if err := c.Call(ctx, "test.nothing", struct{}{}, nil); err == nil {
+		t.Fatal("a call to the child of a killed context succeeded")
+	}
 }
 
 // An ssh child whose parent is killed exits (sshd ends its session).

@@ -274,7 +274,9 @@ func TestDeduplicatingOverTheMesh(t *testing.T) {
 // caller; without it, no stack travels.
 func TestDebugStackOverTheMesh(t *testing.T) {
 	for _, debugOn := range []bool{false, true} {
-		r, err := mesh.NewRouter(mesh.DefaultConfig())
+		cfg := mesh.DefaultConfig()
+		cfg.Debug = debugOn // a child's Router, and its Pool, inherit it
+		r, err := mesh.NewRouter(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -285,13 +287,20 @@ func TestDebugStackOverTheMesh(t *testing.T) {
 		if err := p.Add(newCalc(&calc{}, AllowAny)); err != nil {
 			t.Fatal(err)
 		}
-		err = Call(testCtx(t), r.Myself(), "test.Calc", "fail", nil, nil)
-		var ce *mesh.CallError
-		if !errors.As(err, &ce) || ce.Msg != "disk on fire" {
-			t.Fatalf("got %v", err)
-		}
-		if hasStack := strings.Contains(ce.Stack, "service.(*Pool).run"); hasStack != debugOn {
-			t.Fatalf("Debug=%v: stack %q", debugOn, ce.Stack)
+		child := localChild(t, r, "debug")
+		for _, at := range []struct {
+			where   string
+			c       *mesh.Context
+			service string
+		}{{"in this process", r.Myself(), "test.Calc"}, {"in a child", child, "test.Activated"}} {
+			err = Call(testCtx(t), at.c, at.service, "fail", nil, nil)
+			var ce *mesh.CallError
+			if !errors.As(err, &ce) || ce.Msg != "disk on fire" {
+				t.Fatalf("%s: got %v", at.where, err)
+			}
+			if hasStack := strings.Contains(ce.Stack, "service.(*Pool).run"); hasStack != debugOn {
+				t.Fatalf("%s, Debug=%v: stack %q", at.where, debugOn, ce.Stack)
+			}
 		}
 		_ = p.Close(context.Background())
 		_ = r.Close(context.Background())

@@ -151,8 +151,10 @@ type CallInfo struct {
 	Service string
 	Method  string
 	// Src is the context the call came from; Auth is its authenticated
-	// source, stamped by the receiving router from the link the message
-	// arrived on. Policies decide on Auth.
+	// source: each router on the way accepts a message only if its Auth is
+	// reachable through the link it arrived on (that link's context or one
+	// of its descendants), so a child cannot speak as its parent. Policies
+	// decide on Auth.
 	Src, Auth mesh.ID
 	// Msg is the message that carried the call; nil for calls made by
 	// [Pool.Invoke] within the process.
