@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -85,44 +86,36 @@ func TestSSHTwoLevelTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var chain []ID
-	if err := b.Call(ctx, "test.parents", struct{}{}, &chain); err != nil {
-		t.Fatal(err)
-	}
-	if len(chain) != 3 || chain[0] != b.ID() || chain[1] != a.ID() || chain[2] != 0 {
-		t.Fatalf("b's chain %v, want [b a 0]", chain)
-	}
 	rc := r.NewReceiver(1)
 	defer rc.Close()
-	if err := b.Call(ctx, "test.sendto", struct {
-		To  SenderRef
-		Msg string
-	}{rc.Sender(), "up two ssh links"}, nil); err != nil {
-		t.Fatal(err)
+	// up checks c's chain of parents is want, and that c's message reaches
+	// the root.
+	up := func(c *Context, want []ID, msg string) {
+		t.Helper()
+		var chain []ID
+		if err := c.Call(ctx, "test.parents", struct{}{}, &chain); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(chain, want) {
+			t.Fatalf("%s's chain %v, want %v", c.Name(), chain, want)
+		}
+		if err := c.Call(ctx, "test.sendto", struct {
+			To  SenderRef
+			Msg string
+		}{rc.Sender(), msg}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := recvString(t, rc); got != msg {
+			t.Fatalf("got %q, want %q", got, msg)
+		}
 	}
-	if got := recvString(t, rc); got != "up two ssh links" {
-		t.Fatalf("got %q", got)
-	}
+	up(b, []ID{b.ID(), a.ID(), 0}, "up two ssh links")
 	// a local child of the ssh grandchild, three links down
 	c, err := b.Local(ctx, LocalOptions{Name: "c"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Call(ctx, "test.parents", struct{}{}, &chain); err != nil {
-		t.Fatal(err)
-	}
-	if len(chain) != 4 || chain[0] != c.ID() || chain[1] != b.ID() || chain[2] != a.ID() || chain[3] != 0 {
-		t.Fatalf("c's chain %v, want [c b a 0]", chain)
-	}
-	if err := c.Call(ctx, "test.sendto", struct {
-		To  SenderRef
-		Msg string
-	}{rc.Sender(), "up a pipe and two ssh links"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := recvString(t, rc); got != "up a pipe and two ssh links" {
-		t.Fatalf("got %q", got)
-	}
+	up(c, []ID{c.ID(), b.ID(), a.ID(), 0}, "up a pipe and two ssh links")
 	// the ssh grandchild is killed mid-call: the caller gets an error
 	p := b.CallAsync(ctx, "test.sleep", time.Hour)
 	pb := callPID(t, b)
