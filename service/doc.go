@@ -60,7 +60,9 @@
 // with [Pool.Add]. Every child (an agent started by mesh) gets a Pool on
 // start-up, and a service registered with [Register] is activated there on
 // the first call from one of the child's parents; anyone else is refused,
-// with an error naming the service, until a parent has activated it.
+// with an error naming the service, until a parent has started activating
+// it (a call that arrives during the activation waits for it, then the
+// method's own policies decide).
 //
 // # Calling
 //
