@@ -4,8 +4,12 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"maps"
+	"math/big"
 	"reflect"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -69,15 +73,21 @@ func init() {
 type fieldSpec struct {
 	wire     string // key on the wire
 	goName   string
+	typ      reflect.Type
 	want     string // the Go type, for messages
 	required bool
-	nullable bool // CBOR null is the field's nil (pointer, slice, map, interface)
-	// sub is the spec of a field that is a struct (or a pointer to one),
-	// or with each set, a slice or array of them; nil for other types,
-	// which the decoder alone checks.
-	sub      *argSpec
-	each     bool
-	nullElem bool // with each: an element may be null (a pointer)
+	nullable bool   // CBOR null is the field's nil (pointer, slice, map, interface)
+	shape    *shape // what is checked inside the value; nil: the decoder alone
+}
+
+// A shape is what check looks at inside a value: the keys of a struct's
+// map, or the elements of an array or map that hold such structs.
+type shape struct {
+	spec     *argSpec // a struct (or pointer to one)
+	elem     *shape   // else, each element of an array (seq) or map value
+	seq      bool
+	arrayLen int  // with seq, for a Go array: the elements expected
+	nullElem bool // an element may be null (its type has a nil)
 }
 
 // The one-byte CBOR encodings of null and undefined.
@@ -86,13 +96,43 @@ const (
 	cborUndefined = 0xf7
 )
 
-func isNull(v []byte) bool { return len(v) == 1 && (v[0] == cborNull || v[0] == cborUndefined) }
+// isNull reports whether the CBOR item v is null or undefined, under any
+// tags.
+func isNull(v []byte) bool {
+	for len(v) > 0 && v[0]>>5 == 6 { // a tag: skip its head
+		switch n := v[0] & 0x1f; {
+		case n < 24:
+			v = v[1:]
+		case n <= 27:
+			skip := 1 + 1<<(n-24)
+			if len(v) < skip {
+				return false
+			}
+			v = v[skip:]
+		default:
+			return false
+		}
+	}
+	return len(v) == 1 && (v[0] == cborNull || v[0] == cborUndefined)
+}
+
+// isBytes reports whether the CBOR item v is a byte string.
+func isBytes(v []byte) bool { return len(v) > 0 && v[0]>>5 == 2 }
+
+// rawRef is a CBOR item as a view into the bytes being checked; unlike
+// cbor.RawMessage it does not copy them, so checking a deep request costs
+// no memory per level.
+type rawRef []byte
+
+func (r *rawRef) UnmarshalCBOR(b []byte) error { *r = b; return nil }
 
 // argSpec is the checked shape of a request struct type.
 type argSpec struct {
 	typ    reflect.Type
 	fields []fieldSpec
 	byWire map[string]int
+	opaque bool // a nested struct the rules do not fit: the decoder alone
+	binary bool // decodes from a byte string too (UnmarshalBinary)
 }
 
 // specOf builds the spec of struct type t. It panics if t is not a struct:
@@ -102,39 +142,68 @@ func specOf(t reflect.Type) *argSpec {
 	if t.Kind() != reflect.Struct {
 		panic(fmt.Sprintf("service: request type %v is not a struct", t))
 	}
-	s, problem := buildSpec(t, map[reflect.Type]*argSpec{})
-	if problem != "" {
+	s := buildSpec(t, map[reflect.Type]*argSpec{})
+	if s.opaque {
+		_, problem := structFields(t)
 		panic(fmt.Sprintf("service: request type %v: %s", t, problem))
 	}
 	return s
 }
 
-// buildSpec builds the spec of struct type t, and of the struct types its
-// fields hold, which seen keeps once each (a type may hold itself). A
-// nested struct that the request rules do not fit (embedded fields,
-// keyasint, toarray) is left to the decoder; at the top, that is a
-// problem, returned.
-func buildSpec(t reflect.Type, seen map[reflect.Type]*argSpec) (*argSpec, string) {
-	s := &argSpec{typ: t, byWire: map[string]int{}}
+// buildSpec builds the spec of struct type t, and of the types its fields
+// hold, which seen keeps once each (a type may hold itself). A struct that
+// the request rules do not fit is opaque: the decoder alone checks it, and
+// at the top it is refused.
+func buildSpec(t reflect.Type, seen map[reflect.Type]*argSpec) *argSpec {
+	if s := seen[t]; s != nil {
+		return s
+	}
+	s := &argSpec{typ: t, byWire: map[string]int{}, binary: reflect.PointerTo(t).Implements(binaryUnmarshaler)}
 	seen[t] = s
+	fields, problem := structFields(t)
+	if problem != "" {
+		s.opaque = true
+		return s
+	}
+	for _, f := range fields {
+		s.byWire[f.wire] = len(s.fields)
+		f.shape = buildShape(f.typ, seen)
+		s.fields = append(s.fields, f)
+	}
+	return s
+}
+
+// structFields lists the fields of struct type t as the decoder matches
+// them, or says why the request rules do not fit t.
+func structFields(t reflect.Type) ([]fieldSpec, string) {
+	var fields []fieldSpec
+	names := map[string]bool{}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		tag, ok := f.Tag.Lookup("cbor")
-		if !ok {
+		tag := f.Tag.Get("cbor")
+		if tag == "" {
 			tag = f.Tag.Get("json") // as the decoder does
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		if f.Name == "_" && strings.Contains(opts, "toarray") {
-			return nil, "toarray is not supported"
+		if f.Name == "_" {
+			for o := range strings.SplitSeq(opts, ",") {
+				if o == "toarray" || o == "toindefarray" {
+					return nil, o + " is not supported"
+				}
+			}
+			continue
 		}
-		if !f.IsExported() || tag == "-" {
+		if tag == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			return nil, fmt.Sprintf("embedded field %s is not supported; name it", f.Name)
+		}
+		if !f.IsExported() {
 			continue
 		}
 		if name == "" {
 			name = f.Name
-		}
-		if f.Anonymous && tag == "" {
-			return nil, fmt.Sprintf("embedded field %s is not supported; name it", f.Name)
 		}
 		optional := f.Tag.Get("service") == "optional"
 		for o := range strings.SplitSeq(opts, ",") {
@@ -145,62 +214,77 @@ func buildSpec(t reflect.Type, seen map[reflect.Type]*argSpec) (*argSpec, string
 				return nil, "keyasint is not supported"
 			}
 		}
-		if _, dup := s.byWire[name]; dup {
+		if names[name] {
 			return nil, fmt.Sprintf("two fields named %q", name)
 		}
-		s.byWire[name] = len(s.fields)
-		fs := fieldSpec{wire: name, goName: f.Name, want: f.Type.String(), required: !optional}
-		switch f.Type.Kind() {
-		case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
-			fs.nullable = true
-		}
-		ft := f.Type
-		switch ft.Kind() {
-		case reflect.Slice, reflect.Array:
-			if ft.Elem().Kind() == reflect.Uint8 {
-				break // bytes
-			}
-			fs.each, fs.nullElem = true, ft.Elem().Kind() == reflect.Pointer
-			ft = ft.Elem()
-		}
-		if st := checkedStruct(ft); st != nil {
-			if fs.sub = seen[st]; fs.sub == nil {
-				if sub, problem := buildSpec(st, seen); problem == "" {
-					fs.sub = sub
-				} else {
-					delete(seen, st)
-				}
-			}
-		} else {
-			fs.each = false
-		}
-		s.fields = append(s.fields, fs)
+		names[name] = true
+		fields = append(fields, fieldSpec{wire: name, goName: f.Name, typ: f.Type, want: f.Type.String(),
+			required: !optional, nullable: hasNil(f.Type)})
 	}
-	return s, ""
+	return fields, ""
+}
+
+func hasNil(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return true
+	}
+	return false
+}
+
+// buildShape returns what check looks at inside a value of type t: nil for
+// a type that holds no struct to check, or that decodes itself.
+func buildShape(t reflect.Type, seen map[reflect.Type]*argSpec) *shape {
+	if decodesItself(t) {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return buildShape(t.Elem(), seen)
+	case reflect.Struct:
+		if s := buildSpec(t, seen); !s.opaque {
+			return &shape{spec: s}
+		}
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return nil // bytes
+		}
+		if e := buildShape(t.Elem(), seen); e != nil {
+			sh := &shape{elem: e, seq: true, nullElem: hasNil(t.Elem())}
+			if t.Kind() == reflect.Array {
+				sh.arrayLen = t.Len()
+			}
+			return sh
+		}
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String {
+			return nil
+		}
+		if e := buildShape(t.Elem(), seen); e != nil {
+			return &shape{elem: e, nullElem: hasNil(t.Elem())}
+		}
+	}
+	return nil
 }
 
 var (
 	cborUnmarshaler   = reflect.TypeFor[cbor.Unmarshaler]()
-	textUnmarshaler   = reflect.TypeFor[encoding.TextUnmarshaler]()
 	binaryUnmarshaler = reflect.TypeFor[encoding.BinaryUnmarshaler]()
-	cborTag           = reflect.TypeFor[cbor.Tag]()
+	selfDecoding      = map[reflect.Type]bool{
+		reflect.TypeFor[time.Time]():       true,
+		reflect.TypeFor[big.Int]():         true,
+		reflect.TypeFor[big.Float]():       true,
+		reflect.TypeFor[cbor.Tag]():        true,
+		reflect.TypeFor[cbor.RawTag]():     true,
+		reflect.TypeFor[cbor.RawMessage](): true,
+	}
 )
 
-// checkedStruct returns the struct type that t is or points to, if its
-// fields are checked as a request's are: not one that decodes itself
-// (time.Time, big.Int, a type with its own UnmarshalCBOR, ...).
-func checkedStruct(t reflect.Type) reflect.Type {
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct || t == cborTag {
-		return nil
-	}
-	pt := reflect.PointerTo(t)
-	if pt.Implements(cborUnmarshaler) || pt.Implements(textUnmarshaler) || pt.Implements(binaryUnmarshaler) {
-		return nil
-	}
-	return t
+// decodesItself reports whether the decoder decodes t by its own rules
+// rather than as a map of fields: an UnmarshalCBOR method, or a type it
+// knows (time.Time, big.Int, tags).
+func decodesItself(t reflect.Type) bool {
+	return selfDecoding[t] || t.Implements(cborUnmarshaler) || reflect.PointerTo(t).Implements(cborUnmarshaler)
 }
 
 // decode checks raw against the spec and decodes it into a new value of the
@@ -215,13 +299,11 @@ func (s *argSpec) decode(raw []byte, into any) *ArgError {
 	if err := strictDec.Unmarshal(raw, into); err != nil {
 		var te *cbor.UnmarshalTypeError
 		if errors.As(err, &te) {
-			field, want := te.StructFieldName, te.GoType
-			field = strings.TrimPrefix(field, s.typ.String()+".")
-			top, _, _ := strings.Cut(field, ".")
-			if i, ok := s.byWire[top]; ok && top == field {
-				want = s.fields[i].want
+			// Find the field, however deep, whose value does not decode.
+			if ae := s.locate(raw, ""); ae != nil {
+				return ae
 			}
-			return &ArgError{Problem: ArgWrongType, Field: field, Want: want, Got: te.CBORType}
+			return &ArgError{Problem: ArgWrongType, Field: strings.TrimPrefix(te.StructFieldName, s.typ.String()+"."), Want: te.GoType, Got: te.CBORType}
 		}
 		var ue *cbor.UnknownFieldError
 		if errors.As(err, &ue) { // in a struct that check leaves to the decoder
@@ -232,12 +314,10 @@ func (s *argSpec) decode(raw []byte, into any) *ArgError {
 	return nil
 }
 
-// check checks the keys of the map raw against the spec, and those of the
-// nested structs' maps, naming a field by its path from the request
-// ("opts.mode", "hosts[2].name"); path is that of raw, "" at the top. The
-// decoder's nesting limit, applied before, bounds the recursion.
-func (s *argSpec) check(raw []byte, path string) *ArgError {
-	var keys map[string]cbor.RawMessage
+// keysOf decodes raw, the map of a struct of spec s at path, or says what
+// is wrong with it.
+func (s *argSpec) keysOf(raw []byte, path string) (map[string]rawRef, *ArgError) {
+	var keys map[string]rawRef
 	if err := strictDec.Unmarshal(raw, &keys); err != nil {
 		got := err.Error()
 		var te *cbor.UnmarshalTypeError
@@ -245,17 +325,35 @@ func (s *argSpec) check(raw []byte, path string) *ArgError {
 			got = "CBOR " + te.CBORType
 		}
 		if path == "" {
-			return &ArgError{Problem: ArgMalformed, Want: "a map of named arguments (" + s.typ.String() + ")", Got: got}
+			return nil, &ArgError{Problem: ArgMalformed, Want: "a map of named arguments (" + s.typ.String() + ")", Got: got}
 		}
-		return &ArgError{Problem: ArgWrongType, Field: path, Want: s.typ.String(), Got: got}
+		return nil, &ArgError{Problem: ArgWrongType, Field: path, Want: s.typ.String(), Got: got}
 	}
-	prefix := path
-	if prefix != "" {
-		prefix += "."
+	return keys, nil
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+// check checks the keys of the map raw against the spec, and those of the
+// nested structs' maps, naming a field by its path from the request
+// ("opts.mode", "hosts[2].name"); path is that of raw, "" at the top. The
+// decoder's nesting limit, applied before, bounds the recursion.
+func (s *argSpec) check(raw []byte, path string) *ArgError {
+	if s.binary && path != "" && isBytes(raw) {
+		return nil // for UnmarshalBinary
+	}
+	keys, ae := s.keysOf(raw, path)
+	if ae != nil {
+		return ae
 	}
 	for k := range keys {
 		if _, ok := s.byWire[k]; !ok {
-			return &ArgError{Problem: ArgUnknown, Field: prefix + k, Want: s.typ.String()}
+			return &ArgError{Problem: ArgUnknown, Field: join(path, k), Want: s.typ.String()}
 		}
 	}
 	for i := range s.fields {
@@ -263,7 +361,7 @@ func (s *argSpec) check(raw []byte, path string) *ArgError {
 		v, ok := keys[f.wire]
 		if !ok {
 			if f.required {
-				return &ArgError{Problem: ArgMissing, Field: prefix + f.wire, Want: f.want}
+				return &ArgError{Problem: ArgMissing, Field: join(path, f.wire), Want: f.want}
 			}
 			continue
 		}
@@ -272,35 +370,118 @@ func (s *argSpec) check(raw []byte, path string) *ArgError {
 			// undefined), so a null would pass as the zero value: only
 			// fields that have a nil take it.
 			if !f.nullable {
-				return &ArgError{Problem: ArgWrongType, Field: prefix + f.wire, Want: f.want, Got: "null"}
+				return &ArgError{Problem: ArgWrongType, Field: join(path, f.wire), Want: f.want, Got: "null"}
 			}
 			continue
 		}
-		if f.sub == nil {
-			continue
-		}
-		if !f.each {
-			if ae := f.sub.check(v, prefix+f.wire); ae != nil {
-				return ae
-			}
-			continue
-		}
-		var elems []cbor.RawMessage
-		if strictDec.Unmarshal(v, &elems) != nil {
-			continue // not an array: the decoder names the field
-		}
-		for j, e := range elems {
-			at := fmt.Sprintf("%s%s[%d]", prefix, f.wire, j)
-			if isNull(e) {
-				if !f.nullElem {
-					return &ArgError{Problem: ArgWrongType, Field: at, Want: f.sub.typ.String(), Got: "null"}
-				}
-				continue
-			}
-			if ae := f.sub.check(e, at); ae != nil {
+		if f.shape != nil {
+			if ae := f.shape.check(v, join(path, f.wire)); ae != nil {
 				return ae
 			}
 		}
 	}
 	return nil
+}
+
+// check checks the value v, not null, at path against the shape.
+func (sh *shape) check(v []byte, path string) *ArgError {
+	if sh.spec != nil {
+		return sh.spec.check(v, path)
+	}
+	return sh.elems(v, path, func(e []byte, at string) *ArgError {
+		if isNull(e) {
+			if !sh.nullElem {
+				return &ArgError{Problem: ArgWrongType, Field: at, Want: elemWant(sh.elem), Got: "null"}
+			}
+			return nil
+		}
+		return sh.elem.check(e, at)
+	})
+}
+
+// elems calls fn on each element of the array or map v with its path,
+// until one fails. A value of another kind is left to the decoder; a Go
+// array given fewer elements is missing the next one.
+func (sh *shape) elems(v []byte, path string, fn func(e []byte, at string) *ArgError) *ArgError {
+	if sh.seq {
+		var elems []rawRef
+		if strictDec.Unmarshal(v, &elems) != nil {
+			return nil
+		}
+		for j, e := range elems {
+			if ae := fn(e, fmt.Sprintf("%s[%d]", path, j)); ae != nil {
+				return ae
+			}
+		}
+		if len(elems) < sh.arrayLen {
+			return &ArgError{Problem: ArgMissing, Field: fmt.Sprintf("%s[%d]", path, len(elems)), Want: elemWant(sh.elem)}
+		}
+		return nil
+	}
+	var m map[string]rawRef
+	if strictDec.Unmarshal(v, &m) != nil {
+		return nil
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if ae := fn(m[k], fmt.Sprintf("%s[%q]", path, k)); ae != nil {
+			return ae
+		}
+	}
+	return nil
+}
+
+func elemWant(sh *shape) string {
+	if sh.spec != nil {
+		return sh.spec.typ.String()
+	}
+	return "a list or map of structs"
+}
+
+// locate finds the field, at any depth, whose value does not decode into
+// its type, for a request the decoder refused: the decoder names only the
+// outermost field. It runs only on that error path.
+func (s *argSpec) locate(raw []byte, path string) *ArgError {
+	keys, ae := s.keysOf(raw, path)
+	if ae != nil {
+		return ae
+	}
+	for i := range s.fields {
+		f := &s.fields[i]
+		v, ok := keys[f.wire]
+		if !ok || isNull(v) {
+			continue
+		}
+		at := join(path, f.wire)
+		if f.shape != nil {
+			if ae := f.shape.locate(v, at); ae != nil {
+				return ae
+			}
+			continue
+		}
+		if err := strictDec.Unmarshal(v, reflect.New(f.typ).Interface()); err != nil {
+			got := err.Error()
+			var te *cbor.UnmarshalTypeError
+			if errors.As(err, &te) {
+				got = te.CBORType
+			}
+			return &ArgError{Problem: ArgWrongType, Field: at, Want: f.want, Got: got}
+		}
+	}
+	return nil
+}
+
+// locate is check's counterpart for the value v at path.
+func (sh *shape) locate(v []byte, path string) *ArgError {
+	if sh.spec != nil {
+		if sh.spec.binary && isBytes(v) {
+			return nil
+		}
+		return sh.spec.locate(v, path)
+	}
+	return sh.elems(v, path, func(e []byte, at string) *ArgError {
+		if isNull(e) {
+			return nil
+		}
+		return sh.elem.locate(e, at)
+	})
 }

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
 	"github.com/muster-sh/muster/mesh"
 	"github.com/muster-sh/muster/sched"
 )
@@ -1049,5 +1053,129 @@ func TestArgSpecNested(t *testing.T) {
 	var got string
 	if err := p.invokeAs(context.Background(), 5, "test.Nested", "do", good, &got); err != nil || got != "ok" {
 		t.Fatalf("good nested call: %v, %q", err, got)
+	}
+}
+
+// Types the decoder handles by its own rules inside a request: check must
+// leave them to it, and agree with it on what it fills in.
+type (
+	argBase struct {
+		ID string `cbor:"id"`
+	}
+	argEmbedded struct {
+		argBase
+		Name string `cbor:"name"`
+	}
+	argPair struct {
+		_    struct{} `cbor:",toindefarray"`
+		X, Y int
+	}
+	argEmbC struct {
+		Z int `cbor:"z"`
+	}
+	argLoopB struct {
+		C argLoopC `cbor:"c,omitempty"`
+		argEmbC
+		Last string `cbor:"last,omitempty"`
+	}
+	argLoopC struct {
+		Back *argLoopB `cbor:"back,omitempty"`
+	}
+	argText  struct{ A, B string }
+	argHosts []nestedHost
+)
+
+// UnmarshalText is not used by the decoder, which reads a map field by field.
+func (x *argText) UnmarshalText(b []byte) error { x.A = string(b); return nil }
+
+// UnmarshalCBOR reads "name:port" strings.
+func (h *argHosts) UnmarshalCBOR(b []byte) error {
+	var ss []string
+	if err := cbor.Unmarshal(b, &ss); err != nil {
+		return err
+	}
+	for _, s := range ss {
+		name, port, _ := strings.Cut(s, ":")
+		n, _ := strconv.Atoi(port)
+		*h = append(*h, nestedHost{Name: name, Port: n})
+	}
+	return nil
+}
+
+type argOddReq struct {
+	Emb   argEmbedded           `cbor:"emb,omitempty"`
+	Pair  argPair               `cbor:"pair,omitempty"`
+	B     argLoopB              `cbor:"b,omitempty"`
+	CC    argLoopC              `cbor:"cc,omitempty"`
+	Text  *argText              `cbor:"text,omitempty"`
+	Two   *[2]nestedHost        `cbor:"two,omitempty"`
+	Map   map[string]nestedHost `cbor:"map,omitempty"`
+	Grid  [][]nestedHost        `cbor:"grid,omitempty"`
+	Hosts argHosts              `cbor:"hosts,omitempty"`
+	List  []nestedHost          `cbor:"list,omitempty"`
+}
+
+func TestArgSpecAgreesWithDecoder(t *testing.T) {
+	spec := specOf(reflect.TypeFor[argOddReq]())
+	ok := []struct {
+		name string
+		args map[string]any
+	}{
+		{"embedded unexported struct", map[string]any{"emb": map[string]any{"id": "1", "name": "n"}}},
+		{"toindefarray struct", map[string]any{"pair": []int{1, 2}}},
+		{"a type met again below one left to the decoder", map[string]any{"cc": map[string]any{"back": map[string]any{"z": 1, "last": "x"}}}},
+		{"a slice with its own UnmarshalCBOR", map[string]any{"hosts": []string{"a:22"}}},
+	}
+	for _, tc := range ok {
+		raw := mustCBOR(tc.args)
+		var viaSpec, viaDecoder argOddReq
+		if ae := spec.decode(raw, &viaSpec); ae != nil {
+			t.Errorf("%s: %v", tc.name, ae)
+			continue
+		}
+		if err := strictDec.Unmarshal(raw, &viaDecoder); err != nil || !reflect.DeepEqual(viaSpec, viaDecoder) {
+			t.Errorf("%s: decoded %+v, the decoder alone %+v (%v)", tc.name, viaSpec, viaDecoder, err)
+		}
+	}
+	bad := []struct {
+		name    string
+		args    map[string]any
+		problem ArgProblem
+		field   string
+	}{
+		{"an UnmarshalText struct is a map of fields", map[string]any{"text": map[string]any{"A": "x"}}, ArgMissing, "text.B"},
+		{"an array given too few", map[string]any{"two": []any{map[string]any{"name": "a"}}}, ArgMissing, "two[1]"},
+		{"a map of structs", map[string]any{"map": map[string]any{"k": map[string]any{}}}, ArgMissing, `map["k"].name`},
+		{"a slice of slices", map[string]any{"grid": []any{[]any{map[string]any{"name": "a"}, map[string]any{"nme": "b"}}}}, ArgUnknown, "grid[0][1].nme"},
+		{"a tagged null", map[string]any{"list": []any{map[string]any{"name": cbor.Tag{Number: 1000, Content: nil}}}}, ArgWrongType, "list[0].name"},
+		{"a wrong type deep down", map[string]any{"list": []any{map[string]any{"name": "a"}, map[string]any{"name": 5}}}, ArgWrongType, "list[1].name"},
+	}
+	for _, tc := range bad {
+		var r argOddReq
+		ae := spec.decode(mustCBOR(tc.args), &r)
+		if ae == nil || ae.Problem != tc.problem || ae.Field != tc.field {
+			t.Errorf("%s: got %v, want problem %d on %q", tc.name, ae, tc.problem, tc.field)
+		}
+	}
+}
+
+// Checking a deep request costs no copy of it per level: the check holds
+// views into the request's bytes.
+func TestArgSpecDeepRequestNoCopies(t *testing.T) {
+	spec := specOf(reflect.TypeFor[nestedTree]())
+	var v any = map[string]any{"label": strings.Repeat("x", 4<<20)}
+	for range 14 { // 29 levels of nesting: the decoder allows 32
+		v = map[string]any{"label": "l", "kids": []any{v}}
+	}
+	raw := mustCBOR(v)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if ae := spec.check(raw, ""); ae != nil {
+		t.Fatal(ae)
+	}
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Fatalf("checking a %d-byte request 29 levels deep allocated %d bytes", len(raw), n)
 	}
 }
