@@ -22,11 +22,13 @@ import (
 // is required unless its tag has omitempty or omitzero, or it carries the
 // tag `service:"optional"`; and every value must decode into its field's
 // type (CBOR null only into a pointer, slice, map or interface field, as its
-// nil). The same rules hold inside fields that are structs, pointers to
-// structs, or slices and arrays of them, except structs that decode
-// themselves (time.Time, big.Int, an UnmarshalCBOR or UnmarshalText
-// method). Anything else is an [*ArgError] that names the field by its path
-// ("opts.mode", "hosts[2].name"), and the method does not run.
+// nil, or into a time.Time, as the zero time). The same rules hold inside
+// fields that are structs, pointers to structs, or arrays, slices and
+// string-keyed maps of them, except in types the decoder decodes by rules of
+// their own (an UnmarshalCBOR method, time.Time, big.Int, embedded structs,
+// toarray structs), which it alone checks. Anything else is an [*ArgError]
+// that names the field by its path ("opts.mode", "hosts[2].name",
+// `env["x"].value`), and the method does not run.
 
 var (
 	strictDec cbor.DecMode // arguments: strict
@@ -224,7 +226,12 @@ func structFields(t reflect.Type) ([]fieldSpec, string) {
 	return fields, ""
 }
 
+// hasNil reports whether CBOR null decodes to a value of t: its nil, or
+// for time.Time, the zero time, which the encoder writes as null.
 func hasNil(t reflect.Type) bool {
+	if t == timeType {
+		return true
+	}
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
 		return true
@@ -268,10 +275,11 @@ func buildShape(t reflect.Type, seen map[reflect.Type]*argSpec) *shape {
 }
 
 var (
+	timeType          = reflect.TypeFor[time.Time]()
 	cborUnmarshaler   = reflect.TypeFor[cbor.Unmarshaler]()
 	binaryUnmarshaler = reflect.TypeFor[encoding.BinaryUnmarshaler]()
 	selfDecoding      = map[reflect.Type]bool{
-		reflect.TypeFor[time.Time]():       true,
+		timeType:                           true,
 		reflect.TypeFor[big.Int]():         true,
 		reflect.TypeFor[big.Float]():       true,
 		reflect.TypeFor[cbor.Tag]():        true,

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"reflect"
 	"testing"
 )
 
@@ -49,4 +50,27 @@ func BenchmarkServiceCallLocalPipelined(b *testing.B) {
 		}
 	}
 	flush()
+}
+
+// BenchmarkArgDecode: checking and decoding a flat request, and one with
+// nested structs.
+func BenchmarkArgDecode(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		typ  reflect.Type
+		args any
+	}{
+		{"flat", reflect.TypeFor[AddReq](), AddReq{A: 1, B: 2, Note: "n"}},
+		{"nested", reflect.TypeFor[nestedReq](), nestedReq{Opts: nestedHost{Name: "a"}, Hosts: []nestedHost{{Name: "b"}, {Name: "c", Port: 2}}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			spec, raw := specOf(bc.typ), mustCBOR(bc.args)
+			b.ReportAllocs()
+			for b.Loop() {
+				if ae := spec.decode(raw, reflect.New(bc.typ).Interface()); ae != nil {
+					b.Fatal(ae)
+				}
+			}
+		})
+	}
 }

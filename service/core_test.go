@@ -1054,6 +1054,10 @@ func TestArgSpecNested(t *testing.T) {
 	if err := p.invokeAs(context.Background(), 5, "test.Nested", "do", good, &got); err != nil || got != "ok" {
 		t.Fatalf("good nested call: %v, %q", err, got)
 	}
+	// The request struct itself, whose zero time.Time encodes as null.
+	if err := p.invokeAs(context.Background(), 5, "test.Nested", "do", nestedReq{Opts: nestedHost{Name: "z"}}, &got); err != nil || got != "z" {
+		t.Fatalf("the request struct with its zero values: %v, %q", err, got)
+	}
 }
 
 // Types the decoder handles by its own rules inside a request: check must
