@@ -275,7 +275,7 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 		return nil, fmt.Errorf("unsafe agent cache on %s: %s", o.Host, st.unsafe)
 	}
 	if !st.missing {
-		return nil, err // present but failed to run: its stderr says why
+		return nil, execHint(err, o.CacheDir) // present but failed to run: its stderr says why
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -289,7 +289,21 @@ func (r *Router) sshStart(ctx context.Context, o SSHOptions, client *sshworker.C
 		return nil, fmt.Errorf("uploading the agent to %s: %w", o.Host, err)
 	}
 	r.log.Debug("mesh: uploaded the agent", "host", o.Host, "bytes", self.size)
-	return r.sshAgent(ctx, o, conn, id, posixCommand(run), closeClient)
+	c, err = r.sshAgent(ctx, o, conn, id, posixCommand(run), closeClient)
+	return c, execHint(err, o.CacheDir)
+}
+
+// execHint adds to the error of an agent start that the node refused to
+// execute the cached binary (EACCES from execve, as on a noexec mount) where
+// to look, and how to pick another cache directory.
+func execHint(err error, dir string) error {
+	if err == nil || !strings.Contains(err.Error(), ": Permission denied") {
+		return err
+	}
+	if dir == "" {
+		dir = DefaultCacheDir
+	}
+	return fmt.Errorf("%w (the node would not execute the agent in %s: is it on a noexec filesystem? SSHOptions.CacheDir names another directory)", err, dir)
 }
 
 // startScripts returns the sh scripts that start the agent from the cache

@@ -286,3 +286,24 @@ func TestStartCommandLoginShells(t *testing.T) {
 		t.Fatal("no shell found")
 	}
 }
+
+// A node that will not execute the cached agent (execve fails with EACCES,
+// as on a noexec mount; here the cache entry is a directory) gets an error
+// that says so and names the option that picks another cache directory.
+func TestSSHCacheNotExecutable(t *testing.T) {
+	cl := testhosts.StartT(t, 1, testhosts.Options{FirstAddr: 96})
+	r := newRoot(t)
+	_, hash, err := selfBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, hash), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.SSH(testCtx(t), sshOpts(cl, "node1", dir))
+	if !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), "Permission denied") ||
+		!strings.Contains(err.Error(), "noexec") || !strings.Contains(err.Error(), "SSHOptions.CacheDir") {
+		t.Fatalf("start with an agent the node cannot execute: %v", err)
+	}
+}
