@@ -1183,3 +1183,98 @@ func TestArgSpecDeepRequestNoCopies(t *testing.T) {
 		t.Fatalf("checking a %d-byte request 29 levels deep allocated %d bytes", len(raw), n)
 	}
 }
+
+func init() {
+	Register("test.PanicCtor", func(*Pool) (*Service, error) { panic("no config") })
+	Register("test.GoexitCtor", func(*Pool) (*Service, error) { runtime.Goexit(); return nil, nil })
+}
+
+// A constructor that panics or calls runtime.Goexit fails its activation:
+// the call that started it, and the calls queued behind it, are answered,
+// and a later call tries again.
+func TestConstructorPanicOrGoexitEndsActivation(t *testing.T) {
+	p := newTestPool(t, Config{})
+	for _, tc := range []struct{ svc, want string }{{"test.PanicCtor", "panicked: no config"}, {"test.GoexitCtor", "runtime.Goexit"}} {
+		for range 2 {
+			chs := []<-chan result{
+				dispatchAsync(t, p, 0, tc.svc, "m", struct{}{}),
+				dispatchAsync(t, p, 9, tc.svc, "m", struct{}{}),
+			}
+			for _, ch := range chs {
+				r := wait(t, ch)
+				if r.e == nil || (!strings.Contains(r.e.Error(), tc.want) && !errors.Is(r.err(), ErrNotActivated)) {
+					t.Fatalf("%s: %v, want an error saying %q", tc.svc, r.e, tc.want)
+				}
+			}
+		}
+	}
+	// Activate runs the constructor on its caller's goroutine: a panic
+	// comes back as its error.
+	if _, err := p.Activate("test.PanicCtor"); err == nil || !strings.Contains(err.Error(), "panicked: no config") {
+		t.Fatalf("Activate: %v, want the constructor's panic", err)
+	}
+}
+
+// A custom policy that panics refuses the call with the panic as reason,
+// and the service's later calls are still checked and answered.
+func TestPolicyPanicRefuses(t *testing.T) {
+	p := newTestPool(t, Config{})
+	s := New("test.PanickyPolicy")
+	Expose(s, "add", (&calc{}).add, PolicyFunc(func(c *CallInfo) bool {
+		if c.Auth == 9 {
+			panic("policy bug")
+		}
+		return true
+	}))
+	if err := p.Add(s); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		r := wait(t, dispatchAsync(t, p, 9, "test.PanickyPolicy", "add", AddReq{A: 1, B: 1}))
+		if !errors.Is(r.err(), ErrRefused) || !strings.Contains(r.e.Error(), "policy bug") {
+			t.Fatalf("call whose policy panics: %v, want a refusal naming the panic", r.e)
+		}
+		if r := wait(t, dispatchAsync(t, p, 5, "test.PanickyPolicy", "add", AddReq{A: 1, B: 1})); r.e != nil {
+			t.Fatalf("a call after a policy panic: %v", r.e)
+		}
+	}
+}
+
+// A method that calls runtime.Goexit (t.FailNow in a helper, say) fails
+// its call, under every invoker, and the service goes on serving: the
+// serialized queue behind it drains, and no identical call joins a flight
+// that never lands.
+func TestMethodGoexit(t *testing.T) {
+	for _, inv := range []struct {
+		name string
+		new  func() Invoker
+	}{{"concurrent", Concurrent}, {"serialized", Serialized}, {"deduplicating", func() Invoker { return Deduplicating(DedupOptions{}) }}} {
+		t.Run(inv.name, func(t *testing.T) {
+			p := newTestPool(t, Config{})
+			s := New("test.Goexit").SetInvoker(inv.new())
+			Expose(s, "m", func(_ context.Context, _ *CallInfo, r struct{ Exit bool }) (int, error) {
+				if r.Exit {
+					runtime.Goexit()
+				}
+				return 7, nil
+			}, AllowAny)
+			if err := p.Add(s); err != nil {
+				t.Fatal(err)
+			}
+			var chs []<-chan result
+			for i := range 6 {
+				chs = append(chs, dispatchAsync(t, p, 5, "test.Goexit", "m", struct{ Exit bool }{i%2 == 0}))
+			}
+			for i, ch := range chs {
+				r := wait(t, ch)
+				if i%2 == 0 {
+					if !errors.Is(r.err(), ErrFailed) || !strings.Contains(r.e.Error(), "Goexit") {
+						t.Fatalf("call %d, whose method called Goexit: %v", i, r.e)
+					}
+				} else if r.e != nil {
+					t.Fatalf("call %d: %v", i, r.e)
+				}
+			}
+		})
+	}
+}

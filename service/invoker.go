@@ -26,7 +26,7 @@ type concurrent struct{}
 
 func (concurrent) invoke(p *Pool, inv *invocation) {
 	err := p.submit(inv.prio, func(ctx context.Context) {
-		inv.reply(p.run(ctx, inv))
+		p.runToEnd(ctx, inv, func(body []byte, e *Error, _ bool) { inv.reply(body, e) })
 	}, func() { inv.reply(nil, p.closedError(inv)) })
 	if err != nil {
 		inv.reply(nil, p.submitError(inv, err))
@@ -54,8 +54,12 @@ func (s *serialized) invoke(p *Pool, inv *invocation) {
 	}
 	s.running = true
 	s.mu.Unlock()
-	err := p.submit(inv.prio, s.drain(p), func() { s.fail(p, nil) })
-	if err != nil {
+	s.start(p, inv.prio)
+}
+
+// start submits a job that drains the queue.
+func (s *serialized) start(p *Pool, prio int) {
+	if err := p.submit(prio, s.drain(p), func() { s.fail(p, nil) }); err != nil {
 		s.fail(p, err)
 	}
 }
@@ -77,7 +81,12 @@ func (s *serialized) pop() *invocation {
 func (s *serialized) drain(p *Pool) func(ctx context.Context) {
 	return func(ctx context.Context) {
 		for inv := s.pop(); inv != nil; inv = s.pop() {
-			inv.reply(p.run(ctx, inv))
+			p.runToEnd(ctx, inv, func(body []byte, e *Error, exited bool) {
+				inv.reply(body, e)
+				if exited { // this job ends here: another drains the rest
+					s.start(p, inv.prio)
+				}
+			})
 		}
 	}
 }
@@ -175,8 +184,7 @@ func (d *dedup) invoke(p *Pool, inv *invocation) {
 	d.inflight[k] = f
 	d.mu.Unlock()
 	err = p.submit(inv.prio, func(ctx context.Context) {
-		body, e := p.run(ctx, inv)
-		d.finish(k, f, body, e)
+		p.runToEnd(ctx, inv, func(body []byte, e *Error, _ bool) { d.finish(k, f, body, e) })
 	}, func() { d.finish(k, f, nil, p.closedError(inv)) })
 	if err != nil {
 		d.finish(k, f, nil, p.submitError(inv, err))

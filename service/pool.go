@@ -174,8 +174,7 @@ func (p *Pool) Activate(name string) (*Service, error) {
 	p.jobs.Add(1) // Close runs the hooks of what this builds
 	p.mu.Unlock()
 	defer p.jobs.Done()
-	s, err := p.construct(name)
-	p.finishActivation(name, a, s, err)
+	p.build(name, a)
 	return a.svc, a.err
 }
 
@@ -190,12 +189,29 @@ func (p *Pool) Impl(name string) any {
 	return nil
 }
 
-func (p *Pool) construct(name string) (*Service, error) {
+// build constructs service name and ends its activation a with the
+// outcome, however the constructor ends: the activation must end, or the
+// calls queued behind it would never be answered.
+func (p *Pool) build(name string, a *activation) {
+	var s *Service
+	err := fmt.Errorf("service: activating %q: the constructor called runtime.Goexit", name)
+	defer func() { p.finishActivation(name, a, s, err) }()
+	s, err = p.construct(name)
+}
+
+// construct builds the registered service name. A constructor that panics
+// fails like one that returns an error.
+func (p *Pool) construct(name string) (s *Service, err error) {
 	ctor, ok := lookupConstructor(name)
 	if !ok {
 		return nil, &Error{Code: CodeNoSuchService, Service: name}
 	}
-	s, err := ctor(p)
+	defer func() {
+		if v := recover(); v != nil {
+			s, err = nil, fmt.Errorf("service: activating %q: the constructor panicked: %v", name, v)
+		}
+	}()
+	s, err = ctor(p)
 	if err != nil {
 		return nil, fmt.Errorf("service: activating %q: %w", name, err)
 	}
@@ -448,8 +464,8 @@ func (p *Pool) check(s *Service, in inbound) {
 		prio:  p.cfg.Priority,
 	}
 	for _, pol := range m.policies {
-		if !pol.Authorized(&inv.call) {
-			e.Code = CodeRefused
+		if ok, msg := authorized(pol, &inv.call); !ok {
+			e.Code, e.Msg = CodeRefused, msg
 			in.reply(nil, e)
 			return
 		}
@@ -505,8 +521,7 @@ func (p *Pool) activate(in inbound) {
 	p.mu.Unlock()
 	name := in.service
 	err := p.submit(p.cfg.Priority, func(context.Context) {
-		s, err := p.construct(name)
-		p.finishActivation(name, a, s, err)
+		p.build(name, a)
 	}, func() { p.finishActivation(name, a, nil, ErrClosed) })
 	if err != nil {
 		if errors.Is(err, sched.ErrBacklogFull) {
@@ -575,6 +590,38 @@ func (p *Pool) finishActivation(name string, a *activation, s *Service, err erro
 			fn(context.WithoutCancel(p.ctx))
 		}
 	}
+}
+
+// authorized asks pol about call. A policy that panics refuses the call,
+// with the panic as the reason: nothing runs, and the caller is answered.
+func authorized(pol Policy, call *CallInfo) (ok bool, msg string) {
+	defer func() {
+		if v := recover(); v != nil {
+			ok, msg = false, fmt.Sprintf("the policy panicked: %v", v)
+		}
+	}()
+	return pol.Authorized(call), ""
+}
+
+// errGoexit is the failure of a method that called runtime.Goexit.
+var errGoexit = errors.New("the method called runtime.Goexit")
+
+// runToEnd runs the invocation and hands its outcome to done, also when the
+// method ends the goroutine with runtime.Goexit, which run cannot recover;
+// exited tells done the goroutine is ending, so that an invoker draining a
+// queue on it can hand the rest to another job.
+func (p *Pool) runToEnd(ctx context.Context, inv *invocation, done func(body []byte, e *Error, exited bool)) {
+	var body []byte
+	var e *Error
+	exited := true
+	defer func() {
+		if exited {
+			e = p.failed(inv, errGoexit, nil)
+		}
+		done(body, e, exited)
+	}()
+	body, e = p.run(ctx, inv)
+	exited = false
 }
 
 // run calls the invocation's method and encodes its response.
