@@ -96,7 +96,8 @@ type FileService struct {
 
 // fileLink is the state of the transfers through one next hop.
 type fileLink struct {
-	unacked int // bytes sent on the link and not acknowledged
+	hop     mesh.ID // the next hop, its key in FileService.links
+	unacked int     // bytes sent on the link and not acknowledged
 	jobs    []*transfer
 	pumping bool
 }
@@ -322,7 +323,7 @@ func (s *FileService) fetch(_ context.Context, c *CallInfo, r fetchReq) (FileMet
 	if s.closed {
 		s.mu.Unlock()
 		f.Close()
-		return FileMeta{}, ErrClosed
+		return FileMeta{}, &Error{Code: CodeClosed, refusal: true}
 	}
 	if s.xfers[key] != nil {
 		s.mu.Unlock()
@@ -331,7 +332,7 @@ func (s *FileService) fetch(_ context.Context, c *CallInfo, r fetchReq) (FileMet
 	}
 	l := s.links[hop]
 	if l == nil {
-		l = &fileLink{}
+		l = &fileLink{hop: hop}
 		s.links[hop] = l
 	}
 	t.link = l
@@ -477,6 +478,13 @@ func (s *FileService) pending() int {
 	return len(s.xfers)
 }
 
+// linksHeld is the number of links the FileService keeps state for.
+func (s *FileService) linksHeld() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.links)
+}
+
 func (s *FileService) hop(dst mesh.ID) mesh.ID {
 	if h, ok := s.pool.Router().NextHop(dst); ok {
 		return h
@@ -578,6 +586,11 @@ func (s *FileService) pump(l *fileLink) {
 		}
 	}
 	l.pumping = false
+	if len(l.jobs) == 0 && l.unacked == 0 && s.links[l.hop] == l {
+		// Idle: forget it, or the map grows with every child that ever
+		// fetched; the next transfer on this hop starts a new one.
+		delete(s.links, l.hop)
+	}
 	s.mu.Unlock()
 }
 

@@ -398,9 +398,9 @@ func TestFetchStoppedEarlyFreesTheLink(t *testing.T) {
 	if _, n, err := Fetch(fctx, r.Myself(), src, io.Discard); err != nil || n != 1<<20 {
 		t.Fatalf("second fetch of the same file: %d bytes, %v", n, err)
 	}
-	for i := 0; fs.pending() != 0; i++ {
+	for i := 0; fs.pending() != 0 || fs.linksHeld() != 0; i++ {
 		if i > 3000 {
-			t.Fatalf("%d transfers still held 30 s after both fetches ended", fs.pending())
+			t.Fatalf("%d transfers and %d links still held 30 s after both fetches ended", fs.pending(), fs.linksHeld())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
