@@ -50,10 +50,16 @@ type PushFileService struct {
 	lru     *list.List // of *pushEntry, most recent first
 	byPath  map[string]*list.Element
 	bytes   int64
-	waiters map[string]chan struct{}
+	waiters map[string]*pushWaiter
 	sent    map[mesh.ID]map[string]bool // next hop -> paths sent on that link
 	sources map[string]bool             // paths this context read from disk
 	stats   PushStats
+}
+
+// pushWaiter is closed when its path arrives; n Get calls wait on it.
+type pushWaiter struct {
+	ch chan struct{}
+	n  int
 }
 
 type pushEntry struct {
@@ -94,7 +100,7 @@ func NewPushFileService(p *Pool, maxBytes int64) *PushFileService {
 		maxBytes = DefaultPushCacheBytes
 	}
 	return &PushFileService{pool: p, max: maxBytes, lru: list.New(), byPath: map[string]*list.Element{},
-		waiters: map[string]chan struct{}{}, sent: map[mesh.ID]map[string]bool{}, sources: map[string]bool{}}
+		waiters: map[string]*pushWaiter{}, sent: map[mesh.ID]map[string]bool{}, sources: map[string]bool{}}
 }
 
 // Service returns the service to add to the Pool.
@@ -102,20 +108,26 @@ func (s *PushFileService) Service() *Service {
 	svc := New(PushFileServiceName).SetImpl(s).SetInvoker(Serialized())
 	Expose(svc, "store_and_forward", func(ctx context.Context, c *CallInfo, r pushData) (struct{}, error) {
 		s.store(r.Path, r.Data, true)
-		return struct{}{}, s.forward(ctx, r.Target, r.Path)
+		// The data goes on as received, even if the cache could not keep it.
+		return struct{}{}, s.forward(ctx, r.Target, r.Path, r.Data)
 	}, AllowParents)
 	Expose(svc, "forward", func(ctx context.Context, c *CallInfo, r pushForward) (struct{}, error) {
-		return struct{}{}, s.forward(ctx, r.Target, r.Path)
+		return struct{}{}, s.forward(ctx, r.Target, r.Path, nil)
 	}, AllowParents)
 	Expose(svc, "get", func(ctx context.Context, c *CallInfo, r pathReq) ([]byte, error) {
 		if !c.HasParentAuthority() && !s.wentTo(c.Auth, r.Path) {
 			return nil, Refuse("%q was not pushed toward context %d", r.Path, c.Auth)
 		}
-		b, ok := s.lookup(r.Path)
-		if !ok {
-			return nil, fmt.Errorf("%q is not in the cache of context %d", r.Path, s.pool.self)
+		if b, ok := s.lookup(r.Path); ok {
+			return b, nil
 		}
-		return b, nil
+		if s.wentTo(c.Auth, r.Path) {
+			// It went from here to the caller and has been evicted
+			// here too: get it again from disk or the parent, so that
+			// a context at any depth below can still have it.
+			return s.ensure(ctx, r.Path)
+		}
+		return nil, fmt.Errorf("%q is not in the cache of context %d", r.Path, s.pool.self)
 	}, AllowAny)
 	Expose(svc, "stats", func(context.Context, *CallInfo, struct{}) (PushStats, error) {
 		return s.Stats(), nil
@@ -157,7 +169,7 @@ func (s *PushFileService) PropagateTo(ctx context.Context, target mesh.ID, path 
 		s.mu.Unlock()
 		s.store(path, b, false)
 	}
-	return s.forward(ctx, target, path)
+	return s.forward(ctx, target, path, nil)
 }
 
 // Get returns the file path once it has been pushed to this context, waiting
@@ -171,15 +183,21 @@ func (s *PushFileService) Get(ctx context.Context, path string) ([]byte, error) 
 			s.mu.Unlock()
 			return b, nil
 		}
-		ch := s.waiters[path]
-		if ch == nil {
-			ch = make(chan struct{})
-			s.waiters[path] = ch
+		w := s.waiters[path]
+		if w == nil {
+			w = &pushWaiter{ch: make(chan struct{})}
+			s.waiters[path] = w
 		}
+		w.n++
 		s.mu.Unlock()
 		select {
-		case <-ch:
+		case <-w.ch:
 		case <-ctx.Done():
+			s.mu.Lock()
+			if w.n--; w.n == 0 && s.waiters[path] == w {
+				delete(s.waiters, path) // nobody waits for it any more
+			}
+			s.mu.Unlock()
 			return nil, ctx.Err()
 		}
 	}
@@ -204,8 +222,8 @@ func (s *PushFileService) store(path string, data []byte, received bool) {
 	if received {
 		s.stats.Received++
 	}
-	if ch := s.waiters[path]; ch != nil {
-		close(ch)
+	if w := s.waiters[path]; w != nil {
+		close(w.ch)
 		delete(s.waiters, path)
 	}
 	if e, ok := s.byPath[path]; ok {
@@ -228,13 +246,17 @@ func (s *PushFileService) store(path string, data []byte, received bool) {
 }
 
 // forward passes path on toward target: with its data if it has not
-// crossed the link to the next hop yet, otherwise as a bare "forward".
-func (s *PushFileService) forward(ctx context.Context, target mesh.ID, path string) error {
+// crossed the link to the next hop yet, otherwise as a bare "forward". data
+// is the file's, if the caller has it, or nil.
+func (s *PushFileService) forward(ctx context.Context, target mesh.ID, path string, data []byte) error {
 	r := s.pool.Router()
 	if r == nil {
 		return errNoRouter
 	}
 	if target == r.ID() {
+		if data != nil {
+			return nil
+		}
 		_, err := s.ensure(ctx, path)
 		return err
 	}
@@ -248,18 +270,29 @@ func (s *PushFileService) forward(ctx context.Context, target mesh.ID, path stri
 	}
 	s.mu.Lock()
 	sent := s.sent[hop]
-	if sent == nil {
+	watch := sent == nil
+	if watch {
 		sent = map[string]bool{}
 		s.sent[hop] = sent
 	}
 	already := sent[path]
 	s.mu.Unlock()
+	if watch {
+		// What went down a link that is gone is forgotten with it.
+		next.AfterGone(func(error) {
+			s.mu.Lock()
+			delete(s.sent, hop)
+			s.mu.Unlock()
+		})
+	}
 	if already {
 		return CallNoReply(next, PushFileServiceName, "forward", pushForward{Path: path, Target: target})
 	}
-	data, err := s.ensure(ctx, path)
-	if err != nil {
-		return err
+	if data == nil {
+		var err error
+		if data, err = s.ensure(ctx, path); err != nil {
+			return err
+		}
 	}
 	max := r.Config().MaxMessageSize
 	tooLarge := func() error {
@@ -269,7 +302,7 @@ func (s *PushFileService) forward(ctx context.Context, target mesh.ID, path stri
 	if len(data)+len(path)+pushEnvelope > max {
 		return tooLarge()
 	}
-	err = CallNoReply(next, PushFileServiceName, "store_and_forward", pushData{Path: path, Data: data, Target: target})
+	err := CallNoReply(next, PushFileServiceName, "store_and_forward", pushData{Path: path, Data: data, Target: target})
 	if err != nil {
 		var ce *mesh.ChannelError
 		if errors.As(err, &ce) && strings.HasPrefix(ce.Reason, mesh.ReasonTooLarge) {

@@ -142,6 +142,18 @@ func TestPushCacheBound(t *testing.T) {
 	if b := <-done; string(b) != "x" {
 		t.Fatalf("Get returned %q", b)
 	}
+	// A Get that gives up leaves nothing behind for a path never pushed.
+	gone, cancelGone := context.WithCancel(context.Background())
+	cancelGone()
+	if _, err := s.Get(gone, "never"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Get with a cancelled ctx: %v", err)
+	}
+	s.mu.Lock()
+	n := len(s.waiters)
+	s.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d waiters left after every Get returned", n)
+	}
 }
 
 func init() {
@@ -246,5 +258,74 @@ func TestPushTooLargeIsNotMarkedSent(t *testing.T) {
 	}
 	if got := waitPushed(t, a, small); string(got) != "fits" {
 		t.Fatalf("a holds %q", got)
+	}
+}
+
+func init() {
+	// Run in a child: serve pushes with a cache of at most max bytes.
+	mesh.Register("servicetest.pushsmall", func(ctx context.Context, max int64) (struct{}, error) {
+		p := PoolOf(mesh.FromContext(ctx))
+		return struct{}{}, p.Add(NewPushFileService(p, max).Service())
+	})
+	// Run in a child: store data under path, which evicts what the cache
+	// cannot keep beside it.
+	mesh.Register("servicetest.pushfill", func(ctx context.Context, a pushData) (struct{}, error) {
+		PoolOf(mesh.FromContext(ctx)).Impl(PushFileServiceName).(*PushFileService).store(a.Path, a.Data, false)
+		return struct{}{}, nil
+	})
+}
+
+// A file pushed down root -> a -> b -> c, then evicted from a and b, still
+// reaches c when pushed there: b gets it again from a, which gets it from
+// the root. Each intermediate context answers "get" for a file that went
+// through it, cached or not.
+func TestPushRefetchThroughEvictedContexts(t *testing.T) {
+	r, p := newRoot(t)
+	push := NewPushFileService(p, 0)
+	if err := p.Add(push.Service()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	a := localChild(t, r, "a")
+	b, err := a.Local(ctx, mesh.LocalOptions{Name: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.Local(ctx, mesh.LocalOptions{Name: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []*mesh.Context{a, b} {
+		if err := x.Call(ctx, "servicetest.pushsmall", int64(1<<20), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	writeRandom(t, f, 512<<10)
+	wantB, _ := os.ReadFile(f)
+	if err := push.PropagateTo(ctx, b.ID(), f); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitPushed(t, b, f); !bytes.Equal(got, wantB) {
+		t.Fatal("b holds other bytes")
+	}
+	// Evict f from a and b.
+	for _, x := range []*mesh.Context{a, b} {
+		if err := x.Call(ctx, "servicetest.pushfill", pushData{Path: "filler", Data: make([]byte, 1<<20)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := push.PropagateTo(ctx, c.ID(), f); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitPushed(t, c, f); !bytes.Equal(got, wantB) {
+		t.Fatal("c holds other bytes")
+	}
+	if st := pushStats(t, b); st.Refetched != 1 {
+		t.Fatalf("b: %+v, want one refetch", st)
+	}
+	if st := pushStats(t, a); st.Refetched != 1 {
+		t.Fatalf("a: %+v, want one refetch (for b's get)", st)
 	}
 }
