@@ -329,3 +329,36 @@ func TestPushRefetchThroughEvictedContexts(t *testing.T) {
 		t.Fatalf("a: %+v, want one refetch (for b's get)", st)
 	}
 }
+
+// What went down a link is forgotten when the context at its end goes.
+func TestPushForgetsGoneLinks(t *testing.T) {
+	r, p := newRoot(t)
+	push := NewPushFileService(p, 0)
+	if err := p.Add(push.Service()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	a := localChild(t, r, "a")
+	f := filepath.Join(t.TempDir(), "f")
+	writeRandom(t, f, 1000)
+	if err := push.PropagateTo(ctx, a.ID(), f); err != nil {
+		t.Fatal(err)
+	}
+	held := func() bool {
+		push.mu.Lock()
+		defer push.mu.Unlock()
+		return push.sent[a.ID()] != nil
+	}
+	if !held() {
+		t.Fatal("the push to a was not recorded")
+	}
+	if err := a.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; held(); i++ {
+		if i > 3000 {
+			t.Fatal("the pushes to a are still recorded 30 s after it went")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
