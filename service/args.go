@@ -98,28 +98,38 @@ const (
 	cborUndefined = 0xf7
 )
 
-// isNull reports whether the CBOR item v is null or undefined, under any
-// tags.
-func isNull(v []byte) bool {
-	for len(v) > 0 && v[0]>>5 == 6 { // a tag: skip its head
+// untag returns the CBOR item v without the heads of the tags around it
+// (nil if they are malformed).
+func untag(v []byte) []byte {
+	for len(v) > 0 && v[0]>>5 == 6 {
 		switch n := v[0] & 0x1f; {
 		case n < 24:
 			v = v[1:]
 		case n <= 27:
 			skip := 1 + 1<<(n-24)
 			if len(v) < skip {
-				return false
+				return nil
 			}
 			v = v[skip:]
 		default:
-			return false
+			return nil
 		}
 	}
+	return v
+}
+
+// isNull reports whether the CBOR item v is null or undefined, under any
+// tags.
+func isNull(v []byte) bool {
+	v = untag(v)
 	return len(v) == 1 && (v[0] == cborNull || v[0] == cborUndefined)
 }
 
-// isBytes reports whether the CBOR item v is a byte string.
-func isBytes(v []byte) bool { return len(v) > 0 && v[0]>>5 == 2 }
+// isBytes reports whether the CBOR item v is a byte string, under any tags.
+func isBytes(v []byte) bool {
+	v = untag(v)
+	return len(v) > 0 && v[0]>>5 == 2
+}
 
 // rawRef is a CBOR item as a view into the bytes being checked; unlike
 // cbor.RawMessage it does not copy them, so checking a deep request costs
@@ -169,7 +179,7 @@ func buildSpec(t reflect.Type, seen map[reflect.Type]*argSpec) *argSpec {
 	}
 	for _, f := range fields {
 		s.byWire[f.wire] = len(s.fields)
-		f.shape = buildShape(f.typ, seen)
+		f.shape = buildShape(f.typ, seen, nil)
 		s.fields = append(s.fields, f)
 	}
 	return s
@@ -240,14 +250,27 @@ func hasNil(t reflect.Type) bool {
 }
 
 // buildShape returns what check looks at inside a value of type t: nil for
-// a type that holds no struct to check, or that decodes itself.
-func buildShape(t reflect.Type, seen map[reflect.Type]*argSpec) *shape {
+// a type that holds no struct to check, or that decodes itself. via holds
+// the pointer, slice, array and map types on the way from the nearest
+// struct: one that holds itself without a struct between (type T
+// map[string]T) has nothing to check.
+func buildShape(t reflect.Type, seen map[reflect.Type]*argSpec, via map[reflect.Type]bool) *shape {
 	if decodesItself(t) {
 		return nil
 	}
 	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		if via[t] {
+			return nil
+		}
+		if via == nil {
+			via = map[reflect.Type]bool{}
+		}
+		via[t] = true
+	}
+	switch t.Kind() {
 	case reflect.Pointer:
-		return buildShape(t.Elem(), seen)
+		return buildShape(t.Elem(), seen, via)
 	case reflect.Struct:
 		if s := buildSpec(t, seen); !s.opaque {
 			return &shape{spec: s}
@@ -256,7 +279,7 @@ func buildShape(t reflect.Type, seen map[reflect.Type]*argSpec) *shape {
 		if t.Elem().Kind() == reflect.Uint8 {
 			return nil // bytes
 		}
-		if e := buildShape(t.Elem(), seen); e != nil {
+		if e := buildShape(t.Elem(), seen, via); e != nil {
 			sh := &shape{elem: e, seq: true, nullElem: hasNil(t.Elem())}
 			if t.Kind() == reflect.Array {
 				sh.arrayLen = t.Len()
@@ -267,7 +290,7 @@ func buildShape(t reflect.Type, seen map[reflect.Type]*argSpec) *shape {
 		if t.Key().Kind() != reflect.String {
 			return nil
 		}
-		if e := buildShape(t.Elem(), seen); e != nil {
+		if e := buildShape(t.Elem(), seen, via); e != nil {
 			return &shape{elem: e, nullElem: hasNil(t.Elem())}
 		}
 	}

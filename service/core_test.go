@@ -1087,7 +1087,19 @@ type (
 	}
 	argText  struct{ A, B string }
 	argHosts []nestedHost
+	argBin   struct{ A, B byte }
+	argTree  map[string]argTree // holds itself with no struct between
+	argList  []*argList
 )
+
+// UnmarshalBinary reads two bytes.
+func (x *argBin) UnmarshalBinary(b []byte) error {
+	if len(b) != 2 {
+		return errors.New("want 2 bytes")
+	}
+	x.A, x.B = b[0], b[1]
+	return nil
+}
 
 // UnmarshalText is not used by the decoder, which reads a map field by field.
 func (x *argText) UnmarshalText(b []byte) error { x.A = string(b); return nil }
@@ -1117,6 +1129,9 @@ type argOddReq struct {
 	Grid  [][]nestedHost        `cbor:"grid,omitempty"`
 	Hosts argHosts              `cbor:"hosts,omitempty"`
 	List  []nestedHost          `cbor:"list,omitempty"`
+	Bin   *argBin               `cbor:"bin,omitempty"`
+	Tree  argTree               `cbor:"tree,omitempty"`
+	Lists argList               `cbor:"lists,omitempty"`
 }
 
 func TestArgSpecAgreesWithDecoder(t *testing.T) {
@@ -1129,6 +1144,8 @@ func TestArgSpecAgreesWithDecoder(t *testing.T) {
 		{"toindefarray struct", map[string]any{"pair": []int{1, 2}}},
 		{"a type met again below one left to the decoder", map[string]any{"cc": map[string]any{"back": map[string]any{"z": 1, "last": "x"}}}},
 		{"a slice with its own UnmarshalCBOR", map[string]any{"hosts": []string{"a:22"}}},
+		{"a tagged byte string for UnmarshalBinary", map[string]any{"bin": cbor.Tag{Number: 42, Content: []byte{1, 2}}}},
+		{"types that hold themselves", map[string]any{"tree": map[string]any{"a": map[string]any{}}, "lists": []any{[]any{}}}},
 	}
 	for _, tc := range ok {
 		raw := mustCBOR(tc.args)
@@ -1200,11 +1217,13 @@ func TestConstructorPanicOrGoexitEndsActivation(t *testing.T) {
 				dispatchAsync(t, p, 0, tc.svc, "m", struct{}{}),
 				dispatchAsync(t, p, 9, tc.svc, "m", struct{}{}),
 			}
-			for _, ch := range chs {
-				r := wait(t, ch)
-				if r.e == nil || (!strings.Contains(r.e.Error(), tc.want) && !errors.Is(r.err(), ErrNotActivated)) {
-					t.Fatalf("%s: %v, want an error saying %q", tc.svc, r.e, tc.want)
-				}
+			if r := wait(t, chs[0]); r.e == nil || !strings.Contains(r.e.Error(), tc.want) {
+				t.Fatalf("%s, from a parent: %v, want an error saying %q", tc.svc, r.e, tc.want)
+			}
+			// A caller that may not activate learns nothing of why it
+			// failed, whether it came during the activation or after.
+			if r := wait(t, chs[1]); !errors.Is(r.err(), ErrNotActivated) || strings.Contains(r.e.Error(), tc.want) {
+				t.Fatalf("%s, from a non-parent: %v, want only 'not activated'", tc.svc, r.e)
 			}
 		}
 	}
@@ -1215,14 +1234,17 @@ func TestConstructorPanicOrGoexitEndsActivation(t *testing.T) {
 	}
 }
 
-// A custom policy that panics refuses the call with the panic as reason,
-// and the service's later calls are still checked and answered.
+// A custom policy that panics or calls runtime.Goexit refuses the call,
+// saying so, and the service's later calls are still checked and answered.
 func TestPolicyPanicRefuses(t *testing.T) {
 	p := newTestPool(t, Config{})
 	s := New("test.PanickyPolicy")
 	Expose(s, "add", (&calc{}).add, PolicyFunc(func(c *CallInfo) bool {
-		if c.Auth == 9 {
+		switch c.Auth {
+		case 9:
 			panic("policy bug")
+		case 8:
+			runtime.Goexit()
 		}
 		return true
 	}))
@@ -1236,6 +1258,13 @@ func TestPolicyPanicRefuses(t *testing.T) {
 		}
 		if r := wait(t, dispatchAsync(t, p, 5, "test.PanickyPolicy", "add", AddReq{A: 1, B: 1})); r.e != nil {
 			t.Fatalf("a call after a policy panic: %v", r.e)
+		}
+		r = wait(t, dispatchAsync(t, p, 8, "test.PanickyPolicy", "add", AddReq{A: 1, B: 1}))
+		if !errors.Is(r.err(), ErrRefused) || !strings.Contains(r.e.Error(), "Goexit") {
+			t.Fatalf("call whose policy calls Goexit: %v, want a refusal naming it", r.e)
+		}
+		if r := wait(t, dispatchAsync(t, p, 5, "test.PanickyPolicy", "add", AddReq{A: 1, B: 1})); r.e != nil {
+			t.Fatalf("a call after a policy's Goexit: %v", r.e)
 		}
 	}
 }

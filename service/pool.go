@@ -407,17 +407,37 @@ func (l *checkLane) push(p *Pool, s *Service, in inbound) {
 	}
 	l.running = true
 	l.mu.Unlock()
+	l.start(p, s)
+}
+
+// start submits a job that checks the queued calls.
+func (l *checkLane) start(p *Pool, s *Service) {
 	prio := p.cfg.Priority
 	if s.hasPrio {
 		prio = s.prio
 	}
-	err := p.submit(prio, func(context.Context) {
-		for in, ok := l.pop(); ok; in, ok = l.pop() {
-			p.check(s, in)
-		}
-	}, func() { l.fail(CodeClosed) })
-	if err != nil {
+	if err := p.submit(prio, func(context.Context) { l.drain(p, s) }, func() { l.fail(CodeClosed) }); err != nil {
 		l.fail(submitCode(err))
+	}
+}
+
+// drain checks the queued calls in order. A policy that panics refuses its
+// call (see check); one that calls runtime.Goexit ends this goroutine, so
+// its call is refused here and another job checks the rest.
+func (l *checkLane) drain(p *Pool, s *Service) {
+	for in, ok := l.pop(); ok; in, ok = l.pop() {
+		exited := true
+		func() {
+			defer func() {
+				if exited {
+					in.reply(nil, &Error{Code: CodeRefused, Service: in.service, Method: in.method, Caller: in.auth,
+						Msg: "the policy called runtime.Goexit"})
+					l.start(p, s)
+				}
+			}()
+			p.check(s, in)
+			exited = false
+		}()
 	}
 }
 
@@ -576,6 +596,10 @@ func (p *Pool) finishActivation(name string, a *activation, s *Service, err erro
 			switch {
 			case errors.Is(err, ErrBusy):
 				in.reply(nil, &Error{Code: CodeBusy, Service: in.service, Method: in.method, Caller: in.auth})
+			case err != nil && !errors.Is(err, ErrClosed) && !p.hasParentAuthority(in.auth):
+				// A caller that could not have activated the service
+				// learns nothing of why it failed.
+				in.reply(nil, &Error{Code: CodeNotActivated, Service: in.service, Method: in.method, Caller: in.auth})
 			case err != nil && !errors.Is(err, ErrClosed):
 				in.reply(nil, &Error{Code: CodeFailed, Service: in.service, Method: in.method, Caller: in.auth, Msg: err.Error(), Err: err})
 			case err != nil || closed:
