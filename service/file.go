@@ -350,7 +350,8 @@ func (s *FileService) fetch(_ context.Context, c *CallInfo, r fetchReq) (FileMet
 		t.unwatch = stop
 	}
 	s.mu.Unlock()
-	s.pump(l)
+	// The metadata goes first: the chunks follow the answer on the link.
+	c.afterReply(func() { s.pump(l) })
 	return meta, nil
 }
 

@@ -524,3 +524,51 @@ func TestFileServiceSwapAfterCheck(t *testing.T) {
 		}
 	}
 }
+
+func init() {
+	// Run in a child: fetch path from the parent by hand and report
+	// whether the answer to "fetch" (the metadata) had arrived when the
+	// first chunk did.
+	mesh.Register("servicetest.fetchorder", func(ctx context.Context, path string) (bool, error) {
+		r := mesh.FromContext(ctx)
+		parent := r.Context(r.ParentIDs()[0])
+		rc := r.NewReceiver(16)
+		defer rc.Close()
+		pd := CallAsync(ctx, parent, FileServiceName, "fetch", fetchReq{Path: path, Sender: rc.Sender()})
+		if _, err := rc.Recv(ctx); err != nil {
+			return false, err
+		}
+		select {
+		case <-pd.Done():
+		default:
+			return false, nil
+		}
+		var meta FileMeta
+		if err := pd.Wait(ctx, &meta); err != nil {
+			return false, err
+		}
+		_ = CallNoReply(parent, FileServiceName, "cancel", cancelReq{Sender: rc.Sender()})
+		return true, nil
+	})
+}
+
+// The metadata comes first: the answer to "fetch" reaches the fetcher
+// before the file's first chunk.
+func TestFileServiceMetadataFirst(t *testing.T) {
+	r, fs := rootFileService(t, FileServiceOptions{})
+	src := filepath.Join(t.TempDir(), "src")
+	writeRandom(t, src, 1<<20)
+	if err := fs.Register(src); err != nil {
+		t.Fatal(err)
+	}
+	child := localChild(t, r, "order")
+	for i := range 20 {
+		var first bool
+		if err := child.Call(testCtx(t), "servicetest.fetchorder", src, &first); err != nil {
+			t.Fatal(err)
+		}
+		if !first {
+			t.Fatalf("fetch %d: a chunk arrived before the metadata", i)
+		}
+	}
+}

@@ -633,7 +633,8 @@ var errGoexit = errors.New("the method called runtime.Goexit")
 // runToEnd runs the invocation and hands its outcome to done, also when the
 // method ends the goroutine with runtime.Goexit, which run cannot recover;
 // exited tells done the goroutine is ending, so that an invoker draining a
-// queue on it can hand the rest to another job.
+// queue on it can hand the rest to another job. Then, if the method
+// returned, it runs what the method left for after its answer.
 func (p *Pool) runToEnd(ctx context.Context, inv *invocation, done func(body []byte, e *Error, exited bool)) {
 	var body []byte
 	var e *Error
@@ -643,6 +644,11 @@ func (p *Pool) runToEnd(ctx context.Context, inv *invocation, done func(body []b
 			e = p.failed(inv, errGoexit, nil)
 		}
 		done(body, e, exited)
+		if !exited {
+			for _, fn := range inv.call.after {
+				fn()
+			}
+		}
 	}()
 	body, e = p.run(ctx, inv)
 	exited = false

@@ -160,8 +160,15 @@ type CallInfo struct {
 	// [Pool.Invoke] within the process.
 	Msg *mesh.Message
 
-	pool *Pool
+	pool  *Pool
+	after []func() // run once the answer is sent (afterReply)
 }
+
+// afterReply has fn run once the call's answer has been handed to the
+// mesh, on the goroutine that ran the method: a method that streams to the
+// caller after answering (FileService's fetch) starts its stream there, so
+// the answer goes first on the link.
+func (c *CallInfo) afterReply(fn func()) { c.after = append(c.after, fn) }
 
 // Pool returns the Pool serving the call.
 func (c *CallInfo) Pool() *Pool { return c.pool }
