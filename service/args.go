@@ -324,14 +324,14 @@ func (s *argSpec) decode(raw []byte, into any) *ArgError {
 	if len(raw) == 0 {
 		raw = []byte{0xa0} // no arguments: an empty map
 	}
-	if ae := s.check(raw, ""); ae != nil {
+	if ae := s.check(raw, "", false); ae != nil {
 		return ae
 	}
 	if err := strictDec.Unmarshal(raw, into); err != nil {
 		var te *cbor.UnmarshalTypeError
 		if errors.As(err, &te) {
 			// Find the field, however deep, whose value does not decode.
-			if ae := s.locate(raw, ""); ae != nil {
+			if ae := s.check(raw, "", true); ae != nil {
 				return ae
 			}
 			return &ArgError{Problem: ArgWrongType, Field: strings.TrimPrefix(te.StructFieldName, s.typ.String()+"."), Want: te.GoType, Got: te.CBORType}
@@ -372,9 +372,12 @@ func join(path, name string) string {
 
 // check checks the keys of the map raw against the spec, and those of the
 // nested structs' maps, naming a field by its path from the request
-// ("opts.mode", "hosts[2].name"); path is that of raw, "" at the top. The
+// ("opts.mode", "hosts[2].name"); path is that of raw, "" at the top. With
+// leaves set, it also decodes each value that has no shape into its field's
+// type: on the error path of a request the decoder refused, that finds the
+// field at any depth, where the decoder names only the outermost. The
 // decoder's nesting limit, applied before, bounds the recursion.
-func (s *argSpec) check(raw []byte, path string) *ArgError {
+func (s *argSpec) check(raw []byte, path string, leaves bool) *ArgError {
 	if s.binary && path != "" && isBytes(raw) {
 		return nil // for UnmarshalBinary
 	}
@@ -405,9 +408,19 @@ func (s *argSpec) check(raw []byte, path string) *ArgError {
 			}
 			continue
 		}
+		at := join(path, f.wire)
 		if f.shape != nil {
-			if ae := f.shape.check(v, join(path, f.wire)); ae != nil {
+			if ae := f.shape.check(v, at, leaves); ae != nil {
 				return ae
+			}
+		} else if leaves {
+			if err := strictDec.Unmarshal(v, reflect.New(f.typ).Interface()); err != nil {
+				got := err.Error()
+				var te *cbor.UnmarshalTypeError
+				if errors.As(err, &te) {
+					got = te.CBORType
+				}
+				return &ArgError{Problem: ArgWrongType, Field: at, Want: f.want, Got: got}
 			}
 		}
 	}
@@ -415,9 +428,9 @@ func (s *argSpec) check(raw []byte, path string) *ArgError {
 }
 
 // check checks the value v, not null, at path against the shape.
-func (sh *shape) check(v []byte, path string) *ArgError {
+func (sh *shape) check(v []byte, path string, leaves bool) *ArgError {
 	if sh.spec != nil {
-		return sh.spec.check(v, path)
+		return sh.spec.check(v, path, leaves)
 	}
 	return sh.elems(v, path, func(e []byte, at string) *ArgError {
 		if isNull(e) {
@@ -426,7 +439,7 @@ func (sh *shape) check(v []byte, path string) *ArgError {
 			}
 			return nil
 		}
-		return sh.elem.check(e, at)
+		return sh.elem.check(e, at, leaves)
 	})
 }
 
@@ -466,53 +479,4 @@ func elemWant(sh *shape) string {
 		return sh.spec.typ.String()
 	}
 	return "a list or map of structs"
-}
-
-// locate finds the field, at any depth, whose value does not decode into
-// its type, for a request the decoder refused: the decoder names only the
-// outermost field. It runs only on that error path.
-func (s *argSpec) locate(raw []byte, path string) *ArgError {
-	keys, ae := s.keysOf(raw, path)
-	if ae != nil {
-		return ae
-	}
-	for i := range s.fields {
-		f := &s.fields[i]
-		v, ok := keys[f.wire]
-		if !ok || isNull(v) {
-			continue
-		}
-		at := join(path, f.wire)
-		if f.shape != nil {
-			if ae := f.shape.locate(v, at); ae != nil {
-				return ae
-			}
-			continue
-		}
-		if err := strictDec.Unmarshal(v, reflect.New(f.typ).Interface()); err != nil {
-			got := err.Error()
-			var te *cbor.UnmarshalTypeError
-			if errors.As(err, &te) {
-				got = te.CBORType
-			}
-			return &ArgError{Problem: ArgWrongType, Field: at, Want: f.want, Got: got}
-		}
-	}
-	return nil
-}
-
-// locate is check's counterpart for the value v at path.
-func (sh *shape) locate(v []byte, path string) *ArgError {
-	if sh.spec != nil {
-		if sh.spec.binary && isBytes(v) {
-			return nil
-		}
-		return sh.spec.locate(v, path)
-	}
-	return sh.elems(v, path, func(e []byte, at string) *ArgError {
-		if isNull(e) {
-			return nil
-		}
-		return sh.elem.locate(e, at)
-	})
 }

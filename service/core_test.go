@@ -1192,7 +1192,7 @@ func TestArgSpecDeepRequestNoCopies(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	if ae := spec.check(raw, ""); ae != nil {
+	if ae := spec.check(raw, "", false); ae != nil {
 		t.Fatal(ae)
 	}
 	runtime.ReadMemStats(&after)
