@@ -26,7 +26,7 @@ type concurrent struct{}
 
 func (concurrent) invoke(p *Pool, inv *invocation) {
 	err := p.submit(inv.prio, func(ctx context.Context) {
-		p.runToEnd(ctx, inv, func(body []byte, e *Error, _ bool) { inv.reply(body, e) })
+		p.runToEnd(ctx, inv, inv.reply)
 	}, func() { inv.reply(nil, p.closedError(inv)) })
 	if err != nil {
 		inv.reply(nil, p.submitError(inv, err))
@@ -80,14 +80,12 @@ func (s *serialized) pop() *invocation {
 
 func (s *serialized) drain(p *Pool) func(ctx context.Context) {
 	return func(ctx context.Context) {
-		for inv := s.pop(); inv != nil; inv = s.pop() {
-			p.runToEnd(ctx, inv, func(body []byte, e *Error, exited bool) {
-				inv.reply(body, e)
-				if exited { // this job ends here: another drains the rest
-					s.start(p, inv.prio)
-				}
-			})
-		}
+		var inv *invocation
+		ifGoexit(func() {
+			for inv = s.pop(); inv != nil; inv = s.pop() {
+				p.runToEnd(ctx, inv, inv.reply)
+			}
+		}, func() { s.start(p, inv.prio) }) // a method ended this job: another drains the rest
 	}
 }
 
@@ -184,7 +182,7 @@ func (d *dedup) invoke(p *Pool, inv *invocation) {
 	d.inflight[k] = f
 	d.mu.Unlock()
 	err = p.submit(inv.prio, func(ctx context.Context) {
-		p.runToEnd(ctx, inv, func(body []byte, e *Error, _ bool) { d.finish(k, f, body, e) })
+		p.runToEnd(ctx, inv, func(body []byte, e *Error) { d.finish(k, f, body, e) })
 	}, func() { d.finish(k, f, nil, p.closedError(inv)) })
 	if err != nil {
 		d.finish(k, f, nil, p.submitError(inv, err))

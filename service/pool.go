@@ -193,10 +193,27 @@ func (p *Pool) Impl(name string) any {
 // outcome, however the constructor ends: the activation must end, or the
 // calls queued behind it would never be answered.
 func (p *Pool) build(name string, a *activation) {
-	var s *Service
-	err := fmt.Errorf("service: activating %q: the constructor called runtime.Goexit", name)
-	defer func() { p.finishActivation(name, a, s, err) }()
-	s, err = p.construct(name)
+	ifGoexit(func() {
+		s, err := p.construct(name)
+		p.finishActivation(name, a, s, err)
+	}, func() {
+		p.finishActivation(name, a, nil, fmt.Errorf("service: activating %q: the constructor called runtime.Goexit", name))
+	})
+}
+
+// ifGoexit runs fn, then, if fn ended the goroutine instead of returning
+// (runtime.Goexit, which no recover stops), runs then before the goroutine
+// ends: user code that calls Goexit (t.FailNow in a helper, say) must not
+// leave a call unanswered or a queue without its drainer.
+func ifGoexit(fn, then func()) {
+	returned := false
+	defer func() {
+		if !returned {
+			then()
+		}
+	}()
+	fn()
+	returned = true
 }
 
 // construct builds the registered service name. A constructor that panics
@@ -425,20 +442,20 @@ func (l *checkLane) start(p *Pool, s *Service) {
 // call (see check); one that calls runtime.Goexit ends this goroutine, so
 // its call is refused here and another job checks the rest.
 func (l *checkLane) drain(p *Pool, s *Service) {
-	for in, ok := l.pop(); ok; in, ok = l.pop() {
-		exited := true
-		func() {
-			defer func() {
-				if exited {
-					in.reply(nil, &Error{Code: CodeRefused, Service: in.service, Method: in.method, Caller: in.auth,
-						Msg: "the policy called runtime.Goexit"})
-					l.start(p, s)
-				}
-			}()
+	var in inbound
+	ifGoexit(func() {
+		for {
+			var ok bool
+			if in, ok = l.pop(); !ok {
+				return
+			}
 			p.check(s, in)
-			exited = false
-		}()
-	}
+		}
+	}, func() {
+		in.reply(nil, &Error{Code: CodeRefused, Service: in.service, Method: in.method, Caller: in.auth,
+			Msg: "the policy called runtime.Goexit"})
+		l.start(p, s)
+	})
 }
 
 func (l *checkLane) pop() (inbound, bool) {
@@ -630,28 +647,18 @@ func authorized(pol Policy, call *CallInfo) (ok bool, msg string) {
 // errGoexit is the failure of a method that called runtime.Goexit.
 var errGoexit = errors.New("the method called runtime.Goexit")
 
-// runToEnd runs the invocation and hands its outcome to done, also when the
-// method ends the goroutine with runtime.Goexit, which run cannot recover;
-// exited tells done the goroutine is ending, so that an invoker draining a
-// queue on it can hand the rest to another job. Then, if the method
-// returned, it runs what the method left for after its answer.
-func (p *Pool) runToEnd(ctx context.Context, inv *invocation, done func(body []byte, e *Error, exited bool)) {
+// runToEnd runs the invocation and hands its outcome to reply, also when
+// the method ends the goroutine with runtime.Goexit, which run cannot
+// recover. Then, if the method returned, it runs what the method left for
+// after its answer.
+func (p *Pool) runToEnd(ctx context.Context, inv *invocation, reply replier) {
 	var body []byte
 	var e *Error
-	exited := true
-	defer func() {
-		if exited {
-			e = p.failed(inv, errGoexit, nil)
-		}
-		done(body, e, exited)
-		if !exited {
-			for _, fn := range inv.call.after {
-				fn()
-			}
-		}
-	}()
-	body, e = p.run(ctx, inv)
-	exited = false
+	ifGoexit(func() { body, e = p.run(ctx, inv) }, func() { reply(nil, p.failed(inv, errGoexit, nil)) })
+	reply(body, e)
+	for _, fn := range inv.call.after {
+		fn()
+	}
 }
 
 // run calls the invocation's method and encodes its response.
