@@ -115,13 +115,14 @@ func (s *PushFileService) Service() *Service {
 		return struct{}{}, s.forward(ctx, r.Target, r.Path, nil)
 	}, AllowParents)
 	Expose(svc, "get", func(ctx context.Context, c *CallInfo, r pathReq) ([]byte, error) {
-		if !c.HasParentAuthority() && !s.wentTo(c.Auth, r.Path) {
+		went := s.wentTo(c.Auth, r.Path)
+		if !went && !c.HasParentAuthority() {
 			return nil, Refuse("%q was not pushed toward context %d", r.Path, c.Auth)
 		}
 		if b, ok := s.lookup(r.Path); ok {
 			return b, nil
 		}
-		if s.wentTo(c.Auth, r.Path) {
+		if went {
 			// It went from here to the caller and has been evicted
 			// here too: get it again from disk or the parent, so that
 			// a context at any depth below can still have it.
