@@ -55,13 +55,8 @@ func TestSSHBadEnv(t *testing.T) {
 // the path and what is wrong: a binary planted there is not run, and
 // nothing is uploaded into it.
 func TestSSHUnsafeCache(t *testing.T) {
-	cl := testhosts.StartT(t, 1, testhosts.Options{FirstAddr: 85})
-	r := newRoot(t)
+	cl, r, hash := cacheFixture(t, 85)
 	ctx := testCtx(t)
-	_, hash, err := selfBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// plant makes dir/hash a script that leaves a marker file when run
 	plant := func(dir string, mode os.FileMode) (bin, marker string) {
 		marker = filepath.Join(t.TempDir(), "ran")
@@ -191,19 +186,14 @@ func TestParseStart(t *testing.T) {
 // is a binary that ran and failed: its stderr is in the error and nothing
 // is uploaded over it.
 func TestSSHMissingMarkInLine(t *testing.T) {
-	cl := testhosts.StartT(t, 1, testhosts.Options{FirstAddr: 87})
-	r := newRoot(t)
-	_, hash, err := selfBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl, r, hash := cacheFixture(t, 87)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, hash)
 	script := "#!/bin/sh\necho 'not the " + missingMark + " line'\necho failed on purpose >&2\nexit 1\n"
 	if err := os.WriteFile(bin, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	_, err = r.SSH(testCtx(t), sshOpts(cl, "node1", dir))
+	_, err := r.SSH(testCtx(t), sshOpts(cl, "node1", dir))
 	if !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), "failed on purpose") {
 		t.Fatalf("failing cached agent: %v, want ErrStart carrying its stderr", err)
 	}
@@ -291,19 +281,26 @@ func TestStartCommandLoginShells(t *testing.T) {
 // as on a noexec mount; here the cache entry is a directory) gets an error
 // that says so and names the option that picks another cache directory.
 func TestSSHCacheNotExecutable(t *testing.T) {
-	cl := testhosts.StartT(t, 1, testhosts.Options{FirstAddr: 96})
-	r := newRoot(t)
-	_, hash, err := selfBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl, r, hash := cacheFixture(t, 96)
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, hash), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	_, err = r.SSH(testCtx(t), sshOpts(cl, "node1", dir))
+	_, err := r.SSH(testCtx(t), sshOpts(cl, "node1", dir))
 	if !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), "Permission denied") ||
 		!strings.Contains(err.Error(), "noexec") || !strings.Contains(err.Error(), "SSHOptions.CacheDir") {
 		t.Fatalf("start with an agent the node cannot execute: %v", err)
 	}
+}
+
+// cacheFixture starts one sshd test host at 127.0.0.addr and a root, and
+// returns them with the sha256 that names this binary in an agent cache.
+func cacheFixture(t *testing.T, addr int) (*testhosts.Cluster, *Router, string) {
+	t.Helper()
+	cl := testhosts.StartT(t, 1, testhosts.Options{FirstAddr: addr})
+	_, hash, err := selfBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl, newRoot(t), hash
 }

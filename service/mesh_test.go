@@ -48,9 +48,15 @@ func newRoot(t testing.TB) (*mesh.Router, *Pool) {
 	return r, p
 }
 
-func localChild(t testing.TB, r *mesh.Router, name string) *mesh.Context {
+// localStarter is what starts local children: a Router, or a Context for
+// a child of that context.
+type localStarter interface {
+	Local(context.Context, mesh.LocalOptions) (*mesh.Context, error)
+}
+
+func localChild(t testing.TB, parent localStarter, name string) *mesh.Context {
 	t.Helper()
-	c, err := r.Local(testCtx(t), mesh.LocalOptions{Name: name})
+	c, err := parent.Local(testCtx(t), mesh.LocalOptions{Name: name})
 	if err != nil {
 		t.Fatalf("starting local child %s: %v", name, err)
 	}

@@ -33,6 +33,16 @@ func waitPushed(t *testing.T, c *mesh.Context, path string) []byte {
 	}
 }
 
+// addPush adds a PushFileService with the default cache bound to p.
+func addPush(t *testing.T, p *Pool) *PushFileService {
+	t.Helper()
+	push := NewPushFileService(p, 0)
+	if err := p.Add(push.Service()); err != nil {
+		t.Fatal(err)
+	}
+	return push
+}
+
 func pushStats(t *testing.T, c *mesh.Context) PushStats {
 	t.Helper()
 	var st PushStats
@@ -44,20 +54,11 @@ func pushStats(t *testing.T, c *mesh.Context) PushStats {
 
 func TestPushFileServiceCrossesEachLinkOnce(t *testing.T) {
 	r, p := newRoot(t)
-	push := NewPushFileService(p, 0)
-	if err := p.Add(push.Service()); err != nil {
-		t.Fatal(err)
-	}
+	push := addPush(t, p)
 	ctx := testCtx(t)
 	a := localChild(t, r, "a")
-	a1, err := a.Local(ctx, mesh.LocalOptions{Name: "a1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a2, err := a.Local(ctx, mesh.LocalOptions{Name: "a2"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a1 := localChild(t, a, "a1")
+	a2 := localChild(t, a, "a2")
 	dir := t.TempDir()
 	f1, f2 := filepath.Join(dir, "one"), filepath.Join(dir, "two")
 	writeRandom(t, f1, 1<<20)
@@ -176,10 +177,7 @@ func init() {
 // another subtree.
 func TestPushGetOnlyForTheSubtreeItWentTo(t *testing.T) {
 	r, p := newRoot(t)
-	push := NewPushFileService(p, 0)
-	if err := p.Add(push.Service()); err != nil {
-		t.Fatal(err)
-	}
+	push := addPush(t, p)
 	ctx := testCtx(t)
 	a := localChild(t, r, "a")
 	b := localChild(t, r, "b")
@@ -232,10 +230,7 @@ func TestPushTooLargeIsNotMarkedSent(t *testing.T) {
 		_ = r.Close(ctx)
 		_ = sc.Close(ctx)
 	})
-	push := NewPushFileService(p, 0)
-	if err := p.Add(push.Service()); err != nil {
-		t.Fatal(err)
-	}
+	push := addPush(t, p)
 	ctx := testCtx(t)
 	a := localChild(t, r, "a")
 	dir := t.TempDir()
@@ -281,20 +276,11 @@ func init() {
 // through it, cached or not.
 func TestPushRefetchThroughEvictedContexts(t *testing.T) {
 	r, p := newRoot(t)
-	push := NewPushFileService(p, 0)
-	if err := p.Add(push.Service()); err != nil {
-		t.Fatal(err)
-	}
+	push := addPush(t, p)
 	ctx := testCtx(t)
 	a := localChild(t, r, "a")
-	b, err := a.Local(ctx, mesh.LocalOptions{Name: "b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := b.Local(ctx, mesh.LocalOptions{Name: "c"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := localChild(t, a, "b")
+	c := localChild(t, b, "c")
 	for _, x := range []*mesh.Context{a, b} {
 		if err := x.Call(ctx, "servicetest.pushsmall", int64(1<<20), nil); err != nil {
 			t.Fatal(err)
@@ -333,10 +319,7 @@ func TestPushRefetchThroughEvictedContexts(t *testing.T) {
 // What went down a link is forgotten when the context at its end goes.
 func TestPushForgetsGoneLinks(t *testing.T) {
 	r, p := newRoot(t)
-	push := NewPushFileService(p, 0)
-	if err := p.Add(push.Service()); err != nil {
-		t.Fatal(err)
-	}
+	push := addPush(t, p)
 	ctx := testCtx(t)
 	a := localChild(t, r, "a")
 	f := filepath.Join(t.TempDir(), "f")
