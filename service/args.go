@@ -73,10 +73,8 @@ func init() {
 }
 
 type fieldSpec struct {
-	wire     string // key on the wire
-	goName   string
-	typ      reflect.Type
-	want     string // the Go type, for messages
+	wire     string       // key on the wire
+	typ      reflect.Type // the Go type, named in messages
 	required bool
 	nullable bool   // CBOR null is the field's nil (pointer, slice, map, interface)
 	shape    *shape // what is checked inside the value; nil: the decoder alone
@@ -143,8 +141,8 @@ type argSpec struct {
 	typ    reflect.Type
 	fields []fieldSpec
 	byWire map[string]int
-	opaque bool // a nested struct the rules do not fit: the decoder alone
-	binary bool // decodes from a byte string too (UnmarshalBinary)
+	opaque string // why the rules do not fit the struct, which the decoder alone checks; "" if they do
+	binary bool   // decodes from a byte string too (UnmarshalBinary)
 }
 
 // specOf builds the spec of struct type t. It panics if t is not a struct:
@@ -155,9 +153,8 @@ func specOf(t reflect.Type) *argSpec {
 		panic(fmt.Sprintf("service: request type %v is not a struct", t))
 	}
 	s := buildSpec(t, map[reflect.Type]*argSpec{})
-	if s.opaque {
-		_, problem := structFields(t)
-		panic(fmt.Sprintf("service: request type %v: %s", t, problem))
+	if s.opaque != "" {
+		panic(fmt.Sprintf("service: request type %v: %s", t, s.opaque))
 	}
 	return s
 }
@@ -174,7 +171,7 @@ func buildSpec(t reflect.Type, seen map[reflect.Type]*argSpec) *argSpec {
 	seen[t] = s
 	fields, problem := structFields(t)
 	if problem != "" {
-		s.opaque = true
+		s.opaque = problem
 		return s
 	}
 	for _, f := range fields {
@@ -230,7 +227,7 @@ func structFields(t reflect.Type) ([]fieldSpec, string) {
 			return nil, fmt.Sprintf("two fields named %q", name)
 		}
 		names[name] = true
-		fields = append(fields, fieldSpec{wire: name, goName: f.Name, typ: f.Type, want: f.Type.String(),
+		fields = append(fields, fieldSpec{wire: name, typ: f.Type,
 			required: !optional, nullable: hasNil(f.Type)})
 	}
 	return fields, ""
@@ -272,7 +269,7 @@ func buildShape(t reflect.Type, seen map[reflect.Type]*argSpec, via map[reflect.
 	case reflect.Pointer:
 		return buildShape(t.Elem(), seen, via)
 	case reflect.Struct:
-		if s := buildSpec(t, seen); !s.opaque {
+		if s := buildSpec(t, seen); s.opaque == "" {
 			return &shape{spec: s}
 		}
 	case reflect.Slice, reflect.Array:
@@ -395,7 +392,7 @@ func (s *argSpec) check(raw []byte, path string, leaves bool) *ArgError {
 		v, ok := keys[f.wire]
 		if !ok {
 			if f.required {
-				return &ArgError{Problem: ArgMissing, Field: join(path, f.wire), Want: f.want}
+				return &ArgError{Problem: ArgMissing, Field: join(path, f.wire), Want: f.typ.String()}
 			}
 			continue
 		}
@@ -404,7 +401,7 @@ func (s *argSpec) check(raw []byte, path string, leaves bool) *ArgError {
 			// undefined), so a null would pass as the zero value: only
 			// fields that have a nil take it.
 			if !f.nullable {
-				return &ArgError{Problem: ArgWrongType, Field: join(path, f.wire), Want: f.want, Got: "null"}
+				return &ArgError{Problem: ArgWrongType, Field: join(path, f.wire), Want: f.typ.String(), Got: "null"}
 			}
 			continue
 		}
@@ -420,7 +417,7 @@ func (s *argSpec) check(raw []byte, path string, leaves bool) *ArgError {
 				if errors.As(err, &te) {
 					got = te.CBORType
 				}
-				return &ArgError{Problem: ArgWrongType, Field: at, Want: f.want, Got: got}
+				return &ArgError{Problem: ArgWrongType, Field: at, Want: f.typ.String(), Got: got}
 			}
 		}
 	}
