@@ -327,44 +327,28 @@ func TestActivation(t *testing.T) {
 	}
 }
 
-// slowActivation holds the constructor of test.SlowActivated: it signals
-// started, then waits for release. A test sets both before its first call.
-var slowActivation atomic.Pointer[struct{ started, release chan struct{} }]
-
-func init() {
-	Register("test.SlowActivated", func(p *Pool) (*Service, error) {
-		h := slowActivation.Load()
-		h.started <- struct{}{}
-		<-h.release
-		return newCalc(&calc{}, AllowAny).rename("test.SlowActivated"), nil
-	})
-}
-
 // TestActivationJoinedByAnyCaller: a call from a caller without parent
 // authority that arrives while a parent's activation is under way waits for
 // it and is then judged by the method's policies, as once the service is
 // active; it used to be refused as "not activated" whenever it came between
 // the parent's answer and the service being marked active.
 func TestActivationJoinedByAnyCaller(t *testing.T) {
-	h := &struct{ started, release chan struct{} }{make(chan struct{}, 1), make(chan struct{})}
-	slowActivation.Store(h)
+	g := newGate()
 	p := newTestPool(t, Config{})
-	var once sync.Once
-	release := func() { once.Do(func() { close(h.release) }) }
-	t.Cleanup(release) // before the Pool's Close, which waits for the constructor
-	parent := dispatchAsync(t, p, 0, "test.SlowActivated", "add", AddReq{A: 1, B: 2})
+	t.Cleanup(g.open) // before the Pool's Close, which waits for the constructor
+	parent := dispatchAsync(t, p, 0, "test.Gated", "add", AddReq{A: 1, B: 2})
 	select {
-	case <-h.started:
+	case <-g.started:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the activation did not start within 30 s")
 	}
-	other := dispatchAsync(t, p, 9, "test.SlowActivated", "add", AddReq{A: 2, B: 3})
+	other := dispatchAsync(t, p, 9, "test.Gated", "add", AddReq{A: 2, B: 3})
 	select {
 	case r := <-other:
 		t.Fatalf("the call during activation was answered before the service was built: %v", r.e)
 	default:
 	}
-	release()
+	g.open()
 	for _, ch := range []<-chan result{parent, other} {
 		if r := wait(t, ch); r.e != nil {
 			t.Fatal(r.e)
