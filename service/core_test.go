@@ -337,11 +337,7 @@ func TestActivationJoinedByAnyCaller(t *testing.T) {
 	p := newTestPool(t, Config{})
 	t.Cleanup(g.open) // before the Pool's Close, which waits for the constructor
 	parent := dispatchAsync(t, p, 0, "test.Gated", "add", AddReq{A: 1, B: 2})
-	select {
-	case <-g.started:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the activation did not start within 30 s")
-	}
+	g.waitStarted(t)
 	other := dispatchAsync(t, p, 9, "test.Gated", "add", AddReq{A: 2, B: 3})
 	select {
 	case r := <-other:
@@ -449,12 +445,7 @@ func TestDeduplicatingInvoker(t *testing.T) {
 		chs[i] = dispatchAsync(t, p, 5, "test.Dedup", "slow", args)
 	}
 	other := dispatchAsync(t, p, 5, "test.Dedup", "slow", AddReq{A: 1, B: 1})
-	for i := 0; d.inFlight() < n+1; i++ {
-		if i > 3000 {
-			t.Fatalf("only %d calls in flight after 30 s, want %d", d.inFlight(), n+1)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, func() bool { return d.inFlight() >= n+1 }, func() string { return fmt.Sprintf("only %d calls in flight after 30 s, want %d", d.inFlight(), n+1) })
 	close(release)
 	for _, ch := range chs {
 		r := wait(t, ch)
@@ -733,12 +724,7 @@ func TestDedupKeyIncludesCaller(t *testing.T) {
 	}
 	parent := dispatchAsync(t, p, 0, "test.DedupWho", "who", AddReq{A: 1})
 	stranger := dispatchAsync(t, p, 5, "test.DedupWho", "who", AddReq{A: 1})
-	for i := 0; d.inFlight() < 2; i++ {
-		if i > 3000 {
-			t.Fatalf("only %d calls in flight after 30 s, want 2", d.inFlight())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, func() bool { return d.inFlight() >= 2 }, func() string { return fmt.Sprintf("only %d calls in flight after 30 s, want 2", d.inFlight()) })
 	close(release)
 	for _, c := range []struct {
 		ch   <-chan result
@@ -830,12 +816,7 @@ func TestActivateJoinsActivationInProgress(t *testing.T) {
 		a := p.activating["test.Gated"]
 		return a != nil && a.waiters > 0
 	}
-	for i := 0; !joined() && g.builds.Load() < 2; i++ {
-		if i > 3000 {
-			t.Fatal("Activate neither joined the activation nor built the service within 30 s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, func() bool { return joined() || g.builds.Load() >= 2 }, func() string { return "Activate neither joined the activation nor built the service within 30 s" })
 	g.open()
 	if r := wait(t, first); r.e != nil {
 		t.Fatal(r.e)
@@ -1289,5 +1270,18 @@ func TestMethodGoexit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// waitUntil polls cond every 10 ms for up to 30 s, and fails the test with
+// failure() if it never holds: a bound that only keeps a regression from
+// hanging the test, not a timing assertion.
+func waitUntil(t *testing.T, cond func() bool, failure func() string) {
+	t.Helper()
+	for i := 0; !cond(); i++ {
+		if i > 3000 {
+			t.Fatal(failure())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -330,12 +331,9 @@ func TestFileServiceDropsTransferOfDeadFetcher(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-victim.Done()
-	for i := 0; fs.pending() != 0; i++ {
-		if i > 3000 {
-			t.Fatalf("%d transfers still pending 30 s after the fetcher died", fs.pending())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, func() bool { return fs.pending() == 0 }, func() string {
+		return fmt.Sprintf("%d transfers still pending 30 s after the fetcher died", fs.pending())
+	})
 	other := localChild(t, r, "other")
 	var res fetchResult
 	if err := other.Call(ctx, "servicetest.fetch", fetchArgs{Path: src, Dst: filepath.Join(t.TempDir(), "dst")}, &res); err != nil || res.Sum != want {
@@ -398,12 +396,9 @@ func TestFetchStoppedEarlyFreesTheLink(t *testing.T) {
 	if _, n, err := Fetch(fctx, r.Myself(), src, io.Discard); err != nil || n != 1<<20 {
 		t.Fatalf("second fetch of the same file: %d bytes, %v", n, err)
 	}
-	for i := 0; fs.pending() != 0 || fs.linksHeld() != 0; i++ {
-		if i > 3000 {
-			t.Fatalf("%d transfers and %d links still held 30 s after both fetches ended", fs.pending(), fs.linksHeld())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, func() bool { return fs.pending() == 0 && fs.linksHeld() == 0 }, func() string {
+		return fmt.Sprintf("%d transfers and %d links still held 30 s after both fetches ended", fs.pending(), fs.linksHeld())
+	})
 }
 
 // A fetcher that stays alive but neither acknowledges nor cancels loses its
@@ -421,12 +416,9 @@ func TestFileServiceIdleTimeout(t *testing.T) {
 	if err := staller.Call(ctx, "servicetest.fetchstall", src, &pid); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; fs.pending() != 0; i++ {
-		if i > 3000 {
-			t.Fatalf("%d transfers still pending 30 s after the fetcher stalled", fs.pending())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, func() bool { return fs.pending() == 0 }, func() string {
+		return fmt.Sprintf("%d transfers still pending 30 s after the fetcher stalled", fs.pending())
+	})
 	// The link is free again. No idle timeout for the next fetch, so that
 	// a slow machine cannot drop it too.
 	fs.mu.Lock()

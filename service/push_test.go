@@ -338,10 +338,5 @@ func TestPushForgetsGoneLinks(t *testing.T) {
 	if err := a.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; held(); i++ {
-		if i > 3000 {
-			t.Fatal("the pushes to a are still recorded 30 s after it went")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, func() bool { return !held() }, func() string { return "the pushes to a are still recorded 30 s after it went" })
 }
